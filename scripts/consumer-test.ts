@@ -1,0 +1,207 @@
+/**
+ * Consumer test: checks the packages as a user gets them from the registry.
+ *
+ * 1. builds the packages to `dist/` (their `build` script, `tsc -b tsconfig.build.json`);
+ * 2. `pnpm pack`s them into a temporary directory (so `publishConfig`, `files` and `workspace:^` rewriting apply);
+ * 3. creates a throwaway npm project under `os.tmpdir()`, outside the workspace, and installs the tarballs plus
+ *    `effect` there with plain npm;
+ * 4. checks that exactly one copy of `effect` got installed;
+ * 5. type-checks `consumer/types.ts` against the installed `.d.ts` files (workspace `tsc`, `skipLibCheck: false`);
+ * 6. runs `consumer/program.mjs` with this Node binary and checks that it prints `consumer: ok`.
+ *
+ * Run with `pnpm test:consumer` (Node >= 22.18 strips the types). `KEEP_CONSUMER=1` keeps the temporary directory.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+/** Packages to pack and install, in dependency order. `core` is required, the others are skipped while empty. */
+const packages: ReadonlyArray<string> = ["core", "node"]
+const requiredPackages: ReadonlyArray<string> = ["core"]
+
+const root = path.resolve(import.meta.dirname, "..")
+const fixtures = path.join(import.meta.dirname, "consumer")
+const started = performance.now()
+
+const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, "utf8"))
+const rootManifest = readJson(path.join(root, "package.json"))
+const effectVersion = String((rootManifest["devDependencies"] as Record<string, string>)["effect"])
+const pnpmVersion = String(rootManifest["packageManager"] ?? "pnpm@12.4.2").replace(/^pnpm@/, "")
+
+const log = (message: string): void => {
+  console.log(`[consumer ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}`)
+}
+
+class StepFailed extends Error {}
+
+/** Runs a command, echoing nothing unless it fails; returns its stdout. */
+const run = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env?: NodeJS.ProcessEnv | undefined }
+): string => {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 * 1024 * 1024
+  })
+  if (result.error !== undefined || result.status !== 0) {
+    const shown = [command, ...args].join(" ")
+    console.error(`$ ${shown}  (in ${options.cwd})`)
+    if (result.stdout) console.error(result.stdout)
+    if (result.stderr) console.error(result.stderr)
+    throw new StepFailed(
+      `command failed (${result.error?.message ?? `exit ${result.status}, signal ${result.signal}`}): ${shown}`
+    )
+  }
+  return result.stdout
+}
+
+/** How to call pnpm: the one running this script if any, else `pnpm` on PATH, else `npx -y pnpm@<packageManager>`. */
+const pnpm = (): readonly [string, ReadonlyArray<string>] => {
+  const execPath = process.env["npm_execpath"]
+  if (execPath !== undefined && path.basename(execPath).startsWith("pnpm") && fs.existsSync(execPath)) {
+    return /\.[cm]?js$/.test(execPath) ? [process.execPath, [execPath]] : [execPath, []]
+  }
+  const onPath = spawnSync("pnpm", ["--version"], { encoding: "utf8" })
+  if (onPath.status === 0) return ["pnpm", []]
+  return ["npx", ["-y", `pnpm@${pnpmVersion}`]]
+}
+
+/** The environment for npm in the temp project: without the npm_/pnpm_ settings that `pnpm run` exports. */
+const cleanEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(npm|pnpm)_/i.test(key)) env[key] = value
+  }
+  return env
+}
+
+/** Every installed package.json whose name is `effect`, under the given node_modules. */
+const findEffectCopies = (dir: string, found: Array<string> = []): Array<string> => {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith(".")) continue
+    const child = path.join(dir, entry.name)
+    if (entry.name.startsWith("@")) {
+      findEffectCopies(child, found)
+      continue
+    }
+    const manifest = path.join(child, "package.json")
+    if (fs.existsSync(manifest) && readJson(manifest)["name"] === "effect") found.push(child)
+    const nested = path.join(child, "node_modules")
+    if (fs.existsSync(nested)) findEffectCopies(nested, found)
+  }
+  return found
+}
+
+const main = (): void => {
+  const present = packages.filter((name) => fs.existsSync(path.join(root, "packages", name, "src", "index.ts")))
+  for (const name of packages) {
+    if (present.includes(name)) continue
+    if (requiredPackages.includes(name)) throw new StepFailed(`packages/${name}/src/index.ts does not exist yet`)
+    log(`skipping packages/${name}: no src/index.ts yet`)
+  }
+
+  const [pnpmCommand, pnpmArgs] = pnpm()
+  const filters = present.flatMap((name) => ["--filter", `./packages/${name}`])
+  log(`building ${present.join(", ")} with ${[pnpmCommand, ...pnpmArgs].join(" ")}`)
+  run(pnpmCommand, [...pnpmArgs, ...filters, "run", "build"], { cwd: root })
+
+  const temp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-threads-consumer-"))
+  let passed = false
+  try {
+    const tarballs = path.join(temp, "tarballs")
+    fs.mkdirSync(tarballs)
+    for (const name of present) {
+      run(pnpmCommand, [...pnpmArgs, "pack", "--pack-destination", tarballs], {
+        cwd: path.join(root, "packages", name)
+      })
+    }
+    const packed = fs.readdirSync(tarballs).filter((file) => file.endsWith(".tgz")).sort()
+    log(`packed ${packed.join(", ")}`)
+    if (packed.length !== present.length) throw new StepFailed(`expected ${present.length} tarballs in ${tarballs}`)
+
+    const project = path.join(temp, "project")
+    fs.mkdirSync(project)
+    fs.writeFileSync(
+      path.join(project, "package.json"),
+      JSON.stringify({ name: "effect-threads-consumer", private: true, type: "module" }, null, 2) + "\n"
+    )
+    run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--no-update-notifier",
+        "--prefer-offline",
+        "--save-exact",
+        "--loglevel=error",
+        ...packed.map((file) => path.join(tarballs, file)),
+        `effect@${effectVersion}`
+      ],
+      { cwd: project, env: cleanEnv() }
+    )
+    log(`npm installed the tarballs and effect@${effectVersion} into ${project}`)
+
+    for (const name of present) {
+      const manifest = readJson(path.join(project, "node_modules", "@effect-threads", name, "package.json"))
+      const text = JSON.stringify(manifest)
+      if (text.includes("workspace:")) throw new StepFailed(`@effect-threads/${name}: packed manifest has workspace:`)
+      if (!text.includes("./dist/index.js")) throw new StepFailed(`@effect-threads/${name}: exports miss dist`)
+    }
+
+    const copies = findEffectCopies(path.join(project, "node_modules"))
+    if (copies.length !== 1) throw new StepFailed(`expected one copy of effect, found: ${copies.join(", ")}`)
+    log(`one copy of effect: ${path.relative(project, copies[0] ?? "")}`)
+
+    fs.copyFileSync(path.join(fixtures, "types.ts"), path.join(project, "types.ts"))
+    fs.writeFileSync(
+      path.join(project, "tsconfig.json"),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            target: "ES2023",
+            lib: ["ES2023", "DOM", "DOM.Iterable"],
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            strict: true,
+            exactOptionalPropertyTypes: true,
+            skipLibCheck: false,
+            noEmit: true,
+            types: []
+          },
+          files: ["types.ts"]
+        },
+        null,
+        2
+      ) + "\n"
+    )
+    run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", project], { cwd: project })
+    log("types.ts type-checks against the packed .d.ts files")
+
+    fs.copyFileSync(path.join(fixtures, "program.mjs"), path.join(project, "program.mjs"))
+    const output = run(process.execPath, ["program.mjs"], { cwd: project, env: cleanEnv() })
+    process.stdout.write(output.trimEnd().replace(/^/gm, "  | ") + "\n")
+    if (!/^consumer: ok$/m.test(output)) throw new StepFailed("program.mjs did not print `consumer: ok`")
+    passed = true
+  } finally {
+    if (passed && process.env["KEEP_CONSUMER"] === undefined) {
+      fs.rmSync(temp, { recursive: true, force: true })
+    } else {
+      log(`kept ${temp}`)
+    }
+  }
+  log(`consumer test passed on node ${process.version}`)
+}
+
+try {
+  main()
+} catch (error) {
+  console.error(`[consumer] FAILED: ${error instanceof Error ? error.message : String(error)}`)
+  if (!(error instanceof StepFailed)) console.error(error)
+  process.exitCode = 1
+}

@@ -1,0 +1,11 @@
+import type { TestProjectConfiguration } from "vitest/config"
+
+/**
+ * The test projects, one per package, plus `scripts` (the consumer test: packs the packages and runs them from a
+ * throwaway npm project). vitest 5 reads projects only from `vitest.config.ts`, which imports this list.
+ */
+export default [
+  "packages/core",
+  "packages/node",
+  "scripts"
+] satisfies Array<TestProjectConfiguration>
