@@ -109,6 +109,10 @@ const main = (): void => {
   const filters = present.flatMap((name) => ["--filter", `./packages/${name}`])
   log(`building ${present.join(", ")} with ${[pnpmCommand, ...pnpmArgs].join(" ")}`)
   run(pnpmCommand, [...pnpmArgs, ...filters, "run", "build"], { cwd: root })
+  for (const name of present) {
+    const entry = path.join(root, "packages", name, "dist", "index.js")
+    if (!fs.existsSync(entry)) throw new StepFailed(`the build did not emit ${path.relative(root, entry)}`)
+  }
 
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-threads-consumer-"))
   let passed = false
