@@ -4,7 +4,7 @@
  * 1. builds the packages to `dist/` (their `build` script, `tsc -b tsconfig.build.json`);
  * 2. `pnpm pack`s them into a temporary directory (so `publishConfig`, `files` and `workspace:^` rewriting apply);
  * 3. creates a throwaway npm project under `os.tmpdir()`, outside the workspace, and installs the tarballs plus
- *    `effect` there with plain npm;
+ *    `effect` (and `@types/node`, for the type check) there with plain npm;
  * 4. checks that exactly one copy of `effect` got installed;
  * 5. type-checks `consumer/types.ts` against the installed `.d.ts` files (workspace `tsc`, `skipLibCheck: false`);
  * 6. runs `consumer/program.mjs` with this Node binary and checks that it prints `consumer: ok`.
@@ -26,7 +26,9 @@ const started = performance.now()
 
 const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, "utf8"))
 const rootManifest = readJson(path.join(root, "package.json"))
-const effectVersion = String((rootManifest["devDependencies"] as Record<string, string>)["effect"])
+const rootDevDependencies = rootManifest["devDependencies"] as Record<string, string>
+const effectVersion = String(rootDevDependencies["effect"])
+const typesNodeVersion = String(rootDevDependencies["@types/node"])
 const pnpmVersion = String(rootManifest["packageManager"] ?? "pnpm@12.4.2").replace(/^pnpm@/, "")
 
 const log = (message: string): void => {
@@ -145,11 +147,12 @@ const main = (): void => {
         "--save-exact",
         "--loglevel=error",
         ...packed.map((file) => path.join(tarballs, file)),
-        `effect@${effectVersion}`
+        `effect@${effectVersion}`,
+        `@types/node@${typesNodeVersion}`
       ],
       { cwd: project, env: cleanEnv() }
     )
-    log(`npm installed the tarballs and effect@${effectVersion} into ${project}`)
+    log(`npm installed the tarballs, effect@${effectVersion} and @types/node into ${project}`)
 
     for (const name of present) {
       const manifest = readJson(path.join(project, "node_modules", "@effect-threads", name, "package.json"))
@@ -176,7 +179,7 @@ const main = (): void => {
             exactOptionalPropertyTypes: true,
             skipLibCheck: false,
             noEmit: true,
-            types: []
+            types: ["node"]
           },
           files: ["types.ts"]
         },
