@@ -104,10 +104,12 @@ describe("ThreadWorker", () => {
       const started = yield* Deferred.make<void>()
       let interrupted = false
       let laterRan = false
-      yield* worker.do(Deferred.succeed(started, undefined).pipe(
-        Effect.andThen(Effect.never),
-        Effect.onInterrupt(() => Effect.sync(() => void (interrupted = true)))
-      ))
+      yield* worker.do(
+        Deferred.succeed(started, undefined).pipe(
+          Effect.andThen(Effect.never),
+          Effect.onInterrupt(() => Effect.sync(() => void (interrupted = true)))
+        )
+      )
       yield* worker.do(Effect.sync(() => void (laterRan = true)))
       yield* Deferred.await(started)
       assert.isFalse(threads[0]!.released)
