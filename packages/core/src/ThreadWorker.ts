@@ -55,7 +55,7 @@ export type StartThread<T, E = never, R = never> = Effect.Effect<Context.Context
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const worker = yield* ThreadWorker.make(Effect.succeed(Context.make(ThreadName, "thread-1")))
- *   yield* worker.do(Effect.flatMap(ThreadName.asEffect(), (name) => Effect.log(`running on ${name}`)))
+ *   yield* worker.do(ThreadName.use((name) => Effect.log(`running on ${name}`)))
  *   yield* worker.quit
  * }))
  * ```

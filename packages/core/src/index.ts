@@ -13,7 +13,7 @@ export * as MemoryWorker from "./MemoryWorker.ts"
 /**
  * @since 0.1.0
  */
-export * as Worker from "./Worker.ts"
+export * as Task from "./Task.ts"
 /**
  * @since 0.1.0
  */
@@ -21,4 +21,24 @@ export * as Team from "./Team.ts"
 /**
  * @since 0.1.0
  */
+export * as TeamPool from "./TeamPool.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ThreadError from "./ThreadError.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ThreadPool from "./ThreadPool.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ThreadRunner from "./ThreadRunner.ts"
+/**
+ * @since 0.1.0
+ */
 export * as ThreadWorker from "./ThreadWorker.ts"
+/**
+ * @since 0.1.0
+ */
+export * as Worker from "./Worker.ts"

@@ -1,0 +1,85 @@
+/**
+ * The errors of running a task on a thread, besides the task's own typed failure and {@link AlreadyQuit}.
+ *
+ * Each is a `Schema.TaggedError`, so it can be matched with `Effect.catchTag` and encoded across a thread. Each
+ * names the task it concerns and says what happened in its `message`.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * The thread could not start: its entry file is missing, does not parse, throws while loading, or never said it
+ * was ready within the start timeout. The thread is not respawned until work asks for it again.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export class ThreadStartFailed extends Schema.TaggedError<ThreadStartFailed>()("ThreadStartFailed", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * The thread died while it held the task: the task called `process.exit`, threw asynchronously, ran out of its
+ * `resourceLimits` memory, or the thread was terminated. `exitCode` is set when the platform reported one. The
+ * thread is replaced for the tasks that come after.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export class ThreadCrashed extends Schema.TaggedError<ThreadCrashed>()("ThreadCrashed", {
+  task: Schema.String,
+  message: Schema.String,
+  exitCode: Schema.optional(Schema.Number),
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * The payload was rejected before anything was sent: it does not match the task's payload schema, or it holds a
+ * value that cannot be cloned to another thread (a function, a symbol). `path` locates the offending field.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
+  task: Schema.String,
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The thread does not implement the task: its entry file has no handler for this tag.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export class TaskNotImplemented extends Schema.TaggedError<TaskNotImplemented>()("TaskNotImplemented", {
+  task: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * A value that came back from the thread does not match the task's success or failure schema.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidResult extends Schema.TaggedError<InvalidResult>()("InvalidResult", {
+  task: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * Any error of running a task on a thread.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export type ThreadError = ThreadStartFailed | ThreadCrashed | InvalidPayload | TaskNotImplemented | InvalidResult

@@ -1,0 +1,631 @@
+/**
+ * Ports Twisted's `ThreadPool` (`twisted.python.threadpool`) and the helpers of `twisted.internet.threads`
+ * (`deferToThread`, `deferToThreadPool`, `callMultipleInThread`, `blockingCallFromThread`): a pool of real platform
+ * threads with a minimum and a maximum, built on {@link TeamPool}'s Team of {@link ThreadWorker}s.
+ *
+ * It is platform-neutral: it spawns threads through `effect/workers`' `WorkerPlatform` and `Spawner`, which the
+ * platform packages provide (`@effect-threads/node` over `worker_threads`, `@effect-threads/browser` over Web
+ * Workers). Work is a {@link Task}: declared with schemas, implemented in the thread's entry file, run here with
+ * {@link deferToThread}, which gives the task's typed success and failure back.
+ *
+ * Every task settles exactly once: with its success, its typed failure, a defect, a {@link ThreadError}, an
+ * interruption or {@link AlreadyQuit}. Interrupting the caller takes a task that has not been sent out of the
+ * queue (it never starts), and interrupts one that is running in its thread; a thread that does not answer the
+ * interrupt within the grace period (a synchronous loop) is terminated and replaced. A thread that dies takes only
+ * the task it was running with it ({@link ThreadError.ThreadCrashed}); the next task gets a new thread.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Worker from "effect/workers/Worker"
+import { AlreadyQuit } from "./AlreadyQuit.ts"
+import * as Outcome from "./internal/outcome.ts"
+import * as Quit from "./internal/quit.ts"
+import * as Protocol from "./internal/protocol.ts"
+import * as Thread from "./internal/thread.ts"
+import type * as Task from "./Task.ts"
+import * as Team from "./Team.ts"
+import * as TeamPool from "./TeamPool.ts"
+import type * as ThreadError from "./ThreadError.ts"
+import { InvalidPayload } from "./ThreadError.ts"
+
+/**
+ * The thread a unit of pool work runs on: what a {@link ThreadWorker} of this pool provides to its work.
+ *
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export class CurrentThread extends Context.Service<CurrentThread, Thread.Thread>()(
+  "@effect-threads/core/ThreadPool/CurrentThread"
+) {}
+
+/**
+ * Ends a platform thread at once (Node's `worker.terminate()`). Platforms provide it; without it a thread that
+ * must die is asked to close and is terminated by `effect/workers` after its own timeout.
+ *
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export const Terminate = Context.Reference<(threadId: number) => Effect.Effect<void>>(
+  "@effect-threads/core/ThreadPool/Terminate",
+  { defaultValue: () => () => Effect.void }
+)
+
+/**
+ * `minThreads` and `maxThreads` do not describe a pool: Twisted's assertions `0 <= min <= max`.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidPoolSize extends Schema.TaggedError<InvalidPoolSize>()("InvalidPoolSize", {
+  message: Schema.String
+}) {}
+
+/**
+ * The statistics of a pool: the team's, plus its threads.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export interface Statistics extends Team.Statistics {
+  /** Workers that exist (idle + busy): Twisted's `workers`. */
+  readonly workerCount: number
+  /** Platform threads started so far, replacements included. */
+  readonly threadsStarted: number
+  /** Threads that died while running a task. */
+  readonly threadsCrashed: number
+  /** Tasks submitted and not yet settled. */
+  readonly tasksInFlight: number
+}
+
+/**
+ * How a task ran, for {@link ThreadPoolShape.callInThreadWithCallback}.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export type RunError<T extends Task.Any> = Task.Failure<T> | ThreadError.ThreadError | AlreadyQuit | TeamPool.InvalidLimit
+
+/**
+ * Options of one task run.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunOptions {
+  /** Values to transfer rather than copy (an `ArrayBuffer`, a `MessagePort`): they are unusable here afterwards. */
+  readonly transfer?: ReadonlyArray<unknown> | undefined
+}
+
+/**
+ * One call of {@link ThreadPoolShape.callMultipleInThread}.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export interface Call {
+  readonly task: Task.Any
+  readonly payload: unknown
+}
+
+/**
+ * A pool of threads: Twisted's `ThreadPool`, with `twisted.internet.threads` folded in.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export interface ThreadPoolShape {
+  /** The pool's name, used in thread names and logs. */
+  readonly name: string
+  /** Runs a task on a thread and gives its result: `deferToThread` / `deferToThreadPool`. */
+  readonly deferToThread: <T extends Task.Any>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: RunOptions
+  ) => Effect.Effect<Task.Success<T>, RunError<T>>
+  /** Runs a task on a thread without waiting; its failures go to the pool's `logException`. */
+  readonly callInThread: <T extends Task.Any>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: RunOptions
+  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
+  /**
+   * Runs a task on a thread and hands its outcome to `onResult`, which runs on the worker that ran the task before
+   * the worker takes other work. A failure of `onResult` goes to `logException`.
+   */
+  readonly callInThreadWithCallback: <T extends Task.Any>(
+    onResult: (exit: Exit.Exit<Task.Success<T>, RunError<T>>) => Effect.Effect<void>,
+    task: T,
+    payload: Task.Payload<T>,
+    options?: RunOptions
+  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
+  /** Runs the calls in order on one thread; the first failure stops the rest and goes to `logException`. */
+  readonly callMultipleInThread: (
+    calls: ReadonlyArray<Call>
+  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
+  /** Changes the minimum and the maximum; grows or shrinks a started pool to fit. */
+  readonly adjustPoolsize: (
+    options: { readonly minThreads?: number | undefined; readonly maxThreads?: number | undefined }
+  ) => Effect.Effect<void, InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit>
+  /** Starts the pool: grows to the minimum, then by the backlog. Threads start only now. */
+  readonly start: Effect.Effect<void, AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed>
+  /** Quits the team and waits until every queued and running task has run and every thread is released. */
+  readonly stop: Effect.Effect<void, AlreadyQuit>
+  /** The current statistics. */
+  readonly statistics: Effect.Effect<Statistics>
+  /** Logs the statistics: Twisted's `dumpStats`. */
+  readonly dumpStats: Effect.Effect<void>
+  /** The current minimum and maximum. */
+  readonly size: Effect.Effect<{ readonly minThreads: number; readonly maxThreads: number }>
+  /** Whether the pool has started and not stopped. */
+  readonly started: Effect.Effect<boolean>
+  /** The team underneath. */
+  readonly team: Team.Team<CurrentThread, TeamPool.InvalidLimit>
+}
+
+/**
+ * Options of {@link make}.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Threads kept once started. Default 0. */
+  readonly minThreads?: number | undefined
+  /** The most threads. Default: the platform's hardware concurrency (or 4). */
+  readonly maxThreads?: number | undefined
+  /**
+   * Replaces `maxThreads` by a limit read each time the pool would create a thread (Twisted's `currentLimit`). The
+   * pool still creates no thread before it starts.
+   */
+  readonly currentLimit?: Effect.Effect<number, unknown> | undefined
+  /** A name for logs and statistics. */
+  readonly name?: string | undefined
+  /** How long a running task may take to answer an interrupt before its thread is terminated. Default 1 second. */
+  readonly interruptGracePeriod?: Duration.Input | undefined
+  /** How long a thread may take to load its entry file and say it is ready. Default 30 seconds. */
+  readonly startTimeout?: Duration.Input | undefined
+  /** Tasks that threads may call on the main thread with `ThreadRunner.callMain`. */
+  readonly mainHandlers?: ReadonlyArray<Task.AnyHandler> | undefined
+  /** Receives the cause of every failure that has no caller to go to. */
+  readonly logException?: Team.LogException | undefined
+}
+
+const defaultMaxThreads = (): number => {
+  const concurrency = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency
+  return typeof concurrency === "number" && concurrency > 0 ? concurrency : 4
+}
+
+const checkSize = (min: number, max: number): Effect.Effect<void, InvalidPoolSize> =>
+  !(Number.isInteger(min) && min >= 0)
+    ? Effect.fail(new InvalidPoolSize({ message: `minThreads must be a non-negative integer, got ${min}` }))
+    : !(max === Infinity || (Number.isInteger(max) && max >= 0))
+    ? Effect.fail(new InvalidPoolSize({ message: `maxThreads must be a non-negative integer, got ${max}` }))
+    : min > max
+    ? Effect.fail(new InvalidPoolSize({ message: `minThreads (${min}) is greater than maxThreads (${max})` }))
+    : Effect.void
+
+/**
+ * Creates a pool that has not started: it accepts tasks and backlogs them, and starts no thread until
+ * `start`. Closing the scope interrupts every task still in flight, quits the team and releases every thread.
+ *
+ * @stability stable
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<ThreadPoolShape, InvalidPoolSize, Worker.WorkerPlatform | Worker.Spawner | Scope.Scope> =>
+  Effect.gen(function*() {
+    let minThreads = options.minThreads ?? 0
+    let maxThreads = options.maxThreads ?? Math.max(minThreads, defaultMaxThreads())
+    yield* checkSize(minThreads, maxThreads)
+    const name = options.name ?? "ThreadPool"
+    const logException = options.logException ?? Team.logExceptionDefault
+    const platform = yield* Worker.WorkerPlatform
+    const spawner = yield* Worker.Spawner
+    const terminate = yield* Terminate
+    const mainHandlers = new Map<string, Task.AnyHandler>()
+    for (const handler of options.mainHandlers ?? []) mainHandlers.set(handler.task._tag, handler)
+
+    let started = false
+    let joined = false
+    const quit = Quit.make()
+    let nextThreadId = 1
+    let nextTicket = 0
+    let threadsStarted = 0
+    let threadsCrashed = 0
+    const inFlight = new Set<Thread.Ticket>()
+    const threads = new Set<Thread.Thread>()
+    let allReleased: Deferred.Deferred<void> | undefined
+
+    const answerCall = (incarnation: Thread.Incarnation, id: number, tag: string, payload: unknown): void => {
+      const reply = (outcome: Protocol.Outcome) =>
+        Effect.runFork(Effect.ignore(incarnation.worker.send([Protocol.REPLY, id, ...outcome])))
+      const handler = mainHandlers.get(tag)
+      if (handler === undefined) return void reply([Protocol.NOT_IMPLEMENTED])
+      const decoded = Schema.decodeUnknownExit(handler.task.payload)(payload)
+      if (Exit.isFailure(decoded)) {
+        return void reply([Protocol.DEFECT, Protocol.encodeDefect(new Error(`the payload of ${tag} does not match`))])
+      }
+      Effect.runFork(
+        handler.handle(decoded.value as never).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => Effect.sync(() => reply(Outcome.encode(handler.task, exit))))
+        )
+      )
+    }
+
+    const environment: Thread.Environment = {
+      platform,
+      spawner,
+      terminate,
+      nextThreadId: () => nextThreadId++,
+      startTimeout: Duration.fromInputUnsafe(options.startTimeout ?? Duration.seconds(30)),
+      interruptGracePeriod: Duration.fromInputUnsafe(options.interruptGracePeriod ?? Duration.seconds(1)),
+      onCall: answerCall,
+      onSpawn: () => void threadsStarted++,
+      onCrash: () => void threadsCrashed++
+    }
+
+    const startThread = Effect.gen(function*() {
+      const threadScope = yield* Effect.scope
+      const thread = yield* Thread.make(environment, threadScope)
+      threads.add(thread)
+      yield* Scope.addFinalizer(
+        threadScope,
+        Effect.suspend(() => {
+          threads.delete(thread)
+          if (threads.size === 0 && allReleased !== undefined) Deferred.doneUnsafe(allReleased, Exit.void)
+          return Effect.void
+        })
+      )
+      return Context.make(CurrentThread, thread)
+    })
+
+    const currentLimit: Effect.Effect<number, unknown> = Effect.suspend(() =>
+      !started ? Effect.succeed(0) : options.currentLimit ?? Effect.succeed(maxThreads)
+    )
+
+    const team = yield* TeamPool.make({ currentLimit, startThread, logException })
+
+    // Closing the scope: every task still in flight is interrupted, threads running one are terminated at once.
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        const busy = new Set<Thread.Incarnation>()
+        for (const ticket of inFlight) {
+          if (ticket.incarnation !== undefined && ticket.state === 1) busy.add(ticket.incarnation)
+          Thread.settleInterrupted(ticket)
+        }
+        inFlight.clear()
+        started = false
+        return Effect.forEach(busy, (incarnation) => terminate(incarnation.threadId), { discard: true })
+      })
+    )
+
+    const encodePayload = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
+      Effect.suspend(() => {
+        const encoded = Schema.encodeUnknownExit(task.payload)(payload)
+        return Exit.isSuccess(encoded) ? Effect.succeed(encoded.value) : Effect.fail(
+          new InvalidPayload({
+            task: task._tag,
+            path: "$",
+            message: `the payload of ${task._tag} does not match its schema: ${String(Cause.squash(encoded.cause))}`
+          })
+        )
+      })
+
+    const makeTicket = (task: Task.Any, payload: unknown, options: RunOptions | undefined): Thread.Ticket => {
+      const ticket: Thread.Ticket = {
+        id: nextTicket++,
+        task,
+        payload,
+        transfer: options?.transfer,
+        state: 0,
+        incarnation: undefined,
+        result: Deferred.makeUnsafe()
+      }
+      inFlight.add(ticket)
+      return ticket
+    }
+
+    const forget = (ticket: Thread.Ticket) => Effect.sync(() => void inFlight.delete(ticket))
+
+    // The unit of work a ticket becomes: it runs on the ThreadWorker's fiber, with the thread provided.
+    const workFor = (ticket: Thread.Ticket, then: Effect.Effect<void>): Effect.Effect<void, never, CurrentThread> =>
+      Effect.gen(function*() {
+        if (ticket.state !== 2) {
+          const thread = yield* CurrentThread
+          yield* thread.run(ticket)
+        }
+        yield* then
+      })
+
+    const submit = (ticket: Thread.Ticket, then: Effect.Effect<void>) =>
+      team.do(workFor(ticket, then)).pipe(Effect.onError(() => forget(ticket)))
+
+    const outcomeOf = <T extends Task.Any>(ticket: Thread.Ticket): Effect.Effect<Task.Success<T>, RunError<T>> =>
+      Deferred.await(ticket.result).pipe(
+        Effect.flatMap((outcome) => Outcome.decode(ticket.task as T, outcome))
+      ) as Effect.Effect<Task.Success<T>, RunError<T>>
+
+    const deferToThread: ThreadPoolShape["deferToThread"] = (task, payload, runOptions) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const encoded = yield* encodePayload(task, payload)
+          const ticket = makeTicket(task, encoded, runOptions)
+          yield* submit(ticket, forget(ticket))
+          return yield* restore(outcomeOf<typeof task>(ticket)).pipe(
+            Effect.onInterrupt(() => cancel(ticket))
+          )
+        })
+      )
+
+    const cancel = (ticket: Thread.Ticket): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (ticket.state === 0) {
+          Thread.settleInterrupted(ticket)
+          return Effect.void
+        }
+        const thread = Array.from(threads).find((t) => t.current() === ticket.incarnation)
+        return thread === undefined ? Effect.void : thread.cancel(ticket)
+      })
+
+    const callInThreadWithCallback: ThreadPoolShape["callInThreadWithCallback"] = (
+      onResult,
+      task,
+      payload,
+      runOptions
+    ) =>
+      Effect.gen(function*() {
+        const encoded = yield* encodePayload(task, payload)
+        const ticket = makeTicket(task, encoded, runOptions)
+        const then = outcomeOf<typeof task>(ticket).pipe(
+          Effect.exit,
+          Effect.tap(() => forget(ticket)),
+          Effect.flatMap(onResult),
+          Effect.catchCause(logException)
+        )
+        yield* submit(ticket, then)
+      })
+
+    const callInThread: ThreadPoolShape["callInThread"] = (task, payload, runOptions) =>
+      callInThreadWithCallback(
+        (exit) => Exit.isSuccess(exit) ? Effect.void : logException(exit.cause),
+        task,
+        payload,
+        runOptions
+      )
+
+    const callMultipleInThread: ThreadPoolShape["callMultipleInThread"] = (calls) =>
+      Effect.gen(function*() {
+        const tickets: Array<Thread.Ticket> = []
+        for (const call of calls) {
+          tickets.push(makeTicket(call.task, yield* encodePayload(call.task, call.payload as never), undefined))
+        }
+        const runAll = Effect.gen(function*() {
+          const thread = yield* CurrentThread
+          for (const ticket of tickets) {
+            yield* thread.run(ticket)
+            const exit = yield* Effect.exit(outcomeOf(ticket))
+            inFlight.delete(ticket)
+            if (Exit.isFailure(exit)) {
+              for (const rest of tickets) {
+                if (rest.state === 0) Thread.settleInterrupted(rest)
+                inFlight.delete(rest)
+              }
+              return yield* logException(exit.cause)
+            }
+          }
+        })
+        yield* team.do(runAll).pipe(
+          Effect.onError(() => Effect.sync(() => tickets.forEach((ticket) => inFlight.delete(ticket))))
+        )
+      })
+
+    const statistics = Effect.map(team.statistics, (s): Statistics => ({
+      ...s,
+      workerCount: s.idleWorkerCount + s.busyWorkerCount,
+      threadsStarted,
+      threadsCrashed,
+      tasksInFlight: inFlight.size
+    }))
+
+    const adjust = Effect.gen(function*() {
+      if (!started) return
+      const before = yield* team.statistics
+      const workers = before.idleWorkerCount + before.busyWorkerCount
+      if (workers > maxThreads) yield* team.shrink(workers - maxThreads)
+      const after = yield* team.statistics
+      const now = after.idleWorkerCount + after.busyWorkerCount
+      if (now < minThreads) yield* team.grow(minThreads - now)
+    })
+
+    const adjustPoolsize: ThreadPoolShape["adjustPoolsize"] = (size) =>
+      Effect.gen(function*() {
+        const min = size.minThreads ?? minThreads
+        const max = size.maxThreads ?? maxThreads
+        yield* checkSize(min, max)
+        minThreads = min
+        maxThreads = max
+        yield* adjust
+      })
+
+    const start: ThreadPoolShape["start"] = Effect.gen(function*() {
+      yield* quit.check
+      joined = false
+      started = true
+      yield* adjust
+      const { backloggedWorkCount } = yield* team.statistics
+      if (backloggedWorkCount > 0) yield* team.grow(backloggedWorkCount)
+      yield* Effect.forEach(Array.from(threads), (thread) => thread.awaitReady, { discard: true })
+    })
+
+    const stop: ThreadPoolShape["stop"] = Effect.gen(function*() {
+      yield* quit.set
+      joined = true
+      started = false
+      if (threads.size > 0) allReleased = Deferred.makeUnsafe<void>()
+      yield* team.quit
+      if (allReleased !== undefined) yield* Deferred.await(allReleased)
+      // Work backlogged with no worker to run it is abandoned by the team; its callers get AlreadyQuit.
+      for (const ticket of inFlight) {
+        if (ticket.state === 0) {
+          Thread.settle(ticket, Exit.fail(new AlreadyQuit()))
+        }
+      }
+    })
+
+    return {
+      name,
+      deferToThread,
+      callInThread,
+      callInThreadWithCallback,
+      callMultipleInThread,
+      adjustPoolsize,
+      start,
+      stop,
+      statistics,
+      dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
+      size: Effect.sync(() => ({ minThreads, maxThreads })),
+      started: Effect.sync(() => started && !joined),
+      team
+    }
+  })
+
+/**
+ * The thread pool service.
+ *
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export class ThreadPool extends Context.Service<ThreadPool, ThreadPoolShape>()("@effect-threads/core/ThreadPool") {}
+
+/**
+ * Creates and starts a pool in the current scope: {@link make}, then `start`. Closing the scope interrupts the
+ * tasks in flight and releases every thread.
+ *
+ * @stability stable
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeStarted = (
+  options: Options = {}
+): Effect.Effect<
+  ThreadPoolShape,
+  InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed,
+  Worker.WorkerPlatform | Worker.Spawner | Scope.Scope
+> => Effect.tap(make(options), (pool) => pool.start)
+
+/**
+ * A layer that provides a started {@link ThreadPool}. Its scope is the pool's: closing it interrupts the tasks in
+ * flight and releases every thread. Needs a platform (`NodeThreadPool.layer` or `BrowserThreadPool.layer` provide
+ * one).
+ *
+ * @stability stable
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<
+  ThreadPool,
+  InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed,
+  Worker.WorkerPlatform | Worker.Spawner
+> => Layer.effect(ThreadPool)(makeStarted(options))
+
+/**
+ * Runs a task on a thread of the {@link ThreadPool} and gives its typed result: Twisted's `deferToThread`.
+ *
+ * **Example** (Counting primes on a thread)
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, ThreadPool } from "@effect-threads/core"
+ *
+ * const CountPrimes = Task.make("CountPrimes", {
+ *   payload: Schema.Struct({ from: Schema.Number, to: Schema.Number }),
+ *   success: Schema.Number
+ * })
+ *
+ * const program = ThreadPool.deferToThread(CountPrimes, { from: 0, to: 1_000_000 })
+ * // Effect<number, ThreadError | AlreadyQuit | InvalidLimit, ThreadPool>
+ * ```
+ *
+ * @stability stable
+ * @category combinators
+ * @since 0.1.0
+ */
+export const deferToThread = <T extends Task.Any>(
+  task: T,
+  payload: Task.Payload<T>,
+  options?: RunOptions
+): Effect.Effect<Task.Success<T>, RunError<T>, ThreadPool> =>
+  ThreadPool.use((pool) => pool.deferToThread(task, payload, options))
+
+/**
+ * Runs a task on a thread of a given pool: Twisted's `deferToThreadPool`.
+ *
+ * @stability stable
+ * @category combinators
+ * @since 0.1.0
+ */
+export const deferToThreadPool = <T extends Task.Any>(
+  pool: ThreadPoolShape,
+  task: T,
+  payload: Task.Payload<T>,
+  options?: RunOptions
+): Effect.Effect<Task.Success<T>, RunError<T>> => pool.deferToThread(task, payload, options)
+
+/**
+ * Runs a task on a thread of the {@link ThreadPool} without waiting for it: Twisted's `callInThread`.
+ *
+ * @stability stable
+ * @category combinators
+ * @since 0.1.0
+ */
+export const callInThread = <T extends Task.Any>(
+  task: T,
+  payload: Task.Payload<T>,
+  options?: RunOptions
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, ThreadPool> =>
+  ThreadPool.use((pool) => pool.callInThread(task, payload, options))
+
+/**
+ * Runs calls in order on one thread of the {@link ThreadPool}: Twisted's `callMultipleInThread`.
+ *
+ * @stability stable
+ * @category combinators
+ * @since 0.1.0
+ */
+export const callMultipleInThread = (
+  calls: ReadonlyArray<Call>
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, ThreadPool> =>
+  ThreadPool.use((pool) => pool.callMultipleInThread(calls))
+
+/**
+ * The statistics of the {@link ThreadPool}.
+ *
+ * @stability stable
+ * @category getters
+ * @since 0.1.0
+ */
+export const statistics: Effect.Effect<Statistics, never, ThreadPool> = ThreadPool.use((pool) => pool.statistics)

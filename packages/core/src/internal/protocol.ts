@@ -1,0 +1,115 @@
+/**
+ * The messages between the main thread and a task thread. They ride inside `effect/workers`' own envelope and are
+ * plain tuples with numeric tags: cheap to structured-clone, no string keys to copy.
+ *
+ * @internal
+ */
+
+/** Main to thread: run task `tag` with `payload` as request `id`. */
+export const RUN = 0
+/** Main to thread: interrupt request `id`. */
+export const INTERRUPT = 1
+/** Main to thread: the answer to the thread's call `id` to the main thread. */
+export const REPLY = 2
+
+/** Thread to main: request `id` ended. */
+export const RESULT = 0
+/** Thread to main: call main-thread task `tag` with `payload` as call `id`. */
+export const CALL = 1
+
+/** How a request ended. */
+export const SUCCESS = 0
+export const FAILURE = 1
+export const DEFECT = 2
+export const INTERRUPTED = 3
+export const NOT_IMPLEMENTED = 4
+
+/** @internal */
+export type Outcome =
+  | readonly [kind: typeof SUCCESS, value: unknown]
+  | readonly [kind: typeof FAILURE, error: unknown]
+  | readonly [kind: typeof DEFECT, defect: unknown]
+  | readonly [kind: typeof INTERRUPTED]
+  | readonly [kind: typeof NOT_IMPLEMENTED]
+
+/** @internal */
+export type ToThread =
+  | readonly [typeof RUN, id: number, tag: string, payload: unknown]
+  | readonly [typeof INTERRUPT, id: number]
+  | readonly [typeof REPLY, id: number, ...Outcome]
+
+/** @internal */
+export type FromThread =
+  | readonly [typeof RESULT, id: number, ...Outcome]
+  | readonly [typeof CALL, id: number, tag: string, payload: unknown]
+
+/** A defect as it crosses: an `Error` loses its prototype in a structured clone, so its parts are sent. */
+export interface WireDefect {
+  readonly name: string
+  readonly message: string
+  readonly stack: string | undefined
+}
+
+const isWireDefect = (u: unknown): u is WireDefect =>
+  typeof u === "object" && u !== null && "name" in u && "message" in u && typeof u.message === "string"
+
+/** Turns a defect into something that survives a structured clone. */
+export const encodeDefect = (defect: unknown): unknown => {
+  if (defect instanceof Error) {
+    return { name: defect.name, message: defect.message, stack: defect.stack } satisfies WireDefect
+  }
+  return findUncloneable(defect) === undefined ? defect : String(defect)
+}
+
+/** Rebuilds a defect that crossed: an `Error` again where one was sent. */
+export const decodeDefect = (wire: unknown): unknown => {
+  if (!isWireDefect(wire)) return wire
+  const error = new Error(wire.message)
+  error.name = wire.name
+  if (wire.stack !== undefined) error.stack = wire.stack
+  return error
+}
+
+/**
+ * Finds the first value that the structured clone algorithm rejects (a function or a symbol), and returns its path
+ * (`$` for the root, `$.a[2].b` below it), or `undefined` if there is none. Only run after a clone has failed, to
+ * say where.
+ */
+export const findUncloneable = (value: unknown): string | undefined => {
+  const seen = new Set<object>()
+  const visit = (v: unknown, path: string): string | undefined => {
+    if (typeof v === "function" || typeof v === "symbol") return path
+    if (typeof v !== "object" || v === null || seen.has(v)) return undefined
+    seen.add(v)
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) {
+      return undefined
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const found = visit(v[i], `${path}[${i}]`)
+        if (found !== undefined) return found
+      }
+      return undefined
+    }
+    if (v instanceof Map) {
+      for (const [key, item] of v) {
+        const found = visit(key, `${path}.<key>`) ?? visit(item, `${path}.get(${String(key)})`)
+        if (found !== undefined) return found
+      }
+      return undefined
+    }
+    if (v instanceof Set) {
+      for (const item of v) {
+        const found = visit(item, `${path}.<item>`)
+        if (found !== undefined) return found
+      }
+      return undefined
+    }
+    for (const key of Object.keys(v)) {
+      const found = visit((v as Record<string, unknown>)[key], `${path}.${key}`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return visit(value, "$")
+}

@@ -1,0 +1,275 @@
+/**
+ * The main thread's handle on one task thread, over `effect/workers`: spawns the platform thread, waits for it to be
+ * ready, sends requests, routes their outcomes back, and notices when the thread dies. A thread that died is
+ * spawned again by the next request that needs it (never by a timer), so a broken entry file fails each request
+ * once instead of respawning forever.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as Worker from "effect/workers/Worker"
+import type { AlreadyQuit } from "../AlreadyQuit.ts"
+import type * as Task from "../Task.ts"
+import * as ThreadError from "../ThreadError.ts"
+import * as Protocol from "./protocol.ts"
+
+/** One task on its way through a thread. Settled exactly once, by `settle`. */
+export interface Ticket {
+  readonly id: number
+  readonly task: Task.Any
+  readonly payload: unknown
+  readonly transfer: ReadonlyArray<unknown> | undefined
+  /** 0: not sent yet, 1: sent to a thread, 2: settled. */
+  state: 0 | 1 | 2
+  incarnation: Incarnation | undefined
+  readonly result: Deferred.Deferred<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit>
+}
+
+/** Settles a ticket once; later calls do nothing. */
+export const settle = (
+  ticket: Ticket,
+  exit: Exit.Exit<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit>
+): void => {
+  if (ticket.state === 2) return
+  ticket.state = 2
+  ticket.incarnation?.pending.delete(ticket.id)
+  Deferred.doneUnsafe(ticket.result, exit)
+}
+
+const interrupted: Exit.Exit<Protocol.Outcome> = Exit.succeed([Protocol.INTERRUPTED])
+
+/** Settles a ticket as interrupted. */
+export const settleInterrupted = (ticket: Ticket): void => settle(ticket, interrupted)
+
+/** One platform thread; a handle has a new one after each death. */
+export interface Incarnation {
+  readonly threadId: number
+  readonly worker: Worker.Worker<Protocol.FromThread, Protocol.ToThread>
+  readonly ready: Deferred.Deferred<void, ThreadError.ThreadStartFailed>
+  readonly pending: Map<number, Ticket>
+  readonly scope: Scope.Closeable
+  dead: boolean
+}
+
+/** What a thread needs from its pool. */
+export interface Environment {
+  readonly platform: Worker.WorkerPlatform["Service"]
+  readonly spawner: Worker.SpawnerFn
+  readonly terminate: (threadId: number) => Effect.Effect<void>
+  readonly nextThreadId: () => number
+  readonly startTimeout: Duration.Duration
+  readonly interruptGracePeriod: Duration.Duration
+  /** Answers a thread's call to the main thread. */
+  readonly onCall: (incarnation: Incarnation, id: number, tag: string, payload: unknown) => void
+  readonly onSpawn: () => void
+  readonly onCrash: () => void
+}
+
+/** The main thread's handle on one thread. */
+export interface Thread {
+  /** The current platform thread, if one is alive. */
+  readonly current: () => Incarnation | undefined
+  /** Sends the ticket to the thread and waits until it is settled. */
+  readonly run: (ticket: Ticket) => Effect.Effect<void>
+  /** Interrupts a sent ticket, waits the grace period, and terminates the thread if the ticket is still running. */
+  readonly cancel: (ticket: Ticket) => Effect.Effect<void>
+  /** Terminates the thread now. */
+  readonly kill: Effect.Effect<void>
+  /** Waits until the current thread is ready; fails if it could not start. */
+  readonly awaitReady: Effect.Effect<void, ThreadError.ThreadStartFailed>
+}
+
+const exitCodeOf = (message: string): number | undefined => {
+  const match = /exited with code: (-?\d+)/.exec(message)
+  return match === null ? undefined : Number(match[1])
+}
+
+/** Describes why a thread's `run` ended, from the `WorkerError` (or defect) it ended with. */
+const describeDeath = (cause: Cause.Cause<unknown>): { message: string; exitCode?: number; cause?: unknown } => {
+  const error = Cause.squash(cause)
+  const reason = typeof error === "object" && error !== null && "reason" in error ? error.reason : error
+  const message = reason instanceof Error ? reason.message : String(reason)
+  const inner = typeof reason === "object" && reason !== null && "cause" in reason ? reason.cause : undefined
+  const exitCode = exitCodeOf(message)
+  const detail = inner instanceof Error ? `${inner.name}: ${inner.message}` : inner === undefined ? "" : String(inner)
+  return {
+    message: detail === "" ? message : `${message}: ${detail}`,
+    ...(exitCode === undefined ? {} : { exitCode }),
+    ...(inner === undefined ? {} : { cause: inner })
+  }
+}
+
+/** Starts a thread handle in `scope` and spawns its first platform thread. */
+export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread> =>
+  Effect.gen(function*() {
+    let current: Incarnation | undefined
+
+    const died = (incarnation: Incarnation, exit: Exit.Exit<unknown, unknown>): void => {
+      if (incarnation.dead) return
+      incarnation.dead = true
+      if (current === incarnation) current = undefined
+      const death = Exit.isFailure(exit) ? describeDeath(exit.cause) : { message: "the thread stopped" }
+      if (!Deferred.isDoneUnsafe(incarnation.ready)) {
+        Deferred.doneUnsafe(
+          incarnation.ready,
+          Exit.fail(
+            new ThreadError.ThreadStartFailed({
+              message: `thread ${incarnation.threadId} could not start: ${death.message}`,
+              ...(death.cause === undefined ? {} : { cause: death.cause })
+            })
+          )
+        )
+      } else {
+        env.onCrash()
+      }
+      for (const ticket of Array.from(incarnation.pending.values())) {
+        settle(
+          ticket,
+          Exit.fail(
+            new ThreadError.ThreadCrashed({
+              task: ticket.task._tag,
+              message: `thread ${incarnation.threadId} died while running ${ticket.task._tag}: ${death.message}`,
+              ...(death.exitCode === undefined ? {} : { exitCode: death.exitCode }),
+              ...(death.cause === undefined ? {} : { cause: death.cause })
+            })
+          )
+        )
+      }
+      Effect.runFork(Scope.close(incarnation.scope, Exit.void))
+    }
+
+    const onMessage = (incarnation: Incarnation, message: Protocol.FromThread): void => {
+      if (message[0] === Protocol.RESULT) {
+        const [, id, ...outcome] = message
+        const ticket = incarnation.pending.get(id)
+        if (ticket !== undefined) settle(ticket, Exit.succeed(outcome))
+      } else {
+        env.onCall(incarnation, message[1], message[2], message[3])
+      }
+    }
+
+    const spawn: Effect.Effect<Incarnation> = Effect.gen(function*() {
+      const threadId = env.nextThreadId()
+      const incarnationScope = yield* Scope.fork(scope)
+      const worker = yield* env.platform.spawn<Protocol.FromThread, Protocol.ToThread>(threadId).pipe(
+        Effect.provideService(Worker.Spawner, env.spawner),
+        Effect.orDie
+      )
+      const incarnation: Incarnation = {
+        threadId,
+        worker,
+        ready: Deferred.makeUnsafe<void, ThreadError.ThreadStartFailed>(),
+        pending: new Map(),
+        scope: incarnationScope,
+        dead: false
+      }
+      current = incarnation
+      env.onSpawn()
+      const fiber = yield* worker.run(
+        (message) => Effect.sync(() => onMessage(incarnation, message)),
+        { onSpawn: Deferred.completeWith(incarnation.ready, Effect.void).pipe(Effect.asVoid) }
+      ).pipe(Effect.forkIn(incarnationScope, { startImmediately: true }))
+      fiber.addObserver((exit) => died(incarnation, exit))
+      // A thread that never says it is ready is killed after the start timeout.
+      yield* Deferred.await(incarnation.ready).pipe(
+        Effect.timeoutOrElse({
+          duration: env.startTimeout,
+          orElse: () =>
+            Effect.suspend(() => {
+              Deferred.doneUnsafe(
+                incarnation.ready,
+                Exit.fail(
+                  new ThreadError.ThreadStartFailed({
+                    message: `thread ${threadId} did not become ready within ${Duration.format(env.startTimeout)}`
+                  })
+                )
+              )
+              return env.terminate(threadId)
+            })
+        }),
+        Effect.ignore,
+        Effect.forkIn(incarnationScope)
+      )
+      return incarnation
+    })
+
+    const live: Effect.Effect<Incarnation> = Effect.suspend(() =>
+      current !== undefined && !current.dead ? Effect.succeed(current) : spawn
+    )
+
+    yield* spawn
+
+    const run = (ticket: Ticket): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (ticket.state === 2) return
+        const incarnation = yield* live
+        const ready = yield* Effect.exit(Deferred.await(incarnation.ready))
+        if (Exit.isFailure(ready)) {
+          settle(ticket, ready as Exit.Exit<never, ThreadError.ThreadStartFailed>)
+          return
+        }
+        if ((ticket.state as Ticket["state"]) === 2) return
+        if (incarnation.dead) {
+          return yield* run(ticket)
+        }
+        ticket.state = 1
+        ticket.incarnation = incarnation
+        incarnation.pending.set(ticket.id, ticket)
+        const sent = yield* Effect.exit(
+          incarnation.worker.send([Protocol.RUN, ticket.id, ticket.task._tag, ticket.payload], ticket.transfer)
+        )
+        if (Exit.isFailure(sent)) {
+          const path = Protocol.findUncloneable(ticket.payload) ?? "$"
+          const error = Cause.squash(sent.cause)
+          const reason = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+          settle(
+            ticket,
+            Exit.fail(
+              new ThreadError.InvalidPayload({
+                task: ticket.task._tag,
+                path,
+                message: `the payload of ${ticket.task._tag} cannot be sent to a thread: ${
+                  reason instanceof Error ? reason.message : String(reason)
+                }`
+              })
+            )
+          )
+          return
+        }
+        yield* Effect.exit(Deferred.await(ticket.result))
+      })
+
+    const kill: Effect.Effect<void> = Effect.suspend(() => current === undefined ? Effect.void : env.terminate(current.threadId))
+
+    const cancel = (ticket: Ticket): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (ticket.state === 0) {
+          settleInterrupted(ticket)
+          return Effect.void
+        }
+        const incarnation = ticket.incarnation
+        if (ticket.state === 2 || incarnation === undefined) return Effect.void
+        return incarnation.worker.send([Protocol.INTERRUPT, ticket.id]).pipe(
+          Effect.ignore,
+          Effect.andThen(Deferred.await(ticket.result).pipe(Effect.exit, Effect.timeoutOption(env.interruptGracePeriod))),
+          Effect.flatMap((settled) =>
+            settled._tag === "Some" || incarnation.dead
+              ? Effect.void
+              : Effect.andThen(env.terminate(incarnation.threadId), Effect.exit(Deferred.await(ticket.result)))
+          )
+        )
+      })
+
+    return {
+      current: () => current,
+      run,
+      cancel,
+      kill,
+      awaitReady: Effect.flatMap(live, (incarnation) => Deferred.await(incarnation.ready))
+    }
+  })
