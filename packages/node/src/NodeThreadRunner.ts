@@ -1,0 +1,36 @@
+/**
+ * The thread side on Node: serves tasks in a `worker_threads` thread.
+ *
+ * A worker entry file ends with `NodeThreadRunner.serve([...handlers])`. The thread tells the pool it is ready once
+ * the file has loaded, serves until the pool closes it, then lets the thread exit.
+ *
+ * @since 0.1.0
+ */
+import { type Task, ThreadRunner } from "@effect-threads/core"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type { WorkerError } from "effect/workers/WorkerError"
+
+/**
+ * Serves `handlers` on the current thread. Call it once, at the end of the worker entry file.
+ *
+ * **Example** (A worker entry, `tasks.ts`)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "@effect-threads/core"
+ * import { NodeThreadRunner } from "@effect-threads/node"
+ * import { CountPrimes } from "./tasks-api.ts"
+ *
+ * NodeThreadRunner.serve([
+ *   Task.implement(CountPrimes, ({ from, to }) => Effect.sync(() => countPrimes(from, to)))
+ * ])
+ * ```
+ *
+ * @stability stable
+ * @category running
+ * @since 0.1.0
+ */
+export const serve = (handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>>): Fiber.Fiber<void, WorkerError> =>
+  Effect.runFork(ThreadRunner.make(handlers).pipe(Effect.provide(NodeWorkerRunner.layer)))
