@@ -323,11 +323,22 @@ export const make = (
     const encodePayload = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
       Effect.suspend(() => {
         const encoded = Schema.encodeUnknownExit(task.payload)(payload)
-        return Exit.isSuccess(encoded) ? Effect.succeed(encoded.value) : Effect.fail(
+        if (Exit.isFailure(encoded)) {
+          return Effect.fail(
+            new InvalidPayload({
+              task: task._tag,
+              path: "$",
+              message: `the payload of ${task._tag} does not match its schema: ${String(Cause.squash(encoded.cause))}`
+            })
+          )
+        }
+        // A value that cannot be cloned would fail the post, after the task left the caller: say so now, and where.
+        const uncloneable = Protocol.isPrimitive(encoded.value) ? undefined : Protocol.findUncloneable(encoded.value)
+        return uncloneable === undefined ? Effect.succeed(encoded.value) : Effect.fail(
           new InvalidPayload({
             task: task._tag,
-            path: "$",
-            message: `the payload of ${task._tag} does not match its schema: ${String(Cause.squash(encoded.cause))}`
+            path: uncloneable,
+            message: `the payload of ${task._tag} holds a value at ${uncloneable} that cannot be sent to a thread`
           })
         )
       })

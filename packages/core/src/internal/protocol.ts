@@ -71,6 +71,12 @@ export const decodeDefect = (wire: unknown): unknown => {
 }
 
 /**
+ * Whether a value certainly survives a structured clone without a look inside: a primitive other than a symbol.
+ */
+export const isPrimitive = (value: unknown): boolean =>
+  value === null || (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol")
+
+/**
  * Finds the first value that the structured clone algorithm rejects (a function or a symbol), and returns its path
  * (`$` for the root, `$.a[2].b` below it), or `undefined` if there is none. Only run after a clone has failed, to
  * say where.
@@ -81,6 +87,7 @@ export const findUncloneable = (value: unknown): string | undefined => {
     if (typeof v === "function" || typeof v === "symbol") return path
     if (typeof v !== "object" || v === null || seen.has(v)) return undefined
     seen.add(v)
+    if (v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise) return path
     if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) {
       return undefined
     }
