@@ -16,6 +16,7 @@ import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as MutableList from "effect/MutableList"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { AlreadyQuit } from "./AlreadyQuit.ts"
@@ -169,7 +170,7 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
   const quit = Quit.make()
   // Don't touch these except from the coordinator.
   const idle: Array<Worker.Worker<R>> = []
-  const pending: Array<Effect.Effect<void, never, R>> = []
+  const pending = MutableList.make<Effect.Effect<void, never, R>>()
   let busyCount = 0
   let shouldQuitCoordinator = false
   let toShrink = 0
@@ -210,17 +211,17 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
       return Effect.matchCauseEffect(createWorker, {
         onFailure: (cause) =>
           Effect.flatMap(creationFailed(cause, submission), (rejected) =>
-            rejected ? Effect.void : Effect.sync(() => void pending.push(task))),
+            rejected ? Effect.void : Effect.sync(() => MutableList.append(pending, task))),
         onSuccess: (created) =>
-          Option.isSome(created) ? dispatch(created.value, task) : Effect.sync(() => void pending.push(task))
+          Option.isSome(created) ? dispatch(created.value, task) : Effect.sync(() => MutableList.append(pending, task))
       })
     })
 
   const recycle = (worker: Worker.Worker<R>): Effect.Effect<void> =>
     Effect.suspend(() => {
       idle.push(worker)
-      const next = pending.shift()
-      if (next !== undefined) return coordinate(next, undefined)
+      const next = MutableList.take(pending)
+      if (next !== MutableList.Empty) return coordinate(next, undefined)
       if (shouldQuitCoordinator) return quitIdlers(undefined)
       if (toShrink > 0) {
         toShrink -= 1
