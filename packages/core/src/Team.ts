@@ -110,6 +110,13 @@ export interface Options<R, E> {
   /** Receives the cause of every failed task. Defaults to {@link logExceptionDefault}. */
   readonly logException?: LogException | undefined
   /**
+   * How many tasks one worker may hold at once. Defaults to 1, Twisted's Team: a worker gets a task only when it
+   * is idle. With more, a worker that has work keeps getting tasks up to this many (after idle workers and new
+   * workers are tried), so a worker that runs its tasks in order elsewhere (a thread) always has the next ones at
+   * hand. A worker then counts as busy while it holds at least one task, and as idle when it holds none.
+   */
+  readonly capacity?: number | undefined
+  /**
    * Runs right after `quit` has set the public quit flag and before the coordinator's finishing step is queued:
    * the window of Twisted's `test_quitConcurrentWithWorkHappening`.
    *
@@ -169,7 +176,12 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
   const logException = options.logException ?? logExceptionDefault
   const quit = Quit.make()
   // Don't touch these except from the coordinator.
+  const capacity = Math.max(1, options.capacity ?? 1)
   const idle: Array<Worker.Worker<R>> = []
+  // Workers holding some tasks but fewer than `capacity` (never used when `capacity` is 1), and every busy
+  // worker's number of tasks.
+  const partial: Array<Worker.Worker<R>> = []
+  const load = new Map<Worker.Worker<R>, number>()
   const pending = MutableList.make<Effect.Effect<void, never, R>>()
   let busyCount = 0
   let shouldQuitCoordinator = false
@@ -193,12 +205,22 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
 
   const dispatch = (worker: Worker.Worker<R>, task: Effect.Effect<void, never, R>): Effect.Effect<void> =>
     Effect.suspend(() => {
-      busyCount += 1
-      const finished = onCoordinator(Effect.suspend(() => {
-        busyCount -= 1
-        return recycle(worker)
-      }))
+      const held = (load.get(worker) ?? 0) + 1
+      load.set(worker, held)
+      if (held === 1) busyCount += 1
+      if (held < capacity) partial.push(worker)
+      const finished = onCoordinator(Effect.suspend(() => finish(worker)))
       return Effect.orDie(worker.do(Effect.andThen(Effect.catchCause(task, report), Effect.orDie(finished))))
+    })
+
+  // No idle worker and none created: a worker with room takes the task (in turn, so they fill evenly), or the
+  // task waits in the backlog.
+  const noWorker = (task: Effect.Effect<void, never, R>): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const worker = partial.shift()
+      if (worker !== undefined) return dispatch(worker, task)
+      MutableList.append(pending, task)
+      return Effect.void
     })
 
   const coordinate = (
@@ -210,11 +232,30 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
       if (worker !== undefined) return dispatch(worker, task)
       return Effect.matchCauseEffect(createWorker, {
         onFailure: (cause) =>
-          Effect.flatMap(creationFailed(cause, submission), (rejected) =>
-            rejected ? Effect.void : Effect.sync(() => MutableList.append(pending, task))),
-        onSuccess: (created) =>
-          Option.isSome(created) ? dispatch(created.value, task) : Effect.sync(() => MutableList.append(pending, task))
+          Effect.flatMap(creationFailed(cause, submission), (rejected) => rejected ? Effect.void : noWorker(task)),
+        onSuccess: (created) => Option.isSome(created) ? dispatch(created.value, task) : noWorker(task)
       })
+    })
+
+  // A worker's task is done: Twisted's completion notice.
+  const finish = (worker: Worker.Worker<R>): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const held = (load.get(worker) ?? 1) - 1
+      if (capacity > 1) {
+        const at = partial.indexOf(worker)
+        if (at >= 0) partial.splice(at, 1)
+      }
+      if (held === 0) {
+        load.delete(worker)
+        busyCount -= 1
+        return recycle(worker)
+      }
+      // Still busy, with room again: the oldest backlogged task, if any, goes to it.
+      load.set(worker, held)
+      const next = MutableList.take(pending)
+      if (next !== MutableList.Empty) return dispatch(worker, next)
+      partial.push(worker)
+      return Effect.void
     })
 
   const recycle = (worker: Worker.Worker<R>): Effect.Effect<void> =>
