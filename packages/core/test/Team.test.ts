@@ -312,6 +312,115 @@ describe("TeamTests", () => {
     }))
 })
 
+describe("Team (spec 1.8)", () => {
+  it.effect("shrink with no argument also quits the busy workers, as they finish", () =>
+    Effect.gen(function*() {
+      const f = makeFixture()
+      yield* f.team.grow(2)
+      yield* f.coordinate
+      for (let i = 0; i < 5; i++) yield* f.team.do(Effect.void)
+      yield* f.coordinate
+      assert.deepStrictEqual(yield* f.team.statistics, {
+        idleWorkerCount: 0,
+        busyWorkerCount: 5,
+        backloggedWorkCount: 0
+      })
+      yield* f.team.shrink()
+      yield* f.coordinate
+      assert.strictEqual(f.allUnquitWorkers.length, 5)
+      yield* f.performAllOutstandingWork
+      assert.strictEqual(f.allUnquitWorkers.length, 0)
+      // The team itself is not quit: it can grow again.
+      yield* f.team.grow(1)
+      yield* f.coordinate
+      assert.strictEqual(f.allUnquitWorkers.length, 1)
+    }))
+
+  it.effect("the shrink debt persists: workers grown later are quit at once until it is paid", () =>
+    Effect.gen(function*() {
+      const f = makeFixture()
+      yield* f.team.grow(2)
+      yield* f.team.shrink(10)
+      yield* f.team.grow(3)
+      yield* f.performAllOutstandingWork
+      assert.strictEqual(f.allWorkersEver.length, 5)
+      assert.strictEqual(f.allUnquitWorkers.length, 0)
+      // 10 - 2 - 3 = 5 still owed: the next 5 workers go too, the 6th stays.
+      yield* f.team.grow(6)
+      yield* f.performAllOutstandingWork
+      assert.strictEqual(f.allUnquitWorkers.length, 1)
+      assert.strictEqual((yield* f.team.statistics).idleWorkerCount, 1)
+    }))
+
+  it.effect("after quit, the backlog still drains through the workers that exist", () =>
+    Effect.gen(function*() {
+      const f = makeFixture()
+      f.noMoreWorkers = () => f.allWorkersEver.length >= 1
+      let times = 0
+      for (let i = 0; i < 4; i++) yield* f.team.do(Effect.sync(() => void times++))
+      yield* f.coordinate
+      assert.deepStrictEqual(yield* f.team.statistics, {
+        idleWorkerCount: 0,
+        busyWorkerCount: 1,
+        backloggedWorkCount: 3
+      })
+      yield* f.team.quit
+      yield* f.performAllOutstandingWork
+      assert.strictEqual(times, 4)
+      assert.strictEqual(f.allUnquitWorkers.length, 0)
+      assert.instanceOf(yield* Effect.flip(f.coordinator.quit), AlreadyQuit)
+    }))
+
+  it.effect("a backlog with no worker at quit is dropped, and the statistics keep reporting it", () =>
+    Effect.gen(function*() {
+      const f = makeFixture()
+      f.noMoreWorkers = () => true
+      let times = 0
+      for (let i = 0; i < 3; i++) yield* f.team.do(Effect.sync(() => void times++))
+      yield* f.team.quit
+      yield* f.performAllOutstandingWork
+      assert.strictEqual(times, 0)
+      assert.strictEqual((yield* f.team.statistics).backloggedWorkCount, 3)
+      assert.instanceOf(yield* Effect.flip(f.coordinator.quit), AlreadyQuit)
+    }))
+
+  it.effect("a new task takes a newly created worker before the backlog is looked at", () =>
+    Effect.gen(function*() {
+      const f = makeFixture()
+      const order: Array<string> = []
+      yield* f.team.do(Effect.sync(() => void order.push("first")))
+      yield* f.coordinate
+      f.noMoreWorkers = () => true
+      yield* f.team.do(Effect.sync(() => void order.push("backlogged")))
+      yield* f.coordinate
+      assert.strictEqual((yield* f.team.statistics).backloggedWorkCount, 1)
+      f.noMoreWorkers = () => false
+      yield* f.team.do(Effect.sync(() => void order.push("overtaking")))
+      yield* f.coordinate
+      assert.deepStrictEqual(yield* f.team.statistics, {
+        idleWorkerCount: 0,
+        busyWorkerCount: 2,
+        backloggedWorkCount: 1
+      })
+      yield* f.performAllOutstandingWork
+      assert.deepStrictEqual(order.toSorted(), ["backlogged", "first", "overtaking"])
+      assert.strictEqual(order.indexOf("backlogged"), 2)
+    }))
+
+  it.effect("makeScoped quits the team when its scope closes", () =>
+    Effect.gen(function*() {
+      const coordinator = MemoryWorker.makeUnsafe()
+      const team = yield* Effect.scoped(Team.makeScoped({
+        coordinator: coordinator.worker,
+        createWorker: Effect.succeed(Option.none())
+      }))
+      assert.isTrue(yield* team.isQuit)
+      assert.instanceOf(yield* Effect.flip(team.do(Effect.void)), AlreadyQuit)
+      assert.isTrue(yield* coordinator.perform)
+      assert.instanceOf(yield* Effect.flip(coordinator.worker.quit), AlreadyQuit)
+    }))
+})
+
 class SpawnError extends Data.TaggedError("SpawnError")<{ readonly attempt: number }> {}
 
 /** A team whose `createWorker` fails with `SpawnError` on the attempts listed in `failOn` (1-based). */
