@@ -60,7 +60,7 @@ interface WorkerState {
   readonly perform: Effect.Effect<boolean>
   quit: boolean
   /** Tasks dispatched to this worker whose completion the coordinator has not processed. */
-  busy: number
+  load: number
 }
 
 /**
@@ -68,7 +68,7 @@ interface WorkerState {
  * real state (who is idle, busy, backlogged) is known independently of `statistics`. Each coordinator step is
  * checked against spec 1.8 as it runs, with a model of the shrink debt.
  */
-const makeHarness = () => {
+const makeHarness = (capacity: number | undefined) => {
   const workers: Array<WorkerState> = []
   /** How many times each task ran, by task id. */
   const runs: Array<number> = []
@@ -97,8 +97,8 @@ const makeHarness = () => {
   }
 
   const observed = (): Team.Statistics => ({
-    idleWorkerCount: workers.filter((worker) => !worker.quit && worker.busy === 0).length,
-    busyWorkerCount: workers.reduce((n, worker) => n + worker.busy, 0),
+    idleWorkerCount: workers.filter((worker) => !worker.quit && worker.load === 0).length,
+    busyWorkerCount: workers.filter((worker) => worker.load > 0).length,
     backloggedWorkCount: state.coordinated - state.dispatched
   })
 
@@ -125,7 +125,7 @@ const makeHarness = () => {
           state.atFinishing = before
           break
         case "Completion":
-          workers[origin.worker]!.busy--
+          workers[origin.worker]!.load--
           break
       }
       return Effect.andThen(
@@ -181,13 +181,13 @@ const makeHarness = () => {
     if (!state.inCoordinator) violations.push("createWorker called outside the coordinator")
     if (state.noMoreWorkers) return Option.none()
     const memory = MemoryWorker.makeUnsafe()
-    const worker: WorkerState = { perform: memory.perform, quit: false, busy: 0 }
+    const worker: WorkerState = { perform: memory.perform, quit: false, load: 0 }
     workers.push(worker)
     return Option.some(Worker.make({
       do: (work) =>
         Effect.suspend(() => {
           if (!state.inCoordinator) violations.push("worker.do called outside the coordinator")
-          worker.busy++
+          worker.load++
           state.dispatched++
           return memory.worker.do(work)
         }),
@@ -205,7 +205,8 @@ const makeHarness = () => {
   const team: Team.Team = Team.makeUnsafe({
     coordinator,
     createWorker,
-    logException: (cause) => Effect.sync(() => void violations.push(`logException: ${String(cause)}`))
+    logException: (cause) => Effect.sync(() => void violations.push(`logException: ${String(cause)}`)),
+    capacity
   })
 
   const withOrigin = <A, E>(origin: Origin, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -294,8 +295,9 @@ const makeHarness = () => {
     for (const [id, count] of runs.entries()) assert.isAtMost(count, 1, `task ${id} ran at most once`)
     for (const id of rejected) assert.strictEqual(runs[id], 0, `rejected task ${id} never runs`)
     for (const worker of workers) {
-      assert.include([0, 1], worker.busy, "a worker has at most one task")
-      if (worker.quit) assert.strictEqual(worker.busy, 0, "only idle workers are quit")
+      assert.isAtLeast(worker.load, 0)
+      assert.isAtMost(worker.load, capacity ?? 1, "a worker holds at most `capacity` tasks")
+      if (worker.quit) assert.strictEqual(worker.load, 0, "only idle workers are quit")
     }
     const stats = yield* team.statistics
     assert.deepStrictEqual(stats, observed())
@@ -341,19 +343,29 @@ const makeHarness = () => {
   return { run, check, finish }
 }
 
+/** Runs the operations, checking the invariants after each, then quits, drains and checks every task's fate. */
+const scenario = (capacity: number | undefined, ops: ReadonlyArray<Op>) =>
+  Effect.gen(function*() {
+    const harness = makeHarness(capacity)
+    for (const op of ops) {
+      yield* harness.run(op)
+      yield* harness.check
+    }
+    yield* harness.finish
+  })
+
 describe("Team (property)", () => {
   it.effect.prop(
     "statistics match the real state after every step; every accepted task runs exactly once unless dropped at quit",
     { ops },
-    ({ ops }) =>
-      Effect.gen(function*() {
-        const harness = makeHarness()
-        for (const op of ops) {
-          yield* harness.run(op)
-          yield* harness.check
-        }
-        yield* harness.finish
-      }),
+    ({ ops }) => scenario(undefined, ops),
     { timeout: 60_000, arbitrary: { runs: 300, size: 150, seed: 20241018 } }
+  )
+
+  it.effect.prop(
+    "with a capacity above 1, the same holds, and no worker holds more than its capacity",
+    { capacity: between(2, 3), ops },
+    ({ capacity, ops }) => scenario(capacity, ops),
+    { timeout: 60_000, arbitrary: { runs: 200, size: 150, seed: 20241019 } }
   )
 })

@@ -54,6 +54,7 @@ const remove = <A>(list: Array<A>, item: A): void => {
 /** Twisted's `TeamTests.setUp`. */
 const makeFixture = (options?: {
   readonly afterQuitSet?: ((fixture: TeamFixture) => Effect.Effect<void>) | undefined
+  readonly capacity?: number | undefined
 }): TeamFixture => {
   const coordinatorMemory = MemoryWorker.makeUnsafe()
   const workerPerformers: Array<Effect.Effect<boolean>> = []
@@ -86,7 +87,8 @@ const makeFixture = (options?: {
     coordinator: coordinatorMemory.worker,
     createWorker,
     logException: (cause) => Effect.sync(() => void failures.push(cause)),
-    afterQuitSet: afterQuitSet === undefined ? undefined : Effect.suspend(() => afterQuitSet(fixture))
+    afterQuitSet: afterQuitSet === undefined ? undefined : Effect.suspend(() => afterQuitSet(fixture)),
+    capacity: options?.capacity
   })
   const coordinateOnce = coordinatorMemory.perform
   const coordinate: Effect.Effect<boolean> = Effect.gen(function*() {
@@ -418,6 +420,56 @@ describe("Team (spec 1.8)", () => {
       assert.instanceOf(yield* Effect.flip(team.do(Effect.void)), AlreadyQuit)
       assert.isTrue(yield* coordinator.perform)
       assert.instanceOf(yield* Effect.flip(coordinator.worker.quit), AlreadyQuit)
+    }))
+})
+
+describe("Team capacity", () => {
+  it.effect("with capacity 2, a busy worker takes a second task before the task is backlogged", () =>
+    Effect.gen(function*() {
+      const f = makeFixture({ capacity: 2 })
+      f.noMoreWorkers = () => f.allWorkersEver.length >= 1
+      let times = 0
+      for (let i = 0; i < 3; i++) yield* f.team.do(Effect.sync(() => void times++))
+      yield* f.coordinate
+      assert.strictEqual(f.allWorkersEver.length, 1)
+      assert.deepStrictEqual(yield* f.team.statistics, {
+        idleWorkerCount: 0,
+        busyWorkerCount: 1,
+        backloggedWorkCount: 1
+      })
+      // Finishing one task makes room: the backlogged task goes to the same worker, which stays busy.
+      yield* f.workerPerformers[0]!
+      yield* f.coordinate
+      assert.deepStrictEqual(yield* f.team.statistics, {
+        idleWorkerCount: 0,
+        busyWorkerCount: 1,
+        backloggedWorkCount: 0
+      })
+      yield* f.performAllOutstandingWork
+      assert.strictEqual(times, 3)
+      assert.deepStrictEqual(yield* f.team.statistics, {
+        idleWorkerCount: 1,
+        busyWorkerCount: 0,
+        backloggedWorkCount: 0
+      })
+    }))
+
+  it.effect("with capacity 2, a worker grown while tasks are backlogged takes up to 2 of them", () =>
+    Effect.gen(function*() {
+      const f = makeFixture({ capacity: 2 })
+      f.noMoreWorkers = () => true
+      for (let i = 0; i < 3; i++) yield* f.team.do(Effect.void)
+      yield* f.coordinate
+      assert.strictEqual((yield* f.team.statistics).backloggedWorkCount, 3)
+      f.noMoreWorkers = () => false
+      yield* f.team.grow(1)
+      yield* f.coordinate
+      // "A worker that has work keeps getting tasks up to this many": the grown worker should hold 2 tasks.
+      assert.deepStrictEqual(yield* f.team.statistics, {
+        idleWorkerCount: 0,
+        busyWorkerCount: 1,
+        backloggedWorkCount: 1
+      })
     }))
 })
 
