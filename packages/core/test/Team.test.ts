@@ -409,6 +409,16 @@ describe("Team (spec 1.8)", () => {
       assert.strictEqual(order.indexOf("backlogged"), 2)
     }))
 
+  it.effect("grow(NaN) creates no worker (Twisted's range(n) rejects it; n <= 0 does nothing)", () =>
+    Effect.gen(function*() {
+      const f = makeFixture()
+      // A cap, so that the test ends even if grow(NaN) loops.
+      f.noMoreWorkers = () => f.allWorkersEver.length >= 5
+      yield* Effect.exit(f.team.grow(Number.NaN))
+      yield* Effect.exit(f.coordinate)
+      assert.strictEqual(f.allWorkersEver.length, 0)
+    }))
+
   it.effect("makeScoped quits the team when its scope closes", () =>
     Effect.gen(function*() {
       const coordinator = MemoryWorker.makeUnsafe()
