@@ -483,6 +483,68 @@ describe("Team capacity", () => {
     }))
 })
 
+describe("Team with a LockWorker coordinator (Twisted's pool)", () => {
+  const makeLockTeam = (createWorker: Effect.Effect<Option.Option<Worker.Worker>>) => {
+    const coordinator = LockWorker.makeUnsafe()
+    const failures: Array<Cause.Cause<unknown>> = []
+    const team = Team.makeUnsafe({
+      coordinator,
+      createWorker,
+      logException: (cause) => Effect.sync(() => void failures.push(cause))
+    })
+    return { coordinator, failures, team }
+  }
+
+  it.effect("do dispatches before it returns, and the last completion quits the coordinator from its own work", () =>
+    Effect.gen(function*() {
+      const performers: Array<Effect.Effect<boolean>> = []
+      const { coordinator, team } = makeLockTeam(Effect.sync(() => {
+        const memory = MemoryWorker.makeUnsafe()
+        performers.push(memory.perform)
+        return Option.some(memory.worker)
+      }))
+      let ran = 0
+      yield* team.do(Effect.sync(() => void ran++))
+      assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 0, busyWorkerCount: 1, backloggedWorkCount: 0 })
+      yield* team.quit
+      assert.instanceOf(yield* Effect.flip(team.do(Effect.void)), AlreadyQuit)
+      // The coordinator is still alive: a worker is busy.
+      yield* coordinator.do(Effect.void)
+      // The worker finishes: its completion notice runs on the coordinator, which quits itself from inside.
+      assert.isTrue(yield* performers[0]!)
+      assert.strictEqual(ran, 1)
+      assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 0, busyWorkerCount: 0, backloggedWorkCount: 0 })
+      assert.instanceOf(yield* Effect.flip(coordinator.do(Effect.void)), AlreadyQuit)
+      assert.isFalse(yield* performers[0]!)
+    }))
+
+  it.effect("with synchronous workers, the completion notice is re-entrant and runs before the outer do returns", () =>
+    Effect.gen(function*() {
+      const { team } = makeLockTeam(Effect.sync(() => Option.some(LockWorker.makeUnsafe())))
+      const during: Array<Team.Statistics> = []
+      yield* team.do(Effect.flatMap(team.statistics, (stats) => Effect.sync(() => void during.push(stats))))
+      assert.deepStrictEqual(during, [{ idleWorkerCount: 0, busyWorkerCount: 1, backloggedWorkCount: 0 }])
+      assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 1, busyWorkerCount: 0, backloggedWorkCount: 0 })
+      yield* team.quit
+      assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 0, busyWorkerCount: 0, backloggedWorkCount: 0 })
+    }))
+
+  it.effect("a task that calls do on its own team, on a synchronous worker, runs after the current step", () =>
+    Effect.gen(function*() {
+      const { failures, team } = makeLockTeam(Effect.sync(() => Option.some(LockWorker.makeUnsafe())))
+      const order: Array<string> = []
+      yield* team.do(Effect.gen(function*() {
+        order.push("outer start")
+        yield* Effect.orDie(team.do(Effect.sync(() => void order.push("inner"))))
+        order.push("outer end")
+      }))
+      assert.deepStrictEqual(order, ["outer start", "outer end", "inner"])
+      assert.deepStrictEqual(failures, [])
+      // The inner task's step was queued before the outer worker's completion notice: it needed a second worker.
+      assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 2, busyWorkerCount: 0, backloggedWorkCount: 0 })
+    }))
+})
+
 class SpawnError extends Data.TaggedError("SpawnError")<{ readonly attempt: number }> {}
 
 /** A team whose `createWorker` fails with `SpawnError` on the attempts listed in `failOn` (1-based). */
