@@ -8,7 +8,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import { AlreadyQuit } from "../src/AlreadyQuit.ts"
 import * as LockWorker from "../src/LockWorker.ts"
@@ -527,6 +529,33 @@ describe("Team with a LockWorker coordinator (Twisted's pool)", () => {
       assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 1, busyWorkerCount: 0, backloggedWorkCount: 0 })
       yield* team.quit
       assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 0, busyWorkerCount: 0, backloggedWorkCount: 0 })
+    }))
+
+  it.effect("interrupting a caller of do does not lose the completion notice of a synchronous worker", () =>
+    Effect.gen(function*() {
+      const { coordinator, team } = makeLockTeam(Effect.sync(() => Option.some(LockWorker.makeUnsafe())))
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      let ran = 0
+      const caller = yield* Effect.forkChild(
+        team.do(
+          Deferred.succeed(started, undefined).pipe(
+            Effect.andThen(Deferred.await(gate)),
+            Effect.andThen(Effect.sync(() => void ran++))
+          )
+        ),
+        { startImmediately: true }
+      )
+      yield* Deferred.await(started)
+      // The task runs inside the coordinator's (uninterruptible) step; the interruption lands when it ends, with
+      // the worker's completion notice queued re-entrantly on the coordinator.
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(caller), { startImmediately: true })
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(interrupting)
+      assert.strictEqual(ran, 1)
+      assert.deepStrictEqual(yield* team.statistics, { idleWorkerCount: 1, busyWorkerCount: 0, backloggedWorkCount: 0 })
+      yield* team.quit
+      assert.instanceOf(yield* Effect.flip(coordinator.do(Effect.void)), AlreadyQuit)
     }))
 
   it.effect("a task that calls do on its own team, on a synchronous worker, runs after the current step", () =>
