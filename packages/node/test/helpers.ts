@@ -84,12 +84,15 @@ export interface ThreadCounts {
   spawned: number
   online: number
   exited: number
+  /** Calls of the platform's `Terminate` for a live thread. */
+  terminated: number
 }
 
 /**
  * The Node platform of `NodeThreadPool.layerPlatform`, assembled here from `NodeWorker.layerPlatform` and
  * `Worker.layerSpawner`, with a spawn function that counts the threads it creates and their `online` and `exit`
- * events: the thread count for real, not the pool's own statistics.
+ * events (the thread count for real, not the pool's own statistics), and the `Terminate` service of
+ * `NodeThreadPool.layerPlatform`, counting its calls.
  */
 export const countingPlatform = (
   entryFile: URL,
@@ -99,7 +102,7 @@ export const countingPlatform = (
   readonly alive: () => number
   readonly layer: Layer.Layer<Worker.WorkerPlatform | Worker.Spawner>
 } => {
-  const counts: ThreadCounts = { spawned: 0, online: 0, exited: 0 }
+  const counts: ThreadCounts = { spawned: 0, online: 0, exited: 0, terminated: 0 }
   const live = new Map<number, WorkerThreads.Worker>()
   const spawn = (id: number): WorkerThreads.Worker => {
     const worker = new WorkerThreads.Worker(entryFile, workerOptions)
@@ -115,7 +118,9 @@ export const countingPlatform = (
   const terminate = (id: number): Effect.Effect<void> =>
     Effect.suspend(() => {
       const worker = live.get(id)
-      return worker === undefined ? Effect.void : Effect.asVoid(Effect.promise(() => worker.terminate()))
+      if (worker === undefined) return Effect.void
+      counts.terminated++
+      return Effect.asVoid(Effect.promise(() => worker.terminate()))
     })
   const layer = Layer.mergeAll(NodeWorker.layerPlatform, Worker.layerSpawner(spawn)).pipe(
     Layer.provideMerge(Layer.succeed(ThreadPool.Terminate)(terminate))
