@@ -7,6 +7,10 @@
  * work, on the same fiber, is appended to that list and runs after the current item, under the same lock, before the
  * outermost `do` returns. Other fibers wait for the lock.
  *
+ * Re-entrancy is a matter of fibers, as Twisted's is of threads: a fiber forked inside the work (by
+ * `Effect.timeout`, `Effect.race`, `forkChild`) is another fiber, and waits for the lock like any other. Work that
+ * waits for such a fiber while that fiber calls `do` on the same worker deadlocks, as two threads would.
+ *
  * A defect in an item ends the outermost `do` with that defect, releases the lock and silently drops the
  * re-entrant items not yet run, exactly as Twisted drops them (spec 1.7). Interrupting the caller does the same.
  *

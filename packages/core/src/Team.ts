@@ -187,8 +187,10 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
   let shouldQuitCoordinator = false
   let toShrink = 0
 
+  // Bookkeeping is never cut short: neither the step, nor the work it queues re-entrantly on a LockWorker (a
+  // synchronous worker's completion notice), nor waiting for the coordinator's lock.
   const onCoordinator = (step: Effect.Effect<void>): Effect.Effect<void, AlreadyQuit> =>
-    coordinator.do(Effect.uninterruptible(step))
+    Effect.uninterruptible(coordinator.do(step))
 
   const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
     Effect.catchCause(logException(cause), () => Effect.void)
@@ -208,9 +210,14 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
       const held = (load.get(worker) ?? 0) + 1
       load.set(worker, held)
       if (held === 1) busyCount += 1
-      if (held < capacity) partial.push(worker)
       const finished = onCoordinator(Effect.suspend(() => finish(worker)))
-      return Effect.orDie(worker.do(Effect.andThen(Effect.catchCause(task, report), Effect.orDie(finished))))
+      const given = Effect.orDie(worker.do(Effect.andThen(Effect.catchCause(task, report), Effect.orDie(finished))))
+      if (held >= capacity) return given
+      // Room left (never, in Twisted's Team): the backlog comes first, then the worker waits with the others.
+      const next = MutableList.take(pending)
+      if (next !== MutableList.Empty) return Effect.andThen(given, dispatch(worker, next))
+      partial.push(worker)
+      return given
     })
 
   // No idle worker and none created: a worker with room takes the task (in turn, so they fill evenly), or the
@@ -274,13 +281,11 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
 
   const quitIdlers = (n: number | undefined): Effect.Effect<void> =>
     Effect.suspend(() => {
-      const count = n ?? idle.length + busyCount
-      const quitting: Array<Worker.Worker<R>> = []
-      for (let i = 0; i < count; i++) {
-        const worker = idle.pop()
-        if (worker === undefined) toShrink += 1
-        else quitting.push(worker)
-      }
+      const requested = n ?? idle.length + busyCount
+      const count = requested > 0 ? Math.ceil(requested) : 0
+      const fromIdle = Math.min(count, idle.length)
+      const quitting = idle.splice(idle.length - fromIdle, fromIdle).reverse()
+      toShrink += count - fromIdle
       const quitAll = Effect.forEach(quitting, (worker) => Effect.orDie(worker.quit), { discard: true })
       return shouldQuitCoordinator && busyCount === 0
         ? Effect.andThen(quitAll, Effect.orDie(coordinator.quit))
@@ -299,7 +304,7 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
     })
 
   const grow = (n: number, submission: Submission<E>): Effect.Effect<void> =>
-    n <= 0 ? Effect.void : Effect.matchCauseEffect(createWorker, {
+    !(n > 0) ? Effect.void : Effect.matchCauseEffect(createWorker, {
       onFailure: (cause) => Effect.asVoid(creationFailed(cause, submission)),
       onSuccess: (created) =>
         Option.isSome(created)

@@ -48,6 +48,11 @@ export interface Options<T, E, R> {
   readonly startThread: ThreadWorker.StartThread<T, E, R>
   /** Receives the cause of every failed task. */
   readonly logException?: Team.LogException | undefined
+  /**
+   * How many tasks each thread may hold at once (see {@link Team.Options.capacity}). Defaults to 1, Twisted's
+   * pool. More lets the tasks of a thread be on their way to it while it runs the one before.
+   */
+  readonly capacity?: number | undefined
 }
 
 /**
@@ -109,12 +114,13 @@ export const make = <T, E = never, R = never>(
       const statistics = yield* team!.statistics
       const max = yield* limit
       if (statistics.busyWorkerCount + statistics.idleWorkerCount >= max) return Option.none()
-      return Option.some(yield* ThreadWorker.make(options.startThread))
+      return Option.some(yield* ThreadWorker.make(options.startThread, { concurrency: options.capacity }))
     }).pipe(Effect.provideContext(context))
     team = yield* Team.makeScoped({
       coordinator: LockWorker.makeUnsafe(),
       createWorker,
-      logException: options.logException
+      logException: options.logException,
+      capacity: options.capacity
     })
     return team
   })

@@ -15,6 +15,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as MutableList from "effect/MutableList"
 import type * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
@@ -91,28 +92,36 @@ export const make = <R = never>(
 ): Effect.Effect<void, WorkerError, WorkerRunner.WorkerRunnerPlatform | Exclude<R, CurrentRunner>> =>
   Effect.gen(function*() {
     const platform = yield* WorkerRunner.WorkerRunnerPlatform
-    const runner = yield* platform.start<Protocol.FromThread, Protocol.ToThread>()
+    const runner = yield* platform.start<Protocol.FromThreadBatch, Protocol.ToThreadBatch>()
     const byTag = new Map<string, Task.AnyHandler<R>>()
     for (const handler of handlers) byTag.set(handler.task._tag, handler)
-    const running = new Map<number, Fiber.Fiber<unknown, unknown>>()
     const calls = new Map<number, (outcome: Protocol.Outcome) => void>()
     let nextCall = 0
 
-    const post = (message: Protocol.FromThread): void => {
+    // Answers go out in batches: everything answered in one turn of the event loop is one message.
+    let outbox: Array<Protocol.FromThread> = []
+    const flush = (): void => {
+      const batch = outbox
+      outbox = []
       try {
-        runner.sendUnsafe(0, message)
-      } catch (cause) {
-        // The value could not be cloned: say so instead of leaving the request unanswered.
-        if (message[0] === Protocol.RESULT) {
-          const path = Protocol.findUncloneable(message[3]) ?? "$"
-          runner.sendUnsafe(0, [
-            Protocol.RESULT,
-            message[1],
-            Protocol.DEFECT,
-            Protocol.encodeDefect(new Error(`the result at ${path} cannot be sent to the main thread: ${String(cause)}`))
-          ])
+        runner.sendUnsafe(0, batch)
+      } catch {
+        // Some value could not be cloned: send one by one, and answer the ones that fail with a defect.
+        for (const message of batch) {
+          try {
+            runner.sendUnsafe(0, [message])
+          } catch (cause) {
+            if (message[0] === Protocol.RESULT) {
+              const path = Protocol.findUncloneable(message[3]) ?? "$"
+              const error = new Error(`the result at ${path} cannot be sent to the main thread: ${String(cause)}`)
+              runner.sendUnsafe(0, [[Protocol.RESULT, message[1], Protocol.DEFECT, Protocol.encodeDefect(error)]])
+            }
+          }
         }
       }
+    }
+    const post = (message: Protocol.FromThread): void => {
+      if (outbox.push(message) === 1) queueMicrotask(flush)
     }
 
     const callMainImpl: Runner["callMain"] = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
@@ -125,14 +134,14 @@ export const make = <R = never>(
         }
         const id = nextCall++
         const answer = Deferred.makeUnsafe<Protocol.Outcome>()
-        calls.set(id, (outcome) => Deferred.doneUnsafe(answer, Exit.succeed(outcome)))
-        try {
-          runner.sendUnsafe(0, [Protocol.CALL, id, task._tag, encoded.value])
-        } catch (cause) {
-          calls.delete(id)
-          const path = Protocol.findUncloneable(encoded.value) ?? "$"
-          return Effect.fail(new ThreadError.InvalidPayload({ task: task._tag, path, message: String(cause) }))
+        const path = Protocol.isPrimitive(encoded.value) ? undefined : Protocol.findUncloneable(encoded.value)
+        if (path !== undefined) {
+          return Effect.fail(
+            new ThreadError.InvalidPayload({ task: task._tag, path, message: `a value at ${path} cannot be cloned` })
+          )
         }
+        calls.set(id, (outcome) => Deferred.doneUnsafe(answer, Exit.succeed(outcome)))
+        post([Protocol.CALL, id, task._tag, encoded.value])
         return Deferred.await(answer).pipe(
           Effect.onInterrupt(() => Effect.sync(() => calls.delete(id))),
           Effect.flatMap((outcome) => Outcome.decode(task, outcome))
@@ -144,49 +153,76 @@ export const make = <R = never>(
     }) as Context.Context<R>
     const runFork = Effect.runForkWith(context)
 
-    yield* runner.run<void, never, never>((_port, message) => {
-      switch (message[0]) {
-        case Protocol.RUN: {
-          const [, id, tag, payload] = message
-          const handler = byTag.get(tag)
-          if (handler === undefined) {
-            post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
-            return
+    // Requests run one at a time, in the order they came: the thread is an exclusive worker.
+    const queue = MutableList.make<Protocol.Run>()
+    const queued = new Map<number, Protocol.Run>()
+    let current: { readonly id: number; readonly fiber: Fiber.Fiber<unknown, unknown> } | undefined
+
+    const start = (request: Protocol.Run): Fiber.Fiber<unknown, unknown> | undefined => {
+      const [, id, tag, payload] = request
+      const handler = byTag.get(tag)
+      if (handler === undefined) {
+        post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
+        return undefined
+      }
+      const decoded = Schema.decodeUnknownExit(handler.task.payload)(payload)
+      if (Exit.isFailure(decoded)) {
+        const error = new Error(`the payload of ${tag} does not match its schema`)
+        post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(error)])
+        return undefined
+      }
+      const fiber = runFork(handler.handle(decoded.value as never))
+      const done = fiber.pollUnsafe()
+      if (done !== undefined) {
+        post([Protocol.RESULT, id, ...Outcome.encode(handler.task, done)])
+        return undefined
+      }
+      fiber.addObserver((exit) => {
+        post([Protocol.RESULT, id, ...Outcome.encode(handler.task, exit)])
+        current = undefined
+        drain()
+      })
+      return fiber
+    }
+
+    const drain = (): void => {
+      while (current === undefined) {
+        const request = MutableList.take(queue)
+        if (request === MutableList.Empty) return
+        queued.delete(request[1])
+        const fiber = start(request)
+        if (fiber !== undefined) current = { id: request[1], fiber }
+      }
+    }
+
+    yield* runner.run<void, never, never>((_port, batch) => {
+      for (const message of batch) {
+        switch (message[0]) {
+          case Protocol.RUN: {
+            MutableList.append(queue, message)
+            queued.set(message[1], message)
+            break
           }
-          const decoded = Schema.decodeUnknownExit(handler.task.payload)(payload)
-          if (Exit.isFailure(decoded)) {
-            post([
-              Protocol.RESULT,
-              id,
-              Protocol.DEFECT,
-              Protocol.encodeDefect(new Error(`the payload of ${tag} does not match its schema`))
-            ])
-            return
+          case Protocol.INTERRUPT: {
+            const id = message[1]
+            const waiting = queued.get(id)
+            if (current?.id === id) current.fiber.interruptUnsafe()
+            else if (waiting !== undefined) {
+              MutableList.remove(queue, waiting)
+              queued.delete(id)
+              post([Protocol.RESULT, id, Protocol.INTERRUPTED])
+            }
+            break
           }
-          const fiber = runFork(handler.handle(decoded.value as never))
-          const done = fiber.pollUnsafe()
-          if (done !== undefined) {
-            post([Protocol.RESULT, id, ...Outcome.encode(handler.task, done)])
-            return
+          case Protocol.REPLY: {
+            const [, id, ...outcome] = message
+            const resume = calls.get(id)
+            calls.delete(id)
+            resume?.(outcome)
+            break
           }
-          running.set(id, fiber)
-          fiber.addObserver((exit) => {
-            running.delete(id)
-            post([Protocol.RESULT, id, ...Outcome.encode(handler.task, exit)])
-          })
-          return
-        }
-        case Protocol.INTERRUPT: {
-          running.get(message[1])?.interruptUnsafe()
-          return
-        }
-        case Protocol.REPLY: {
-          const [, id, ...outcome] = message
-          const resume = calls.get(id)
-          calls.delete(id)
-          resume?.(outcome)
-          return
         }
       }
+      drain()
     })
   })

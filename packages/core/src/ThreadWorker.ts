@@ -19,6 +19,7 @@
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Quit from "./internal/quit.ts"
@@ -35,6 +36,23 @@ const StopThread = Symbol.for("@effect-threads/core/ThreadWorker/StopThread")
  * @since 0.1.0
  */
 export type StartThread<T, E = never, R = never> = Effect.Effect<Context.Context<T>, E, R | Scope.Scope>
+
+/**
+ * Options of {@link make}.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /**
+   * How many units of work may be in progress on this side at once. Defaults to 1: Twisted's ThreadWorker, whose
+   * loop runs one unit after the other. With more, each unit starts at once on a fiber of its own: for work that
+   * only hands a task to a thread that runs its tasks in order and waits for the answer, so several tasks can be on
+   * their way to the thread at once (pipelining). The exclusivity is then the thread's.
+   */
+  readonly concurrency?: number | undefined
+}
 
 /**
  * Creates a thread worker: starts one thread with `startThread` and the fiber that feeds it.
@@ -65,22 +83,45 @@ export type StartThread<T, E = never, R = never> = Effect.Effect<Context.Context
  * @since 0.1.0
  */
 export const make = <T, E = never, R = never>(
-  startThread: StartThread<T, E, R>
+  startThread: StartThread<T, E, R>,
+  options?: Options
 ): Effect.Effect<Worker.ExclusiveWorker<T>, E, R | Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const threadScope = yield* Scope.fork(scope)
     const services = yield* Scope.provide(threadScope)(startThread)
-    const queue = yield* Queue.unbounded<Effect.Effect<void, never, T> | typeof StopThread>()
     const quit = Quit.make()
     const runOne = (work: Effect.Effect<void, never, T>): Effect.Effect<void> =>
       work.pipe(
         Effect.provideContext(services),
         Effect.catchCause((cause) => Effect.logError("Unhandled error in thread worker work", cause))
       )
+    const release = Scope.close(threadScope, Exit.void)
+
+    if ((options?.concurrency ?? 1) > 1) {
+      // Each unit starts at once on a fiber of its own; the thread is released once the last one has finished.
+      let running = 0
+      const started = (fiber: Fiber.Fiber<void>) => {
+        running += 1
+        fiber.addObserver(() => {
+          running -= 1
+          if (running === 0 && quit.isSet) Effect.runFork(release)
+        })
+      }
+      return Worker.makeExclusive<T>({
+        do: (work) =>
+          Effect.suspend(() => {
+            if (quit.isSet) return Quit.alreadyQuit
+            return Effect.map(Effect.forkIn(runOne(work), scope, { startImmediately: true }), started)
+          }),
+        quit: Effect.andThen(quit.set, Effect.suspend(() => running === 0 ? release : Effect.void))
+      })
+    }
+
+    const queue = yield* Queue.unbounded<Effect.Effect<void, never, T> | typeof StopThread>()
     const loop: Effect.Effect<void> = Effect.flatMap(
       Queue.take(queue),
-      (item) => item === StopThread ? Scope.close(threadScope, Exit.void) : Effect.andThen(runOne(item), loop)
+      (item) => item === StopThread ? release : Effect.andThen(runOne(item), loop)
     )
     yield* Effect.forkIn(Effect.orDie(loop), scope)
     return Worker.makeExclusive<T>({

@@ -33,8 +33,11 @@ export type Outcome =
   | readonly [kind: typeof NOT_IMPLEMENTED]
 
 /** @internal */
+export type Run = readonly [typeof RUN, id: number, tag: string, payload: unknown]
+
+/** @internal */
 export type ToThread =
-  | readonly [typeof RUN, id: number, tag: string, payload: unknown]
+  | Run
   | readonly [typeof INTERRUPT, id: number]
   | readonly [typeof REPLY, id: number, ...Outcome]
 
@@ -42,6 +45,12 @@ export type ToThread =
 export type FromThread =
   | readonly [typeof RESULT, id: number, ...Outcome]
   | readonly [typeof CALL, id: number, tag: string, payload: unknown]
+
+/** What is posted: messages travel in batches, one `postMessage` for all the messages of one turn. */
+export type ToThreadBatch = ReadonlyArray<ToThread>
+
+/** What is posted back. */
+export type FromThreadBatch = ReadonlyArray<FromThread>
 
 /** A defect as it crosses: an `Error` loses its prototype in a structured clone, so its parts are sent. */
 export interface WireDefect {

@@ -49,7 +49,11 @@ export const settleInterrupted = (ticket: Ticket): void => settle(ticket, interr
 /** One platform thread; a handle has a new one after each death. */
 export interface Incarnation {
   readonly threadId: number
-  readonly worker: Worker.Worker<Protocol.FromThread, Protocol.ToThread>
+  readonly worker: Worker.Worker<Protocol.FromThreadBatch, Protocol.ToThreadBatch>
+  /** Messages posted in this turn, sent together at its end. */
+  readonly outbox: Array<Protocol.ToThread>
+  readonly outboxTickets: Array<Ticket | undefined>
+  readonly transfers: Array<unknown>
   readonly ready: Deferred.Deferred<void, ThreadError.ThreadStartFailed>
   readonly pending: Map<number, Ticket>
   readonly scope: Scope.Closeable
@@ -104,6 +108,44 @@ const describeDeath = (cause: Cause.Cause<unknown>): { message: string; exitCode
   }
 }
 
+/** Sends what was posted in this turn as one message. */
+const flush = (incarnation: Incarnation): void => {
+  const batch = incarnation.outbox.splice(0)
+  const tickets = incarnation.outboxTickets.splice(0)
+  const transfers = incarnation.transfers.splice(0)
+  if (batch.length === 0 || incarnation.dead) return
+  const sent = Effect.runSyncExit(incarnation.worker.send(batch, transfers))
+  if (Exit.isSuccess(sent)) return
+  // The batch could not be cloned: send one by one, and fail the tasks whose payload is the reason.
+  batch.forEach((message, i) => {
+    const ticket = tickets[i]
+    const one = Effect.runSyncExit(incarnation.worker.send([message], ticket?.transfer))
+    if (Exit.isFailure(one) && ticket !== undefined) {
+      const error = Cause.squash(one.cause)
+      const reason = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+      settle(
+        ticket,
+        Exit.fail(
+          new ThreadError.InvalidPayload({
+            task: ticket.task._tag,
+            path: Protocol.findUncloneable(ticket.payload) ?? "$",
+            message: `the payload of ${ticket.task._tag} cannot be sent to a thread: ${
+              reason instanceof Error ? reason.message : String(reason)
+            }`
+          })
+        )
+      )
+    }
+  })
+}
+
+/** Posts a message to a thread: it leaves with the others of this turn. */
+const post = (incarnation: Incarnation, message: Protocol.ToThread, ticket?: Ticket): void => {
+  incarnation.outboxTickets.push(ticket)
+  if (ticket?.transfer !== undefined) incarnation.transfers.push(...ticket.transfer)
+  if (incarnation.outbox.push(message) === 1) queueMicrotask(() => flush(incarnation))
+}
+
 /** Starts a thread handle in `scope` and spawns its first platform thread. */
 export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread> =>
   Effect.gen(function*() {
@@ -143,20 +185,22 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
       Effect.runFork(Scope.close(incarnation.scope, Exit.void))
     }
 
-    const onMessage = (incarnation: Incarnation, message: Protocol.FromThread): void => {
-      if (message[0] === Protocol.RESULT) {
-        const [, id, ...outcome] = message
-        const ticket = incarnation.pending.get(id)
-        if (ticket !== undefined) settle(ticket, Exit.succeed(outcome))
-      } else {
-        env.onCall(incarnation, message[1], message[2], message[3])
+    const onMessage = (incarnation: Incarnation, batch: Protocol.FromThreadBatch): void => {
+      for (const message of batch) {
+        if (message[0] === Protocol.RESULT) {
+          const [, id, ...outcome] = message
+          const ticket = incarnation.pending.get(id)
+          if (ticket !== undefined) settle(ticket, Exit.succeed(outcome))
+        } else {
+          env.onCall(incarnation, message[1], message[2], message[3])
+        }
       }
     }
 
     const spawn: Effect.Effect<Incarnation> = Effect.gen(function*() {
       const threadId = env.nextThreadId()
       const incarnationScope = yield* Scope.fork(scope)
-      const worker = yield* env.platform.spawn<Protocol.FromThread, Protocol.ToThread>(threadId).pipe(
+      const worker = yield* env.platform.spawn<Protocol.FromThreadBatch, Protocol.ToThreadBatch>(threadId).pipe(
         Effect.provideService(Worker.Spawner, env.spawner),
         Effect.orDie
       )
@@ -165,6 +209,9 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
         worker,
         ready: Deferred.makeUnsafe<void, ThreadError.ThreadStartFailed>(),
         pending: new Map(),
+        outbox: [],
+        outboxTickets: [],
+        transfers: [],
         scope: incarnationScope,
         dead: false
       }
@@ -204,44 +251,30 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
 
     yield* spawn
 
+    const send = (ticket: Ticket, incarnation: Incarnation): Effect.Effect<void> => {
+      if (ticket.state === 2) return Effect.void
+      if (incarnation.dead) return run(ticket)
+      ticket.state = 1
+      ticket.incarnation = incarnation
+      incarnation.pending.set(ticket.id, ticket)
+      post(incarnation, [Protocol.RUN, ticket.id, ticket.task._tag, ticket.payload], ticket)
+      return Effect.ignore(Deferred.await(ticket.result))
+    }
+
     const run = (ticket: Ticket): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        if (ticket.state === 2) return
-        const incarnation = yield* live
-        const ready = yield* Effect.exit(Deferred.await(incarnation.ready))
-        if (Exit.isFailure(ready)) {
-          settle(ticket, ready as Exit.Exit<never, ThreadError.ThreadStartFailed>)
-          return
+      Effect.suspend(() => {
+        if (ticket.state === 2) return Effect.void
+        const incarnation = current !== undefined && !current.dead ? current : undefined
+        // The fast path: a live thread that is ready.
+        if (incarnation !== undefined && Deferred.isDoneUnsafe(incarnation.ready)) {
+          const ready = Effect.runSyncExit(Deferred.await(incarnation.ready))
+          if (Exit.isSuccess(ready)) return send(ticket, incarnation)
         }
-        if ((ticket.state as Ticket["state"]) === 2) return
-        if (incarnation.dead) {
-          return yield* run(ticket)
-        }
-        ticket.state = 1
-        ticket.incarnation = incarnation
-        incarnation.pending.set(ticket.id, ticket)
-        const sent = yield* Effect.exit(
-          incarnation.worker.send([Protocol.RUN, ticket.id, ticket.task._tag, ticket.payload], ticket.transfer)
-        )
-        if (Exit.isFailure(sent)) {
-          const path = Protocol.findUncloneable(ticket.payload) ?? "$"
-          const error = Cause.squash(sent.cause)
-          const reason = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
-          settle(
-            ticket,
-            Exit.fail(
-              new ThreadError.InvalidPayload({
-                task: ticket.task._tag,
-                path,
-                message: `the payload of ${ticket.task._tag} cannot be sent to a thread: ${
-                  reason instanceof Error ? reason.message : String(reason)
-                }`
-              })
-            )
-          )
-          return
-        }
-        yield* Effect.exit(Deferred.await(ticket.result))
+        return Effect.flatMap(live, (incarnation) =>
+          Effect.matchEffect(Deferred.await(incarnation.ready), {
+            onFailure: (error) => Effect.sync(() => settle(ticket, Exit.fail(error))),
+            onSuccess: () => send(ticket, incarnation)
+          }))
       })
 
     const kill: Effect.Effect<void> = Effect.suspend(() => current === undefined ? Effect.void : env.terminate(current.threadId))
@@ -254,9 +287,10 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
         }
         const incarnation = ticket.incarnation
         if (ticket.state === 2 || incarnation === undefined) return Effect.void
-        return incarnation.worker.send([Protocol.INTERRUPT, ticket.id]).pipe(
-          Effect.ignore,
-          Effect.andThen(Deferred.await(ticket.result).pipe(Effect.exit, Effect.timeoutOption(env.interruptGracePeriod))),
+        post(incarnation, [Protocol.INTERRUPT, ticket.id])
+        return Deferred.await(ticket.result).pipe(
+          Effect.exit,
+          Effect.timeoutOption(env.interruptGracePeriod),
           Effect.flatMap((settled) =>
             settled._tag === "Some" || incarnation.dead
               ? Effect.void
