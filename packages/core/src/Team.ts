@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -71,6 +72,14 @@ export interface Team<in R = never, out E = never> {
   readonly grow: (n: number) => Effect.Effect<void, AlreadyQuit | E>
   /** Quits `n` workers (all of them by default): idle ones now, busy ones as they finish. */
   readonly shrink: (n?: number | undefined) => Effect.Effect<void, AlreadyQuit>
+  /**
+   * Beyond Twisted: quits up to `max` workers that have been idle for at least `idleFor` milliseconds, the longest
+   * idle first, keeping at least `keep` workers. Succeeds with how many it quit. The adaptive pool releases idle
+   * threads with it.
+   */
+  readonly releaseIdle: (
+    options: { readonly idleFor: number; readonly max: number; readonly keep: number }
+  ) => Effect.Effect<number, AlreadyQuit>
   /** The current {@link Statistics}. */
   readonly statistics: Effect.Effect<Statistics>
   /** Whether `quit` has been called. */
@@ -116,6 +125,8 @@ export interface Options<R, E> {
    * hand. A worker then counts as busy while it holds at least one task, and as idle when it holds none.
    */
   readonly capacity?: number | undefined
+  /** Reads the time at which a worker becomes idle. Defaults to the `Clock` of the fiber that runs `make`. */
+  readonly clock?: Clock.Clock | undefined
   /**
    * Runs right after `quit` has set the public quit flag and before the coordinator's finishing step is queued:
    * the window of Twisted's `test_quitConcurrentWithWorkHappening`.
@@ -162,7 +173,7 @@ interface Submission<E> {
  * @since 0.1.0
  */
 export const make = <R = never, E = never>(options: Options<R, E>): Effect.Effect<Team<R, E>> =>
-  Effect.sync(() => makeUnsafe(options))
+  Effect.clockWith((clock) => Effect.sync(() => makeUnsafe({ clock, ...options })))
 
 /**
  * Creates a team synchronously.
@@ -183,6 +194,10 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
   const partial: Array<Worker.Worker<R>> = []
   const load = new Map<Worker.Worker<R>, number>()
   const pending = MutableList.make<Effect.Effect<void, never, R>>()
+  // When each idle worker became idle, for releaseIdle. Bottom of the `idle` stack: idle the longest.
+  const idleSince = new Map<Worker.Worker<R>, number>()
+  const clock = options.clock
+  const now = clock === undefined ? () => Date.now() : () => clock.currentTimeMillisUnsafe()
   let busyCount = 0
   let shouldQuitCoordinator = false
   let toShrink = 0
@@ -236,7 +251,10 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
   ): Effect.Effect<void> =>
     Effect.suspend(() => {
       const worker = idle.pop()
-      if (worker !== undefined) return dispatch(worker, task)
+      if (worker !== undefined) {
+        idleSince.delete(worker)
+        return dispatch(worker, task)
+      }
       return Effect.matchCauseEffect(createWorker, {
         onFailure: (cause) =>
           Effect.flatMap(creationFailed(cause, submission), (rejected) => rejected ? Effect.void : noWorker(task)),
@@ -268,12 +286,14 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
   const recycle = (worker: Worker.Worker<R>): Effect.Effect<void> =>
     Effect.suspend(() => {
       idle.push(worker)
+      idleSince.set(worker, now())
       const next = MutableList.take(pending)
       if (next !== MutableList.Empty) return coordinate(next, undefined)
       if (shouldQuitCoordinator) return quitIdlers(undefined)
       if (toShrink > 0) {
         toShrink -= 1
         idle.pop()
+        idleSince.delete(worker)
         return Effect.orDie(worker.quit)
       }
       return Effect.void
@@ -285,6 +305,7 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
       const count = requested > 0 ? Math.ceil(requested) : 0
       const fromIdle = Math.min(count, idle.length)
       const quitting = idle.splice(idle.length - fromIdle, fromIdle).reverse()
+      for (const worker of quitting) idleSince.delete(worker)
       toShrink += count - fromIdle
       const quitAll = Effect.forEach(quitting, (worker) => Effect.orDie(worker.quit), { discard: true })
       return shouldQuitCoordinator && busyCount === 0
@@ -312,8 +333,32 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
           : Effect.void
     })
 
+  const releaseIdle: Team<R, E>["releaseIdle"] = ({ idleFor, keep, max }) =>
+    Effect.andThen(
+      quit.check,
+      Effect.suspend(() => {
+        let released = 0
+        const step = Effect.suspend(() => {
+          const cutoff = now() - idleFor
+          const allowed = Math.min(max, idle.length + busyCount - keep)
+          const quitting: Array<Worker.Worker<R>> = []
+          while (quitting.length < allowed) {
+            const oldest = idle[0]
+            if (oldest === undefined || (idleSince.get(oldest) ?? Infinity) > cutoff) break
+            idle.shift()
+            idleSince.delete(oldest)
+            quitting.push(oldest)
+          }
+          released = quitting.length
+          return Effect.forEach(quitting, (worker) => Effect.orDie(worker.quit), { discard: true })
+        })
+        return Effect.map(onCoordinator(step), () => released)
+      })
+    )
+
   return {
     [Worker.TypeId]: Worker.TypeId,
+    releaseIdle,
     do: (work) => Effect.andThen(quit.check, submit((submission) => coordinate(work, submission))),
     grow: (n) => Effect.andThen(quit.check, submit((submission) => grow(n, submission))),
     shrink: (n) => Effect.andThen(quit.check, onCoordinator(quitIdlers(n))),
@@ -341,7 +386,9 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
  * @category constructors
  * @since 0.1.0
  */
-export const makeScoped = <R = never, E = never>(options: Options<R, E>): Effect.Effect<Team<R, E>, never, Scope.Scope> =>
+export const makeScoped = <R = never, E = never>(
+  options: Options<R, E>
+): Effect.Effect<Team<R, E>, never, Scope.Scope> =>
   Effect.acquireRelease(make(options), (team) => Effect.ignore(team.quit))
 
 /**

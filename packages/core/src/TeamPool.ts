@@ -14,13 +14,17 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as LockWorker from "./LockWorker.ts"
 import * as Team from "./Team.ts"
 import * as ThreadWorker from "./ThreadWorker.ts"
+import type * as Worker from "./Worker.ts"
 
 /**
  * The pool's `currentLimit` gave something that is not a number of workers, or failed.
@@ -53,6 +57,46 @@ export interface Options<T, E, R> {
    * pool. More lets the tasks of a thread be on their way to it while it runs the one before.
    */
   readonly capacity?: number | undefined
+  /**
+   * Beyond Twisted: an adaptive pool. `currentLimit` becomes a ceiling only; above `minWorkers` new workers are
+   * paced by a schedule instead of refused by a cap, and idle workers are released after a keep-alive.
+   */
+  readonly adaptive?: Adaptive | undefined
+}
+
+/**
+ * The adaptive sizing policy: the design that the note to future maintainers in Twisted's `pool()` asks for (spec
+ * 5.1, ticket 5298). A hard cap turns a memory concern into a deadlock (tasks waiting for a slot held by tasks that
+ * wait for them); this policy never refuses a worker for good, it only slows the creation of workers down, and
+ * gives idle ones back slowly.
+ *
+ * **Details**
+ *
+ * - Up to `minWorkers` workers are created whenever work needs them, at once, and are never released.
+ * - Above it, creating a worker takes a token. There is one token; it is taken by a creation and given back when
+ *   the `pacing` schedule's next delay has passed. A task that finds no idle worker and no token waits in the
+ *   backlog; as soon as the token is back, a worker is created for the backlog. The schedule sets the rate
+ *   (`Schedule.spaced("100 millis")`: at most ten new workers a second), and can speed up, slow down or end (no
+ *   more growth) as schedules do.
+ * - Each time the `release` schedule fires, at most `releaseAtMost` workers that have been idle for `keepAlive` or
+ *   longer are quit, the longest idle first, never going below `minWorkers`.
+ * - `currentLimit` stays as a ceiling that is never passed.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.1.0
+ */
+export interface Adaptive {
+  /** Workers kept once created: created without pacing, never released. Default 0. */
+  readonly minWorkers?: number | undefined
+  /** How long a worker must have been idle before it may be released. Default 10 seconds. */
+  readonly keepAlive?: Duration.Input | undefined
+  /** When to look for idle workers to release. Default `Schedule.spaced("1 second")`. */
+  readonly release?: Schedule.Schedule<unknown> | undefined
+  /** How many workers one look may release. Default 1. */
+  readonly releaseAtMost?: number | undefined
+  /** The delays between creations above `minWorkers`. Default `Schedule.spaced("100 millis")`. */
+  readonly pacing?: Schedule.Schedule<unknown> | undefined
 }
 
 /**
@@ -109,18 +153,57 @@ export const make = <T, E = never, R = never>(
   Effect.gen(function*() {
     const context = yield* Effect.context<R | Scope.Scope>()
     const limit = validateLimit(options.currentLimit)
+    const adaptive = options.adaptive
+    const minWorkers = adaptive?.minWorkers ?? 0
+    // The adaptive policy's one creation token, and the signal that it was taken.
+    let token = true
+    const taken = yield* Queue.unbounded<void>()
     let team: Team.Team<T, E | InvalidLimit> | undefined
-    const createWorker = Effect.gen(function*() {
-      const statistics = yield* team!.statistics
-      const max = yield* limit
-      if (statistics.busyWorkerCount + statistics.idleWorkerCount >= max) return Option.none()
-      return Option.some(yield* ThreadWorker.make(options.startThread, { concurrency: options.capacity }))
-    }).pipe(Effect.provideContext(context))
-    team = yield* Team.makeScoped({
+    const newWorker = Effect.map(
+      ThreadWorker.make(options.startThread, { concurrency: options.capacity }),
+      (worker): Option.Option<Worker.Worker<T>> => Option.some(worker)
+    )
+    const createWorker = Effect.suspend(() => team === undefined ? Effect.die("unreachable") : team.statistics).pipe(
+      Effect.flatMap((statistics) => {
+        const workers = statistics.busyWorkerCount + statistics.idleWorkerCount
+        return Effect.flatMap(limit, (max) => {
+          if (workers >= max) return Effect.succeedNone
+          if (adaptive === undefined || workers < minWorkers) return newWorker
+          if (!token) return Effect.succeedNone
+          token = false
+          Queue.offerUnsafe(taken, undefined)
+          return newWorker
+        })
+      }),
+      Effect.provideContext(context)
+    )
+    const created = yield* Team.makeScoped({
       coordinator: LockWorker.makeUnsafe(),
       createWorker,
       logException: options.logException,
       capacity: options.capacity
     })
-    return team
+    team = created
+    if (adaptive !== undefined) {
+      const pace = yield* Schedule.toStepWithSleep(adaptive.pacing ?? Schedule.spaced(Duration.millis(100)))
+      // Gives the token back after each delay of the pacing schedule, and grows for the backlog when it is back.
+      const refill = Queue.take(taken).pipe(
+        Effect.andThen(pace(undefined)),
+        Effect.andThen(Effect.suspend(() => {
+          token = true
+          return created.statistics
+        })),
+        Effect.flatMap((statistics) => statistics.backloggedWorkCount > 0 ? created.grow(1) : Effect.void),
+        Effect.forever
+      )
+      yield* Effect.forkScoped(Effect.ignore(refill))
+      const tick = yield* Schedule.toStepWithSleep(adaptive.release ?? Schedule.spaced(Duration.seconds(1)))
+      const idleFor = Duration.toMillis(Duration.fromInputUnsafe(adaptive.keepAlive ?? Duration.seconds(10)))
+      const release = tick(undefined).pipe(
+        Effect.andThen(created.releaseIdle({ idleFor, max: adaptive.releaseAtMost ?? 1, keep: minWorkers })),
+        Effect.forever
+      )
+      yield* Effect.forkScoped(Effect.ignore(release))
+    }
+    return created
   })

@@ -28,8 +28,8 @@ import * as Scope from "effect/Scope"
 import * as Worker from "effect/workers/Worker"
 import { AlreadyQuit } from "./AlreadyQuit.ts"
 import * as Outcome from "./internal/outcome.ts"
-import * as Quit from "./internal/quit.ts"
 import * as Protocol from "./internal/protocol.ts"
+import * as Quit from "./internal/quit.ts"
 import * as Thread from "./internal/thread.ts"
 import type * as Task from "./Task.ts"
 import * as Team from "./Team.ts"
@@ -97,7 +97,11 @@ export interface Statistics extends Team.Statistics {
  * @category models
  * @since 0.1.0
  */
-export type RunError<T extends Task.Any> = Task.Failure<T> | ThreadError.ThreadError | AlreadyQuit | TeamPool.InvalidLimit
+export type RunError<T extends Task.Any> =
+  | Task.Failure<T>
+  | ThreadError.ThreadError
+  | AlreadyQuit
+  | TeamPool.InvalidLimit
 
 /**
  * Options of one task run.

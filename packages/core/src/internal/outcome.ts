@@ -35,7 +35,6 @@ export const encode = (task: Task.Any, exit: Exit.Exit<unknown, unknown>): Proto
 
 /**
  * Decodes what a task's outcome became on the other side.
- *
  */
 export const decode = <T extends Task.Any>(
   task: T,

@@ -277,7 +277,9 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
           }))
       })
 
-    const kill: Effect.Effect<void> = Effect.suspend(() => current === undefined ? Effect.void : env.terminate(current.threadId))
+    const kill: Effect.Effect<void> = Effect.suspend(() =>
+      current === undefined ? Effect.void : env.terminate(current.threadId)
+    )
 
     const cancel = (ticket: Ticket): Effect.Effect<void> =>
       Effect.suspend(() => {
