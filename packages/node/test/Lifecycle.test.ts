@@ -1,8 +1,8 @@
 /**
- * The pool's threads are released for real: counted by a platform that watches each thread's `exit` event, no
- * thread is alive once the pool's scope has closed, whether the pool was idle, busy with tasks that listen to
- * interrupts, busy with a synchronous loop that does not, or holding a backlog. Every caller still waiting then
- * settles, interrupted. `stop` lets the queued work run first, then releases every thread.
+ * The pool's threads are released for real, counted by a platform that watches each thread's `exit` event: no
+ * thread is alive once the pool's scope has closed, whether the pool was idle or had grown and replaced a thread.
+ * A pool that never started spawns no thread, and closing its scope interrupts the callers of its backlog. `stop`
+ * lets the queued work run first, then releases every thread.
  */
 import { ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
