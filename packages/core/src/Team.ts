@@ -125,6 +125,8 @@ export interface Options<R, E> {
    * hand. A worker then counts as busy while it holds at least one task, and as idle when it holds none.
    */
   readonly capacity?: number | undefined
+  /** Called with the statistics after every coordinator step (to feed gauges). */
+  readonly onStatistics?: ((statistics: Statistics) => void) | undefined
   /** Reads the time at which a worker becomes idle. Defaults to the `Clock` of the fiber that runs `make`. */
   readonly clock?: Clock.Clock | undefined
   /**
@@ -204,8 +206,16 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
 
   // Bookkeeping is never cut short: neither the step, nor the work it queues re-entrantly on a LockWorker (a
   // synchronous worker's completion notice), nor waiting for the coordinator's lock.
+  const onStatistics = options.onStatistics
+  const statisticsUnsafe = (): Statistics => ({
+    idleWorkerCount: idle.length,
+    busyWorkerCount: busyCount,
+    backloggedWorkCount: pending.length
+  })
+  const observed = (step: Effect.Effect<void>): Effect.Effect<void> =>
+    onStatistics === undefined ? step : Effect.tap(step, () => Effect.sync(() => onStatistics(statisticsUnsafe())))
   const onCoordinator = (step: Effect.Effect<void>): Effect.Effect<void, AlreadyQuit> =>
-    Effect.uninterruptible(coordinator.do(step))
+    Effect.uninterruptible(coordinator.do(observed(step)))
 
   const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
     Effect.catchCause(logException(cause), () => Effect.void)
@@ -369,11 +379,7 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
         return quitIdlers(undefined)
       })))
     ),
-    statistics: Effect.sync(() => ({
-      idleWorkerCount: idle.length,
-      busyWorkerCount: busyCount,
-      backloggedWorkCount: pending.length
-    })),
+    statistics: Effect.sync(statisticsUnsafe),
     isQuit: Effect.sync(() => quit.isSet)
   }
 }

@@ -62,6 +62,8 @@ export interface Options<T, E, R> {
    * paced by a schedule instead of refused by a cap, and idle workers are released after a keep-alive.
    */
   readonly adaptive?: Adaptive | undefined
+  /** Called with the team's statistics after every coordinator step. */
+  readonly onStatistics?: ((statistics: Team.Statistics) => void) | undefined
 }
 
 /**
@@ -181,7 +183,8 @@ export const make = <T, E = never, R = never>(
       coordinator: LockWorker.makeUnsafe(),
       createWorker,
       logException: options.logException,
-      capacity: options.capacity
+      capacity: options.capacity,
+      onStatistics: options.onStatistics
     })
     team = created
     if (adaptive !== undefined) {

@@ -17,20 +17,25 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import * as Worker from "effect/workers/Worker"
 import { AlreadyQuit } from "./AlreadyQuit.ts"
 import * as Outcome from "./internal/outcome.ts"
 import * as Protocol from "./internal/protocol.ts"
 import * as Quit from "./internal/quit.ts"
 import * as Thread from "./internal/thread.ts"
+import * as PoolMetrics from "./PoolMetrics.ts"
 import type * as Task from "./Task.ts"
 import * as Team from "./Team.ts"
 import * as TeamPool from "./TeamPool.ts"
@@ -214,6 +219,21 @@ export interface Options {
    * thread frees up first. Tasks that go out in the same turn travel in one message either way.
    */
   readonly concurrentTasksPerThread?: number | undefined
+  /**
+   * Beyond Twisted: size the pool adaptively instead of by a hard cap (see {@link TeamPool.Adaptive}). Threads up to
+   * `minThreads` are kept; above it, new threads are created as work waits, paced by the `pacing` schedule, and
+   * idle ones are released after `keepAlive`. `maxThreads` (or `currentLimit`) stays as an optional ceiling; it
+   * defaults to no ceiling.
+   */
+  readonly adaptive?: Omit<TeamPool.Adaptive, "minWorkers"> | undefined
+  /**
+   * Traces every task: a span per task on the caller's side (`effect-threads.task <tag>`), a child span for the
+   * time it waits for a thread (`effect-threads.queued`), and, in the thread, a child span for the work
+   * (`effect-threads.thread <tag>`): the caller's span travels with the message. Default false, because two spans
+   * per task cost about a third of the throughput of small tasks; without it, a task run inside a span of the
+   * caller's still gets its thread span as a child of that span.
+   */
+  readonly tracing?: boolean | undefined
   /** Tasks that threads may call on the main thread with `ThreadRunner.callMain`. */
   readonly mainHandlers?: ReadonlyArray<Task.AnyHandler> | undefined
   /** Receives the cause of every failure that has no caller to go to. */
@@ -247,13 +267,32 @@ export const make = (
 ): Effect.Effect<ThreadPoolShape, InvalidPoolSize, Worker.WorkerPlatform | Worker.Spawner | Scope.Scope> =>
   Effect.gen(function*() {
     let minThreads = options.minThreads ?? 0
-    let maxThreads = options.maxThreads ?? Math.max(minThreads, defaultMaxThreads())
+    let maxThreads = options.maxThreads ??
+      (options.adaptive === undefined ? Math.max(minThreads, defaultMaxThreads()) : Infinity)
     yield* checkSize(minThreads, maxThreads)
     const name = options.name ?? "ThreadPool"
     const logException = options.logException ?? Team.logExceptionDefault
     const platform = yield* Worker.WorkerPlatform
     const spawner = yield* Worker.Spawner
     const terminate = yield* Terminate
+    const tracing = options.tracing ?? false
+    const clock = yield* Clock.Clock
+    const metricContext = yield* Effect.context<never>()
+    const attributes = { pool: name }
+    const metric = {
+      backlog: Metric.withAttributes(PoolMetrics.backlog, attributes),
+      busy: Metric.withAttributes(PoolMetrics.busy, attributes),
+      idle: Metric.withAttributes(PoolMetrics.idle, attributes),
+      tasks: Metric.withAttributes(PoolMetrics.tasks, attributes),
+      failures: Metric.withAttributes(PoolMetrics.failures, attributes),
+      crashes: Metric.withAttributes(PoolMetrics.crashes, attributes),
+      threadsStarted: Metric.withAttributes(PoolMetrics.threadsStarted, attributes),
+      threadsReleased: Metric.withAttributes(PoolMetrics.threadsReleased, attributes),
+      queueWait: Metric.withAttributes(PoolMetrics.queueWait, attributes),
+      runTime: Metric.withAttributes(PoolMetrics.runTime, attributes)
+    }
+    const count = (counter: Metric.Metric<number, unknown>) => counter.updateUnsafe(1, metricContext)
+    const millisSince = (start: bigint, end: bigint): number => Number(end - start) / 1e6
     const mainHandlers = new Map<string, Task.AnyHandler>()
     for (const handler of options.mainHandlers ?? []) mainHandlers.set(handler.task._tag, handler)
 
@@ -293,8 +332,14 @@ export const make = (
       startTimeout: Duration.fromInputUnsafe(options.startTimeout ?? Duration.seconds(30)),
       interruptGracePeriod: Duration.fromInputUnsafe(options.interruptGracePeriod ?? Duration.seconds(1)),
       onCall: answerCall,
-      onSpawn: () => void threadsStarted++,
-      onCrash: () => void threadsCrashed++
+      onSpawn: () => {
+        threadsStarted++
+        count(metric.threadsStarted)
+      },
+      onCrash: () => {
+        threadsCrashed++
+        count(metric.crashes)
+      }
     }
 
     const startThread = Effect.gen(function*() {
@@ -305,6 +350,7 @@ export const make = (
         threadScope,
         Effect.suspend(() => {
           threads.delete(thread)
+          count(metric.threadsReleased)
           if (threads.size === 0 && allReleased !== undefined) Deferred.doneUnsafe(allReleased, Exit.void)
           return Effect.void
         })
@@ -322,7 +368,18 @@ export const make = (
         message: `concurrentTasksPerThread must be a positive integer, got ${capacity}`
       })
     }
-    const team = yield* TeamPool.make({ currentLimit, startThread, logException, capacity })
+    const team = yield* TeamPool.make({
+      currentLimit,
+      startThread,
+      logException,
+      capacity,
+      adaptive: options.adaptive === undefined ? undefined : { ...options.adaptive, minWorkers: minThreads },
+      onStatistics: (statistics) => {
+        metric.backlog.updateUnsafe(statistics.backloggedWorkCount, metricContext)
+        metric.busy.updateUnsafe(statistics.busyWorkerCount, metricContext)
+        metric.idle.updateUnsafe(statistics.idleWorkerCount, metricContext)
+      }
+    })
 
     // Closing the scope: every task still in flight is interrupted, threads running one are terminated at once.
     yield* Effect.addFinalizer(() =>
@@ -361,7 +418,15 @@ export const make = (
         )
       })
 
-    const makeTicket = (task: Task.Any, payload: unknown, options: RunOptions | undefined): Thread.Ticket => {
+    const makeTicket = (
+      task: Task.Any,
+      payload: unknown,
+      options: RunOptions | undefined,
+      span?: Tracer.AnySpan | undefined,
+      queued?: Tracer.Span | undefined
+    ): Thread.Ticket => {
+      const submittedAt = clock.currentTimeNanosUnsafe()
+      let sentAt: bigint | undefined
       const ticket: Thread.Ticket = {
         id: nextTicket++,
         task,
@@ -369,9 +434,24 @@ export const make = (
         transfer: options?.transfer,
         state: 0,
         incarnation: undefined,
-        result: Deferred.makeUnsafe()
+        result: Deferred.makeUnsafe(),
+        trace: span === undefined ? undefined : [span.traceId, span.spanId, span.sampled],
+        onSent: () => {
+          sentAt = clock.currentTimeNanosUnsafe()
+          metric.queueWait.updateUnsafe(millisSince(submittedAt, sentAt), metricContext)
+          queued?.end(sentAt, Exit.void)
+        },
+        // Run time and failures are counted when the ticket settles, however it settles.
+        onSettled: (exit) => {
+          const now = clock.currentTimeNanosUnsafe()
+          if (sentAt !== undefined) metric.runTime.updateUnsafe(millisSince(sentAt, now), metricContext)
+          queued?.end(now, Exit.void)
+          if (Exit.isFailure(exit) || exit.value[0] !== Protocol.SUCCESS) count(metric.failures)
+        }
       }
+      count(metric.tasks)
       inFlight.add(ticket)
+      return ticket
       return ticket
     }
 
@@ -391,15 +471,44 @@ export const make = (
         Effect.flatMap((outcome) => Outcome.decode(ticket.task as T, outcome))
       ) as Effect.Effect<Task.Success<T>, RunError<T>>
 
+    const run = <T extends Task.Any>(
+      task: T,
+      encoded: unknown,
+      runOptions: RunOptions | undefined,
+      span: Tracer.AnySpan | undefined,
+      queued?: Tracer.Span | undefined
+    ): Effect.Effect<Task.Success<T>, RunError<T>> =>
+      Effect.uninterruptibleMask((restore) => {
+        const ticket = makeTicket(task, encoded, runOptions, span, queued)
+        return Effect.andThen(
+          submit(ticket, forget(ticket)),
+          restore(outcomeOf<T>(ticket)).pipe(Effect.onInterrupt(() => cancel(ticket)))
+        )
+      })
+
     const deferToThread: ThreadPoolShape["deferToThread"] = (task, payload, runOptions) =>
       Effect.flatMap(encodePayload(task, payload), (encoded) =>
-        Effect.uninterruptibleMask((restore) => {
-          const ticket = makeTicket(task, encoded, runOptions)
-          return Effect.andThen(
-            submit(ticket, forget(ticket)),
-            restore(outcomeOf<typeof task>(ticket)).pipe(Effect.onInterrupt(() => cancel(ticket)))
+        tracing
+          ? Effect.withSpan(
+            Effect.flatMap(Effect.currentSpan, (span) =>
+              // The time in the queue, as a child span of the task's span, ended when the task is sent.
+              Effect.flatMap(
+                Effect.makeSpan("effect-threads.queued", { parent: span }),
+                (queued) => run(task, encoded, runOptions, span, queued)
+              )).pipe(
+                Effect.catchTag("NoSuchElementError", () => Effect.die("unreachable"))
+              ),
+            `effect-threads.task ${task._tag}`,
+            {
+              kind: "client",
+              captureStackTrace: false,
+              attributes: { "effect-threads.pool": name, "effect-threads.task": task._tag }
+            }
           )
-        }))
+          : Effect.flatMap(
+            Effect.serviceOption(Tracer.ParentSpan),
+            (parent) => run(task, encoded, runOptions, Option.getOrUndefined(parent))
+          ))
 
     const cancel = (ticket: Thread.Ticket): Effect.Effect<void> =>
       Effect.suspend(() => {

@@ -18,6 +18,7 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as MutableList from "effect/MutableList"
 import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 import type { WorkerError } from "effect/workers/WorkerError"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import * as Outcome from "./internal/outcome.ts"
@@ -171,7 +172,14 @@ export const make = <R = never>(
         post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(error)])
         return undefined
       }
-      const fiber = runFork(handler.handle(decoded.value as never))
+      const trace = request[4]
+      const effect = handler.handle(decoded.value as never)
+      const fiber = runFork(
+        trace === undefined ? effect : Effect.withSpan(effect, `effect-threads.thread ${tag}`, {
+          parent: Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] }),
+          kind: "server"
+        })
+      )
       const done = fiber.pollUnsafe()
       if (done !== undefined) {
         post([Protocol.RESULT, id, ...Outcome.encode(handler.task, done)])

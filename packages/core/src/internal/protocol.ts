@@ -33,7 +33,10 @@ export type Outcome =
   | readonly [kind: typeof NOT_IMPLEMENTED]
 
 /** @internal */
-export type Run = readonly [typeof RUN, id: number, tag: string, payload: unknown]
+export type Run = readonly [typeof RUN, id: number, tag: string, payload: unknown, trace?: Trace]
+
+/** The caller's span, for the thread's span to be its child: trace id, span id, sampled. */
+export type Trace = readonly [traceId: string, spanId: string, sampled: boolean]
 
 /** @internal */
 export type ToThread =

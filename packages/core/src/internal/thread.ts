@@ -28,6 +28,12 @@ export interface Ticket {
   state: 0 | 1 | 2
   incarnation: Incarnation | undefined
   readonly result: Deferred.Deferred<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit>
+  /** The caller's span, sent along so that the thread's span is its child. */
+  readonly trace: Protocol.Trace | undefined
+  /** Called when the ticket is sent to a thread. */
+  readonly onSent: (() => void) | undefined
+  /** Called when the ticket settles. */
+  readonly onSettled: ((exit: Exit.Exit<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit>) => void) | undefined
 }
 
 /** Settles a ticket once; later calls do nothing. */
@@ -38,6 +44,7 @@ export const settle = (
   if (ticket.state === 2) return
   ticket.state = 2
   ticket.incarnation?.pending.delete(ticket.id)
+  ticket.onSettled?.(exit)
   Deferred.doneUnsafe(ticket.result, exit)
 }
 
@@ -257,7 +264,14 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
       ticket.state = 1
       ticket.incarnation = incarnation
       incarnation.pending.set(ticket.id, ticket)
-      post(incarnation, [Protocol.RUN, ticket.id, ticket.task._tag, ticket.payload], ticket)
+      post(
+        incarnation,
+        ticket.trace === undefined
+          ? [Protocol.RUN, ticket.id, ticket.task._tag, ticket.payload]
+          : [Protocol.RUN, ticket.id, ticket.task._tag, ticket.payload, ticket.trace],
+        ticket
+      )
+      ticket.onSent?.()
       return Effect.ignore(Deferred.await(ticket.result))
     }
 
