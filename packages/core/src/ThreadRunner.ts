@@ -122,7 +122,7 @@ export const make = <R = never>(
       }
     }
     const post = (message: Protocol.FromThread): void => {
-      if (outbox.push(message) === 1) queueMicrotask(flush)
+      if (outbox.push(message) === 1) Protocol.queueMicrotask(flush)
     }
 
     const callMainImpl: Runner["callMain"] = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>

@@ -32,5 +32,7 @@ import type { WorkerError } from "effect/workers/WorkerError"
  * @category running
  * @since 0.1.0
  */
-export const serve = (handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>>): Fiber.Fiber<void, WorkerError> =>
+export const serve = (
+  handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>>
+): Fiber.Fiber<void, WorkerError> =>
   Effect.runFork(ThreadRunner.make(handlers).pipe(Effect.provide(NodeWorkerRunner.layer)))

@@ -5,6 +5,14 @@
  * @internal
  */
 
+/**
+ * Runs `f` once the current turn's synchronous work is done: where messages of one turn are gathered into one.
+ * (`queueMicrotask` exists on every platform this runs on; the core's types include no platform's globals.)
+ */
+export const queueMicrotask: (f: () => void) => void = (globalThis as unknown as {
+  readonly queueMicrotask: (f: () => void) => void
+}).queueMicrotask.bind(globalThis)
+
 /** Main to thread: run task `tag` with `payload` as request `id`. */
 export const RUN = 0
 /** Main to thread: interrupt request `id`. */

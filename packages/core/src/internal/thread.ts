@@ -150,7 +150,7 @@ const flush = (incarnation: Incarnation): void => {
 const post = (incarnation: Incarnation, message: Protocol.ToThread, ticket?: Ticket): void => {
   incarnation.outboxTickets.push(ticket)
   if (ticket?.transfer !== undefined) incarnation.transfers.push(...ticket.transfer)
-  if (incarnation.outbox.push(message) === 1) queueMicrotask(() => flush(incarnation))
+  if (incarnation.outbox.push(message) === 1) Protocol.queueMicrotask(() => flush(incarnation))
 }
 
 /** Starts a thread handle in `scope` and spawns its first platform thread. */
