@@ -13,6 +13,10 @@ export * as MemoryWorker from "./MemoryWorker.ts"
 /**
  * @since 0.1.0
  */
+export * as PoolMetrics from "./PoolMetrics.ts"
+/**
+ * @since 0.1.0
+ */
 export * as Task from "./Task.ts"
 /**
  * @since 0.1.0

@@ -10,6 +10,7 @@ import { type Task, ThreadRunner } from "@effect-threads/core"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import type { WorkerError } from "effect/workers/WorkerError"
 
 /**
@@ -32,7 +33,21 @@ import type { WorkerError } from "effect/workers/WorkerError"
  * @category running
  * @since 0.1.0
  */
-export const serve = (
-  handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>>
-): Fiber.Fiber<void, WorkerError> =>
-  Effect.runFork(ThreadRunner.make(handlers).pipe(Effect.provide(NodeWorkerRunner.layer)))
+export const serve = <R = never, E = never>(
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+  options?: {
+    /**
+     * Provides what the handlers need, built once when the thread starts: services, a `Tracer` that exports the
+     * thread's spans, a logger.
+     */
+    readonly layer?: Layer.Layer<R, E> | undefined
+  }
+): Fiber.Fiber<void, WorkerError | E> => {
+  const program = ThreadRunner.make(handlers).pipe(Effect.provide(NodeWorkerRunner.layer))
+  // Without a layer, the handlers need nothing (R is never).
+  return Effect.runFork(
+    options?.layer === undefined
+      ? program as unknown as Effect.Effect<void, WorkerError>
+      : Effect.provide(program, options.layer)
+  )
+}
