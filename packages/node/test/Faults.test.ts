@@ -25,6 +25,7 @@ import {
   makeSignal,
   openGates,
   readLog,
+  suiteOptions,
   waitGatesStarted,
   waitIdle,
   waitUntil
@@ -98,7 +99,7 @@ const crashOneThread = (
   )
 }
 
-describe("Faults", () => {
+describe("Faults", suiteOptions, () => {
   describe("a task that kills its thread fails with ThreadCrashed, and the thread is replaced", () => {
     it.live("process.exit(3): exitCode 3", () =>
       Effect.gen(function*() {

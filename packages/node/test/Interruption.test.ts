@@ -19,6 +19,7 @@ import {
   makeSignal,
   openGates,
   readLog,
+  suiteOptions,
   waitGatesStarted,
   waitIdle,
   waitUntil
@@ -33,7 +34,7 @@ const waitStatistics = (
   holds: (s: ThreadPool.Statistics) => boolean
 ): Effect.Effect<void> => waitUntil(what, Effect.map(pool.statistics, holds))
 
-describe("Interruption", () => {
+describe("Interruption", suiteOptions, () => {
   it.live("a queued task whose caller is interrupted never starts", () =>
     Effect.gen(function*() {
       const pool = yield* ThreadPool.ThreadPool

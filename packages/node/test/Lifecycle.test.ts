@@ -14,7 +14,16 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Api from "./fixtures/api.ts"
-import { countingPlatform, entry, makeSignal, openGates, readLog, waitGatesStarted, waitUntil } from "./helpers.ts"
+import {
+  countingPlatform,
+  entry,
+  makeSignal,
+  openGates,
+  readLog,
+  suiteOptions,
+  waitGatesStarted,
+  waitUntil
+} from "./helpers.ts"
 
 const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
@@ -28,7 +37,7 @@ const openPool = (options: ThreadPool.Options) =>
     return { platform, scope, pool: Context.get(context, ThreadPool.ThreadPool) }
   })
 
-describe("Lifecycle", () => {
+describe("Lifecycle", suiteOptions, () => {
   it.live("closing the scope of an idle pool leaves no thread alive", () =>
     Effect.gen(function*() {
       const { platform, pool, scope } = yield* openPool({ minThreads: 3, maxThreads: 3 })

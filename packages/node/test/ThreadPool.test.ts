@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
-import { entry, waitIdle } from "./helpers.ts"
+import { entry, suiteOptions, waitIdle } from "./helpers.ts"
 
 const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
   assert.isTrue(Exit.isFailure(exit))
@@ -23,7 +23,7 @@ const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
 const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
 
-describe("ThreadPool", () => {
+describe("ThreadPool", suiteOptions, () => {
   describe("settles every task exactly once", () => {
     it.live("with its success", () =>
       Effect.gen(function*() {

@@ -18,7 +18,17 @@ import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
-import { entry, GateSlot, makeSignal, openGates, readLog, waitGatesStarted, waitIdle, waitUntil } from "./helpers.ts"
+import {
+  entry,
+  GateSlot,
+  makeSignal,
+  openGates,
+  readLog,
+  suiteOptions,
+  waitGatesStarted,
+  waitIdle,
+  waitUntil
+} from "./helpers.ts"
 
 const waitStatistics = (
   pool: ThreadPool.ThreadPoolShape,
@@ -33,7 +43,7 @@ const makeLogged = () => {
   return { causes, logException }
 }
 
-describe("ThreadPoolTests", () => {
+describe("ThreadPoolTests", suiteOptions, () => {
   it.live("attributes: a pool made with min 12 and max 22 has those sizes, and its name", () =>
     Effect.gen(function*() {
       const pool = yield* NodeThreadPool.make({ entry, minThreads: 12, maxThreads: 22, name: "attributes" })
@@ -210,7 +220,7 @@ describe("ThreadPoolTests", () => {
     }))
 })
 
-describe("RaceConditionTests", () => {
+describe("RaceConditionTests", suiteOptions, () => {
   it.live("synchronization: with three threads blocked, the task that unblocks them gets a new thread", () =>
     Effect.gen(function*() {
       const pool = yield* NodeThreadPool.make({ entry, minThreads: 0, maxThreads: 10 })
@@ -233,7 +243,7 @@ describe("RaceConditionTests", () => {
     }))
 })
 
-describe("MemoryBackedTests", () => {
+describe("MemoryBackedTests", suiteOptions, () => {
   it.live("workBeforeStarting: five tasks before start create no thread; start creates exactly five", () =>
     Effect.gen(function*() {
       const pool = yield* NodeThreadPool.make({ entry, minThreads: 0, maxThreads: 10 })

@@ -24,6 +24,7 @@ import {
   makeSignal,
   openGates,
   readLog,
+  suiteOptions,
   waitGatesStarted,
   waitIdle,
   waitUntil
@@ -62,7 +63,7 @@ const runProgram = (argument: ReadonlyArray<string>) =>
     return Effect.sync(() => void child.kill())
   })
 
-describe("ReactorThreadsTests", () => {
+describe("ReactorThreadsTests", suiteOptions, () => {
   it.live("suggestThreadPoolSize: adjustPoolsize sets the maximum, and shrinks a started pool to it", () => {
     const platform = countingPlatform(entry)
     return Effect.gen(function*() {
@@ -132,7 +133,7 @@ describe("ReactorThreadsTests", () => {
   })
 })
 
-describe("DeferredResultTests", () => {
+describe("DeferredResultTests", suiteOptions, () => {
   // Twisted's setUp: suggestThreadPoolSize(8).
   const PoolLive = NodeThreadPool.layer({ entry, minThreads: 0, maxThreads: 8 })
 
@@ -171,7 +172,7 @@ describe("DeferredResultTests", () => {
     }).pipe(Effect.provide(PoolLive)))
 })
 
-describe("DeferToThreadPoolTests", () => {
+describe("DeferToThreadPoolTests", suiteOptions, () => {
   // A private (0, 8) pool, started in setUp and stopped in tearDown.
   const privatePool = Effect.acquireRelease(
     Effect.tap(NodeThreadPool.make({ entry, minThreads: 0, maxThreads: 8 }), (pool) => pool.start),
@@ -192,7 +193,7 @@ describe("DeferToThreadPoolTests", () => {
     }))
 })
 
-describe("StartupBehaviorTests", () => {
+describe("StartupBehaviorTests", suiteOptions, () => {
   it.live(
     "CallBeforeStartupUnexecuted: work called on a pool that never starts does not run, and the process exits",
     () =>

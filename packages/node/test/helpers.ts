@@ -13,12 +13,18 @@ import * as WorkerThreads from "node:worker_threads"
 export const entry = new URL("./fixtures/tasks.ts", import.meta.url)
 
 /**
- * Polls `condition` every 5 ms until it holds; dies naming `what` after `attempts` polls (about 5 s by default).
+ * The options of every suite here: real threads on a loaded machine (two cores, other test runs beside) can take
+ * seconds to spawn, so a test gets 30 s; each still fails sooner on its own conditions (see {@link waitUntil}).
+ */
+export const suiteOptions = { timeout: 30_000 }
+
+/**
+ * Polls `condition` every 5 ms until it holds; dies naming `what` after `attempts` polls (10 s or more by default).
  */
 export const waitUntil = <E, R>(
   what: string,
   condition: Effect.Effect<boolean, E, R>,
-  attempts = 1000
+  attempts = 2000
 ): Effect.Effect<void, E, R> =>
   Effect.gen(function*() {
     for (let i = 0; i < attempts; i++) {
