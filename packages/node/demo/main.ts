@@ -5,6 +5,7 @@
 import { ThreadPool } from "@effect-threads/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import { availableParallelism } from "node:os"
 import { NodeThreadPool } from "../src/index.ts"
 import { CountPrimes } from "./api.ts"
@@ -53,6 +54,48 @@ const run = (label: string, threads: number) =>
     return { primes: counts.reduce((a, b) => a + b, 0), ms, tasks: chunks.length, threads }
   }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: threads, maxThreads: threads, name: label })))
 
+/**
+ * The adaptive pool at work: a burst of tasks on a pool that keeps one thread, grows one thread per pacing step while
+ * work waits (no cap), and gives idle threads back after a keep-alive, one per look.
+ */
+const adaptive = Effect.gen(function*() {
+  const pool = yield* ThreadPool.ThreadPool
+  const start = performance.now()
+  const at = () => ((performance.now() - start) / 1000).toFixed(2).padStart(5)
+  const line = (stats: ThreadPool.Statistics, note: string) =>
+    console.log(
+      `  t=${at()}s threads ${stats.workerCount} | busy ${stats.busyWorkerCount} | idle ${stats.idleWorkerCount}` +
+        ` | backlog ${String(stats.backloggedWorkCount).padStart(2)}${note}`
+    )
+  let last = ""
+  const watch = Effect.flatMap(pool.statistics, (stats) =>
+    Effect.sync(() => {
+      const key = `${stats.workerCount}`
+      if (key !== last) line(stats, "")
+      last = key
+    }))
+  const watcher = yield* Effect.forkChild(Effect.forever(Effect.andThen(watch, Effect.sleep("20 millis"))))
+  const chunks = Array.from({ length: 32 }, (_, i) => ({ from: i * CHUNK, to: (i + 1) * CHUNK }))
+  yield* Effect.forEach(chunks, (chunk) => pool.deferToThread(CountPrimes, chunk), { concurrency: "unbounded" })
+  line(yield* pool.statistics, "   <- burst done")
+  yield* Effect.sleep("3 seconds")
+  yield* Fiber.interrupt(watcher)
+  line(yield* pool.statistics, "   <- idle threads released down to the minimum")
+}).pipe(
+  Effect.provide(NodeThreadPool.layer({
+    entry,
+    name: "adaptive",
+    minThreads: 1,
+    maxThreads: 4,
+    adaptive: {
+      pacing: Schedule.spaced("150 millis"),
+      keepAlive: "1 second",
+      release: Schedule.spaced("500 millis"),
+      releaseAtMost: 1
+    }
+  }))
+)
+
 const program = Effect.gen(function*() {
   const threads = Math.max(2, availableParallelism())
   console.log(`effect-threads demo: counting the primes below ${LIMIT.toLocaleString("en")} (${process.version})`)
@@ -63,6 +106,11 @@ const program = Effect.gen(function*() {
   console.log(`tasks: ${many.tasks} on ${threads} threads`)
   console.log(`wall time: ${many.ms.toFixed(0)} ms (1 thread: ${one.ms.toFixed(0)} ms)`)
   console.log(`speedup against one thread: ${(one.ms / many.ms).toFixed(2)}x`)
+  console.log(
+    "\nadaptive pool: keeps 1 thread, at most 4; a new thread every 150 ms while work waits;" +
+      " idle threads released after 1 s, one every 500 ms"
+  )
+  yield* adaptive
 })
 
 Effect.runPromise(program).catch((error: unknown) => {
