@@ -7,5 +7,6 @@ import type { TestProjectConfiguration } from "vitest/config"
 export default [
   "packages/core",
   "packages/node",
+  "packages/browser",
   "scripts"
 ] satisfies Array<TestProjectConfiguration>

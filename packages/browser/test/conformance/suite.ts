@@ -1,0 +1,423 @@
+/**
+ * The conformance suite: the pool's behaviour that does not depend on the platform, written once and run on every
+ * platform (`packages/node/test/Conformance.test.ts` on `worker_threads`, `../Conformance.browser.test.ts` on Web
+ * Workers in Chromium). A platform supplies a {@link Harness}: its pool layer, and its platform layer with a
+ * spawn function that counts the workers it creates and the ones that ended.
+ */
+import { Task, ThreadError, ThreadPool } from "@effect-threads/core"
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Scope from "effect/Scope"
+import type * as Worker from "effect/workers/Worker"
+import * as Api from "./api.ts"
+
+/** The worker entries every platform provides: one that serves `handlers.ts`, one that throws while loading. */
+export type Entry = "tasks" | "throwsAtLoad"
+
+/** A platform layer whose spawn function counts the workers it created and the ones that ended. */
+export interface CountedWorkers {
+  readonly layer: Layer.Layer<Worker.WorkerPlatform | Worker.Spawner>
+  readonly spawned: () => number
+  /** Workers created and not ended (exited on Node, terminated in the browser). */
+  readonly alive: () => number
+}
+
+/** What a platform supplies to run the suite. */
+export interface Harness {
+  /** Shown in the suite's name. */
+  readonly platform: string
+  /** The platform's own started pool (`NodeThreadPool.layer`, `BrowserThreadPool.layer`) on the `tasks` entry. */
+  readonly layer: (options: ThreadPool.Options) => Layer.Layer<ThreadPool.ThreadPool, unknown>
+  /** The platform layer on `entry`, counting its workers. */
+  readonly workers: (entry: Entry) => CountedWorkers
+}
+
+/** Polls `condition` every 5 ms until it holds; dies naming `what` after about 10 s. */
+const waitUntil = <E, R>(what: string, condition: Effect.Effect<boolean, E, R>): Effect.Effect<void, E, R> =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 2000; i++) {
+      if (yield* condition) return
+      yield* Effect.sleep("5 millis")
+    }
+    return yield* Effect.die(new Error(`timed out waiting until ${what}`))
+  })
+
+const waitStatistics = (
+  pool: ThreadPool.ThreadPoolShape,
+  what: string,
+  holds: (s: ThreadPool.Statistics) => boolean
+): Effect.Effect<void> => waitUntil(what, Effect.map(pool.statistics, holds))
+
+const waitIdle = (pool: ThreadPool.ThreadPoolShape): Effect.Effect<void> =>
+  waitStatistics(pool, "the pool is idle", (s) => s.busyWorkerCount === 0 && s.backloggedWorkCount === 0)
+
+const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+
+/** The single typed failure of an exit, checking that there is exactly one. */
+const onlyFailure = (exit: Exit.Exit<unknown, unknown>): unknown => {
+  assert.isTrue(Exit.isFailure(exit), "the effect failed")
+  const reasons = (exit as Exit.Failure<unknown, unknown>).cause.reasons
+  assert.strictEqual(reasons.length, 1, "exactly one failure")
+  const reason = reasons[0]!
+  assert.isTrue(Cause.isFailReason(reason), "a typed failure")
+  return (reason as Cause.Fail<unknown>).error
+}
+
+const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
+  assert.isTrue(Exit.isFailure(exit))
+  const defect = Cause.findDefect((exit as Exit.Failure<unknown, unknown>).cause)
+  assert.isTrue(Result.isSuccess(defect), "the exit holds a defect")
+  return (defect as Result.Success<unknown, unknown>).success
+}
+
+/**
+ * The main thread's side of `Hold`, `Spin` and `Record`: logs what the threads report, and holds every `Hold`
+ * until {@link Probe.open}.
+ */
+interface Probe {
+  readonly started: Array<number>
+  readonly interrupted: Array<number>
+  readonly ran: Array<number>
+  readonly open: Effect.Effect<void>
+  readonly waitStarted: (n: number) => Effect.Effect<void>
+  readonly mainHandlers: ReadonlyArray<Task.AnyHandler>
+}
+
+const makeProbe = (): Probe => {
+  const started: Array<number> = []
+  const interrupted: Array<number> = []
+  const ran: Array<number> = []
+  const gate = Deferred.makeUnsafe<void>()
+  return {
+    started,
+    interrupted,
+    ran,
+    open: Effect.asVoid(Deferred.succeed(gate, undefined)),
+    waitStarted: (n) => waitUntil(`${n} tasks started`, Effect.sync(() => started.length >= n)),
+    mainHandlers: [
+      Task.implement(Api.Started, (id) => Effect.sync(() => void started.push(id))),
+      Task.implement(Api.Wait, () => Deferred.await(gate)),
+      Task.implement(Api.WasInterrupted, (id) => Effect.sync(() => void interrupted.push(id))),
+      Task.implement(Api.Ran, (value) => Effect.sync(() => void ran.push(value)))
+    ]
+  }
+}
+
+/** Registers the conformance suite for one platform. */
+export const conformance = (harness: Harness): void => {
+  /** A started pool on counted workers, in a scope of its own that the test closes. */
+  const openPool = (options: ThreadPool.Options, entry: Entry = "tasks") =>
+    Effect.gen(function*() {
+      const workers = harness.workers(entry)
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(ThreadPool.layer(options).pipe(Layer.provide(workers.layer)), scope)
+      return { workers, scope, pool: Context.get(context, ThreadPool.ThreadPool) }
+    })
+
+  /** Runs `body` with a started pool on counted workers, closing it afterwards. */
+  const withCountedPool = <A, E>(
+    options: ThreadPool.Options,
+    body: (pool: ThreadPool.ThreadPoolShape, workers: CountedWorkers) => Effect.Effect<A, E>
+  ) => {
+    const workers = harness.workers("tasks")
+    return ThreadPool.ThreadPool.use((pool) => body(pool, workers)).pipe(
+      Effect.provide(ThreadPool.layer(options).pipe(Layer.provide(workers.layer)))
+    )
+  }
+
+  // Real workers on a loaded machine can take seconds to start: a test gets 30 s, and fails sooner on its own waits.
+  describe(`conformance on ${harness.platform}`, { timeout: 30_000 }, () => {
+    describe("results", () => {
+      it.live("a task's success comes back, structured values included", () =>
+        Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          assert.strictEqual(yield* pool.deferToThread(Api.Add, { x: 1, y: 2 }), 3)
+          const value = { a: [1, "b", { c: true }], d: null, e: new Map([["k", 1]]), f: new Uint8Array([1, 2]) }
+          assert.deepStrictEqual(yield* pool.deferToThread(Api.Echo, value), value)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1 }))))
+
+      it.live("many tasks at once all come back, spread over the threads", () =>
+        Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const inputs = Array.from({ length: 200 }, (_, i) => i)
+          const sums = yield* Effect.forEach(inputs, (i) => pool.deferToThread(Api.Add, { x: i, y: 1 }), {
+            concurrency: "unbounded"
+          })
+          assert.deepStrictEqual(sums, inputs.map((i) => i + 1))
+          // Two tasks at once go to two threads.
+          const tokens = yield* Effect.all([
+            pool.deferToThread(Api.ThreadToken, undefined),
+            pool.deferToThread(Api.ThreadToken, undefined)
+          ], { concurrency: "unbounded" })
+          assert.strictEqual(new Set(tokens).size, 2)
+          assert.strictEqual((yield* pool.statistics).threadsStarted, 2)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 2, maxThreads: 2 }))))
+    })
+
+    describe("failures", () => {
+      it.live("a typed failure arrives as an instance of the failure's class", () =>
+        Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const error = yield* Effect.flip(pool.deferToThread(Api.Fail, "no"))
+          assert.instanceOf(error, Api.Rejected)
+          assert.strictEqual((error as Api.Rejected).reason, "no")
+          assert.strictEqual(yield* pool.deferToThread(Api.Add, { x: 2, y: 2 }), 4)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1 }))))
+
+      it.live("a defect arrives as a defect whose name and message survive, and the thread stays", () =>
+        Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
+          const defect = defectOf(yield* Effect.exit(pool.deferToThread(Api.Die, "out of range")))
+          assert.instanceOf(defect, Error)
+          assert.strictEqual((defect as Error).name, "RangeError")
+          assert.strictEqual((defect as Error).message, "out of range")
+          assert.strictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
+          assert.strictEqual((yield* pool.statistics).threadsCrashed, 0)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1 }))))
+
+      it.live("an uncaught error kills only its thread: ThreadCrashed, and the next task gets a new thread", () =>
+        withCountedPool({ minThreads: 1, maxThreads: 1 }, (pool, workers) =>
+          Effect.gen(function*() {
+            const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
+            const error = yield* Effect.flip(pool.deferToThread(Api.AsyncThrow, "thrown from a timer"))
+            assert.instanceOf(error, ThreadError.ThreadCrashed)
+            assert.strictEqual((error as ThreadError.ThreadCrashed).task, "AsyncThrow")
+            assert.include((error as ThreadError.ThreadCrashed).message, "thrown from a timer")
+            assert.notStrictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
+            const stats = yield* pool.statistics
+            assert.strictEqual(stats.threadsStarted, 2)
+            assert.strictEqual(stats.threadsCrashed, 1)
+            assert.strictEqual(workers.spawned(), 2)
+            yield* waitUntil("the crashed worker ended", Effect.sync(() => workers.alive() === 1))
+          })))
+
+      it.live("an entry that throws while loading: the pool's layer fails with ThreadStartFailed", () =>
+        Effect.gen(function*() {
+          const workers = harness.workers("throwsAtLoad")
+          const exit = yield* Effect.exit(
+            Effect.scoped(Layer.build(ThreadPool.layer({ minThreads: 1 }).pipe(Layer.provide(workers.layer))))
+          )
+          const error = onlyFailure(exit)
+          assert.instanceOf(error, ThreadError.ThreadStartFailed)
+          assert.include((error as ThreadError.ThreadStartFailed).message, "the entry failed while loading")
+          assert.strictEqual(workers.spawned(), 1)
+          yield* waitUntil("the worker ended", Effect.sync(() => workers.alive() === 0))
+        }))
+
+      it.live("an entry that throws while loading, minThreads 0: each task that asks fails with ThreadStartFailed", () =>
+        Effect.gen(function*() {
+          const { pool, scope, workers } = yield* openPool({ minThreads: 0, maxThreads: 1 }, "throwsAtLoad")
+          assert.strictEqual(workers.spawned(), 0)
+          for (const n of [1, 2]) {
+            const error = yield* Effect.flip(pool.deferToThread(Api.Add, { x: 1, y: 1 }))
+            assert.instanceOf(error, ThreadError.ThreadStartFailed)
+            assert.strictEqual(workers.spawned(), n)
+            yield* waitUntil("the worker ended", Effect.sync(() => workers.alive() === 0))
+          }
+          yield* Scope.close(scope, Exit.void)
+          assert.strictEqual(workers.alive(), 0)
+        }))
+    })
+
+    describe("bad input", () => {
+      it.live("a payload holding a function or a symbol fails at submit with InvalidPayload naming the path", () =>
+        Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const withFunction = yield* Effect.flip(pool.deferToThread(Api.Echo, { ok: 1, nested: { f: () => 1 } }))
+          assert.instanceOf(withFunction, ThreadError.InvalidPayload)
+          assert.strictEqual((withFunction as ThreadError.InvalidPayload).task, "Echo")
+          assert.strictEqual((withFunction as ThreadError.InvalidPayload).path, "$.nested.f")
+          const withSymbol = yield* Effect.flip(pool.deferToThread(Api.Echo, { list: [1, Symbol("s")] }))
+          assert.instanceOf(withSymbol, ThreadError.InvalidPayload)
+          assert.strictEqual((withSymbol as ThreadError.InvalidPayload).path, "$.list[1]")
+          const mismatch = yield* Effect.flip(pool.deferToThread(Api.Add, { x: 1, y: "2" } as never))
+          assert.instanceOf(mismatch, ThreadError.InvalidPayload)
+          assert.strictEqual((mismatch as ThreadError.InvalidPayload).task, "Add")
+          // Nothing reached a thread, and the pool is unaffected.
+          const stats = yield* pool.statistics
+          assert.strictEqual(stats.tasksInFlight, 0)
+          assert.strictEqual(stats.threadsStarted, 1)
+          assert.strictEqual(yield* pool.deferToThread(Api.Add, { x: 1, y: 2 }), 3)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1 }))))
+    })
+
+    describe("interruption", () => {
+      it.live("a queued task whose caller is interrupted never starts", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const held = yield* Effect.forEach([1, 2], (id) => Effect.forkChild(pool.deferToThread(Api.Hold, id)))
+          yield* probe.waitStarted(2)
+          const queued = yield* Effect.forkChild(pool.deferToThread(Api.Record, 1))
+          yield* waitStatistics(pool, "the task is backlogged", (s) => s.backloggedWorkCount === 1)
+          yield* Fiber.interrupt(queued)
+          assert.isTrue(isInterruptedOnly(yield* Fiber.await(queued)))
+          // The threads free up and drain the backlog: the interrupted task is skipped, not run.
+          yield* probe.open
+          assert.deepStrictEqual((yield* Fiber.joinAll(held)).sort(), [1, 2])
+          yield* waitIdle(pool)
+          assert.deepStrictEqual(probe.ran, [])
+          assert.deepStrictEqual(probe.interrupted, [])
+          yield* pool.deferToThread(Api.Record, 2)
+          assert.deepStrictEqual(probe.ran, [2])
+        }).pipe(Effect.provide(harness.layer({ minThreads: 2, maxThreads: 2, mainHandlers: probe.mainHandlers })))
+      })
+
+      it.live("a running task whose caller is interrupted is interrupted in its thread, which stays", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
+          const running = yield* Effect.forkChild(pool.deferToThread(Api.Hold, 7))
+          yield* probe.waitStarted(1)
+          yield* Fiber.interrupt(running)
+          assert.isTrue(isInterruptedOnly(yield* Fiber.await(running)))
+          // The thread's own fiber was interrupted: it said so before it settled, and it counted it.
+          assert.deepStrictEqual(probe.interrupted, [7])
+          assert.strictEqual(yield* pool.deferToThread(Api.Interruptions, undefined), 1)
+          assert.strictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
+          const stats = yield* pool.statistics
+          assert.strictEqual(stats.threadsStarted, 1)
+          assert.strictEqual(stats.threadsCrashed, 0)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1, mainHandlers: probe.mainHandlers })))
+      })
+
+      it.live("a synchronous loop that ignores the interrupt has its worker terminated after the grace period", () => {
+        const probe = makeProbe()
+        const options = { minThreads: 1, maxThreads: 1, interruptGracePeriod: 50, mainHandlers: probe.mainHandlers }
+        return withCountedPool(options, (pool, workers) =>
+          Effect.gen(function*() {
+            const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
+            // A minute of spinning: only terminating the worker ends it within the test.
+            const spinning = yield* Effect.forkChild(pool.deferToThread(Api.Spin, { id: 1, ms: 60_000 }))
+            yield* probe.waitStarted(1)
+            yield* Fiber.interrupt(spinning)
+            assert.isTrue(isInterruptedOnly(yield* Fiber.await(spinning)))
+            // The next task runs on a new worker; the spinning one is gone.
+            assert.notStrictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
+            const stats = yield* pool.statistics
+            assert.strictEqual(stats.threadsStarted, 2)
+            assert.strictEqual(stats.workerCount, 1)
+            assert.strictEqual(workers.spawned(), 2)
+            yield* waitUntil("the spinning worker ended", Effect.sync(() => workers.alive() === 1))
+          }))
+      })
+    })
+
+    describe("statistics", () => {
+      it.live("count idle, busy and backlogged work, threads and tasks in flight", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const initial = yield* pool.statistics
+          assert.deepStrictEqual(
+            [initial.workerCount, initial.idleWorkerCount, initial.busyWorkerCount, initial.backloggedWorkCount],
+            [1, 1, 0, 0]
+          )
+          assert.strictEqual(initial.threadsStarted, 1)
+          assert.strictEqual(initial.tasksInFlight, 0)
+          // Three held tasks on a pool of at most two threads: two busy, one backlogged.
+          const held = yield* Effect.forEach([1, 2, 3], (id) => Effect.forkChild(pool.deferToThread(Api.Hold, id)))
+          yield* probe.waitStarted(2)
+          yield* waitStatistics(pool, "one task is backlogged", (s) => s.backloggedWorkCount === 1)
+          const busy = yield* pool.statistics
+          assert.deepStrictEqual(
+            [busy.workerCount, busy.idleWorkerCount, busy.busyWorkerCount, busy.backloggedWorkCount],
+            [2, 0, 2, 1]
+          )
+          assert.strictEqual(busy.threadsStarted, 2)
+          assert.strictEqual(busy.tasksInFlight, 3)
+          yield* probe.open
+          assert.deepStrictEqual((yield* Fiber.joinAll(held)).sort(), [1, 2, 3])
+          yield* waitStatistics(pool, "nothing is in flight", (s) => s.tasksInFlight === 0)
+          yield* waitIdle(pool)
+          const after = yield* pool.statistics
+          assert.deepStrictEqual(
+            [after.workerCount, after.idleWorkerCount, after.busyWorkerCount, after.backloggedWorkCount],
+            [2, 2, 0, 0]
+          )
+          assert.strictEqual(after.threadsStarted, 2)
+          assert.strictEqual(after.threadsCrashed, 0)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 2, mainHandlers: probe.mainHandlers })))
+      })
+    })
+
+    describe("lifecycle", () => {
+      it.live("closing the scope of an idle pool leaves no worker alive", () =>
+        Effect.gen(function*() {
+          const { pool, scope, workers } = yield* openPool({ minThreads: 3, maxThreads: 3 })
+          assert.strictEqual(workers.spawned(), 3)
+          assert.strictEqual(yield* pool.deferToThread(Api.Add, { x: 1, y: 2 }), 3)
+          yield* Scope.close(scope, Exit.void)
+          assert.strictEqual(workers.alive(), 0)
+          assert.strictEqual(workers.spawned(), 3)
+        }))
+
+      // Fails today, on every platform: closing the scope closes the threads' scopes (forked from the pool's scope
+      // after the pool registered its finalizer) before that finalizer settles the tasks in flight and terminates
+      // busy threads. So a running task's caller gets ThreadCrashed instead of an interruption, and on Node the
+      // spinning thread is waited on (5 s) instead of terminated. The fix belongs in core's `ThreadPool.make`: build
+      // the team in a scope forked before the finalizer is added. Flip `it.live.fails` to `it.live` with it.
+      it.live.fails("closing the scope with tasks running and queued interrupts every caller, no worker alive", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const { pool, scope, workers } = yield* openPool({
+            minThreads: 2,
+            maxThreads: 2,
+            interruptGracePeriod: "1 hour",
+            mainHandlers: probe.mainHandlers
+          })
+          // One worker is held by a task that listens for interrupts, the other spins and cannot hear one.
+          const holding = yield* Effect.forkChild(pool.deferToThread(Api.Hold, 1))
+          const spinning = yield* Effect.forkChild(pool.deferToThread(Api.Spin, { id: 2, ms: 60_000 }))
+          yield* probe.waitStarted(2)
+          const queued = yield* Effect.forEach(
+            [1, 2, 3],
+            (value) => Effect.forkChild(pool.deferToThread(Api.Record, value))
+          )
+          yield* waitStatistics(pool, "3 tasks are backlogged", (s) => s.backloggedWorkCount === 3)
+          yield* Scope.close(scope, Exit.void)
+          const callers: Array<Fiber.Fiber<unknown, unknown>> = [holding, spinning, ...queued]
+          for (const caller of callers) assert.isTrue(isInterruptedOnly(yield* Fiber.await(caller)))
+          assert.strictEqual(workers.alive(), 0)
+          assert.strictEqual(workers.spawned(), 2)
+          assert.deepStrictEqual(probe.ran, [])
+        })
+      })
+
+      it.live("stop runs the queued work first, then releases every worker", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const { pool, scope, workers } = yield* openPool({
+            minThreads: 0,
+            maxThreads: 2,
+            mainHandlers: probe.mainHandlers
+          })
+          const held = yield* Effect.forEach([1, 2], (id) => Effect.forkChild(pool.deferToThread(Api.Hold, id)))
+          yield* probe.waitStarted(2)
+          for (const value of [1, 2, 3]) yield* pool.callInThread(Api.Record, value)
+          const stopping = yield* Effect.forkChild(pool.stop, { startImmediately: true })
+          yield* waitUntil("the team is quit", pool.team.isQuit)
+          assert.isUndefined(stopping.pollUnsafe())
+          assert.strictEqual(workers.alive(), 2)
+          yield* probe.open
+          yield* Fiber.join(stopping)
+          yield* Fiber.joinAll(held)
+          assert.deepStrictEqual(probe.ran.slice().sort(), [1, 2, 3])
+          yield* waitUntil("every worker ended", Effect.sync(() => workers.alive() === 0))
+          yield* Scope.close(scope, Exit.void)
+          assert.strictEqual(workers.spawned(), 2)
+        })
+      })
+    })
+  })
+}
