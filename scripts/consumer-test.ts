@@ -7,7 +7,7 @@
  *    `effect` (and `@types/node`, for the type check) there with plain npm;
  * 4. checks that exactly one copy of `effect` got installed;
  * 5. type-checks `consumer/types.ts` against the installed `.d.ts` files (workspace `tsc`, `skipLibCheck: false`);
- * 6. runs `consumer/program.mjs` with this Node binary and checks that it prints `consumer: ok`.
+ * 6. runs `consumer/program.mjs` (with the other `.mjs` files beside it) with this Node binary and checks that it prints `consumer: ok`.
  *
  * Run with `pnpm test:consumer` (Node >= 22.18 strips the types). `KEEP_CONSUMER=1` keeps the temporary directory.
  */
@@ -190,7 +190,10 @@ const main = (): void => {
     run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", project], { cwd: project })
     log("types.ts type-checks against the packed .d.ts files")
 
-    fs.copyFileSync(path.join(fixtures, "program.mjs"), path.join(project, "program.mjs"))
+    // program.mjs and the modules it uses (a task declaration and a worker entry) are the user's own files.
+    for (const file of fs.readdirSync(fixtures).filter((name) => name.endsWith(".mjs"))) {
+      fs.copyFileSync(path.join(fixtures, file), path.join(project, file))
+    }
     const output = run(process.execPath, ["program.mjs"], { cwd: project, env: cleanEnv() })
     process.stdout.write(output.trimEnd().replace(/^/gm, "  | ") + "\n")
     if (!/^consumer: ok$/m.test(output)) throw new StepFailed("program.mjs did not print `consumer: ok`")

@@ -25,4 +25,24 @@ for (const name of readdirSync(new URL("./node_modules/@effect-threads/", import
 const answer = Effect.runSync(Effect.succeed(21).pipe(Effect.map((n) => n * 2)))
 if (answer !== 42) throw new Error(`expected 42, got ${answer}`)
 
+// A task of our own, on a real thread, from the packed packages: a result, and a typed failure across the thread.
+const { ThreadPool } = Core
+const { NodeThreadPool } = await import("@effect-threads/node")
+const { Negative, Square } = await import("./api.mjs")
+const onThread = Effect.gen(function*() {
+  const pool = yield* ThreadPool.ThreadPool
+  const squares = yield* Effect.forEach([1, 2, 3, 4], (n) => pool.deferToThread(Square, n), { concurrency: 4 })
+  const failure = yield* Effect.flip(pool.deferToThread(Square, -2))
+  const stats = yield* pool.statistics
+  return { squares, failure, stats }
+}).pipe(
+  Effect.provide(NodeThreadPool.layer({ entry: new URL("./tasks.mjs", import.meta.url), minThreads: 1, maxThreads: 2 }))
+)
+const { failure, squares, stats } = await Effect.runPromise(onThread)
+if (squares.join(",") !== "1,4,9,16") throw new Error(`expected squares 1,4,9,16, got ${squares}`)
+if (!(failure instanceof Negative) || failure.n !== -2) throw new Error(`expected Negative(-2), got ${failure}`)
+console.log(
+  `on threads: squares ${squares.join(",")}, typed failure ${failure._tag}, threads started ${stats.threadsStarted}`
+)
+
 console.log("consumer: ok")
