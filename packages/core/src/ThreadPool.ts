@@ -452,7 +452,6 @@ export const make = (
       count(metric.tasks)
       inFlight.add(ticket)
       return ticket
-      return ticket
     }
 
     const forget = (ticket: Thread.Ticket) => Effect.sync(() => void inFlight.delete(ticket))
