@@ -65,6 +65,8 @@ export interface Incarnation {
   readonly pending: Map<number, Ticket>
   readonly scope: Scope.Closeable
   dead: boolean
+  /** Whether the thread said it is ready (`ready` succeeded). */
+  isReady: boolean
 }
 
 /** What a thread needs from its pool. */
@@ -220,13 +222,19 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
         outboxTickets: [],
         transfers: [],
         scope: incarnationScope,
-        dead: false
+        dead: false,
+        isReady: false
       }
       current = incarnation
       env.onSpawn()
       const fiber = yield* worker.run(
         (message) => Effect.sync(() => onMessage(incarnation, message)),
-        { onSpawn: Deferred.completeWith(incarnation.ready, Effect.void).pipe(Effect.asVoid) }
+        {
+          onSpawn: Effect.suspend(() => {
+            incarnation.isReady = true
+            return Deferred.completeWith(incarnation.ready, Effect.void)
+          }).pipe(Effect.asVoid)
+        }
       ).pipe(Effect.forkIn(incarnationScope, { startImmediately: true }))
       fiber.addObserver((exit) => died(incarnation, exit))
       // A thread that never says it is ready is killed after the start timeout.
@@ -280,10 +288,7 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
         if (ticket.state === 2) return Effect.void
         const incarnation = current !== undefined && !current.dead ? current : undefined
         // The fast path: a live thread that is ready.
-        if (incarnation !== undefined && Deferred.isDoneUnsafe(incarnation.ready)) {
-          const ready = Effect.runSyncExit(Deferred.await(incarnation.ready))
-          if (Exit.isSuccess(ready)) return send(ticket, incarnation)
-        }
+        if (incarnation !== undefined && incarnation.isReady) return send(ticket, incarnation)
         return Effect.flatMap(live, (incarnation) =>
           Effect.matchEffect(Deferred.await(incarnation.ready), {
             onFailure: (error) => Effect.sync(() => settle(ticket, Exit.fail(error))),
