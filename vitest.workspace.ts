@@ -8,5 +8,6 @@ export default [
   "packages/core",
   "packages/node",
   "packages/browser",
+  "examples/browser",
   "scripts"
 ] satisfies Array<TestProjectConfiguration>
