@@ -368,7 +368,10 @@ export const make = (
         message: `concurrentTasksPerThread must be a positive integer, got ${capacity}`
       })
     }
-    const team = yield* TeamPool.make({
+    // The team and its threads live in a scope of their own, closed after the finalizer below has settled the
+    // tasks in flight: callers see an interruption, not the crash of a thread closed under them.
+    const teamScope = yield* Scope.fork(yield* Effect.scope)
+    const team = yield* Scope.provide(teamScope)(TeamPool.make({
       currentLimit,
       startThread,
       logException,
@@ -379,7 +382,7 @@ export const make = (
         metric.busy.updateUnsafe(statistics.busyWorkerCount, metricContext)
         metric.idle.updateUnsafe(statistics.idleWorkerCount, metricContext)
       }
-    })
+    }))
 
     // Closing the scope: every task still in flight is interrupted, threads running one are terminated at once.
     yield* Effect.addFinalizer(() =>
