@@ -22,7 +22,7 @@ import * as WorkerRunner from "effect/workers/WorkerRunner"
 
 /**
  * As much of a dedicated worker's global scope (`DedicatedWorkerGlobalScope`) as the runner uses. It is declared
- * here because TypeScript's `WebWorker` library cannot be loaded beside `DOM`; a `MessagePort` fits it too.
+ * here because TypeScript's `WebWorker` library cannot be loaded beside `DOM`. A `MessagePort` fits it too.
  *
  * @stability stable
  * @category models
@@ -32,6 +32,8 @@ export interface WorkerPort {
   readonly postMessage: (message: unknown, transfer: Array<Transferable>) => void
   readonly addEventListener: (type: "message" | "messageerror", listener: (event: MessageEvent) => void) => void
   readonly removeEventListener: (type: "message" | "messageerror", listener: (event: MessageEvent) => void) => void
+  /** A `MessagePort` delivers to event listeners only once started; a worker's global scope has no `start`. */
+  readonly start?: (() => void) | undefined
 }
 
 /**
@@ -106,6 +108,7 @@ export const make = (port: WorkerPort): WorkerRunner.WorkerRunnerPlatform["Servi
                   return Fiber.interruptAll(running)
                 })
               )
+              port.start?.()
               port.postMessage([0], [])
               return yield* Deferred.await(closed)
             })
