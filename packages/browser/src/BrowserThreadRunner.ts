@@ -141,8 +141,9 @@ export const layer: Layer.Layer<WorkerRunner.WorkerRunnerPlatform> = Layer.sync(
 /**
  * Serves `handlers` on the current worker. Call it once, at the end of the worker entry file.
  *
- * When the pool closes the worker, the worker closes itself. If serving fails (a message that cannot be read), the
- * failure is thrown as an uncaught error of the worker, which the pool sees as the thread's death.
+ * When the pool closes the worker, the worker closes itself. If serving fails (a message that cannot be read, a
+ * `layer` that fails to build), the failure is thrown as an uncaught error of the worker, which the pool sees as the
+ * thread's death.
  *
  * **Example** (A worker entry, `tasks.ts`)
  *
@@ -161,10 +162,23 @@ export const layer: Layer.Layer<WorkerRunner.WorkerRunnerPlatform> = Layer.sync(
  * @category running
  * @since 0.1.0
  */
-export const serve = (
-  handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>>
-): Fiber.Fiber<void, WorkerError> => {
-  const fiber = Effect.runFork(ThreadRunner.make(handlers).pipe(Effect.provide(layer)))
+export const serve = <R = never, E = never>(
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+  options?: {
+    /**
+     * Provides what the handlers need, built once when the worker starts: services, a `Tracer` that exports the
+     * worker's spans, a logger.
+     */
+    readonly layer?: Layer.Layer<R, E> | undefined
+  }
+): Fiber.Fiber<void, WorkerError | E> => {
+  const program = ThreadRunner.make(handlers).pipe(Effect.provide(layer))
+  // Without a layer, the handlers need nothing (R is never).
+  const fiber = Effect.runFork(
+    options?.layer === undefined
+      ? program as unknown as Effect.Effect<void, WorkerError>
+      : Effect.provide(program, options.layer)
+  )
   fiber.addObserver((exit) => {
     if (Exit.isSuccess(exit)) {
       if (isDedicatedWorker()) (globalThis as unknown as { close: () => void }).close()
