@@ -362,12 +362,7 @@ export const conformance = (harness: Harness): void => {
           assert.strictEqual(workers.spawned(), 3)
         }))
 
-      // Fails today, on every platform: closing the scope closes the threads' scopes (forked from the pool's scope
-      // after the pool registered its finalizer) before that finalizer settles the tasks in flight and terminates
-      // busy threads. So a running task's caller gets ThreadCrashed instead of an interruption, and on Node the
-      // spinning thread is waited on (5 s) instead of terminated. The fix belongs in core's `ThreadPool.make`: build
-      // the team in a scope forked before the finalizer is added. Flip `it.live.fails` to `it.live` with it.
-      it.live.fails("closing the scope with tasks running and queued interrupts every caller, no worker alive", () => {
+      it.live("closing the scope with tasks running and queued interrupts every caller, no worker alive", () => {
         const probe = makeProbe()
         return Effect.gen(function*() {
           const { pool, scope, workers } = yield* openPool({
