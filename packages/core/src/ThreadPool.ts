@@ -402,11 +402,14 @@ export const make = (
       Effect.suspend(() => {
         const encoded = Schema.encodeUnknownExit(task.payload)(payload)
         if (Exit.isFailure(encoded)) {
+          const issue = String(Cause.squash(encoded.cause))
+          // The schema's message ends with where: `at ["a"]["b"][1]`.
+          const at = /\bat ((?:\[[^\]]*\])+)\)?\s*$/.exec(issue)
           return Effect.fail(
             new InvalidPayload({
               task: task._tag,
-              path: "$",
-              message: `the payload of ${task._tag} does not match its schema: ${String(Cause.squash(encoded.cause))}`
+              path: at === null ? "$" : `$${at[1]!.replace(/\["([A-Za-z_$][\w$]*)"\]/g, ".$1")}`,
+              message: `the payload of ${task._tag} does not match its schema: ${issue}`
             })
           )
         }
