@@ -216,7 +216,8 @@ export interface Options {
    * order. Default 1, Twisted's semantics: a task waits in the pool's backlog until a thread is free, so it runs on
    * whichever thread frees first. More (8 to 32) sends tasks ahead (pipelining), which makes small tasks several
    * times faster; the price is that a task sent ahead waits behind the task its thread is running, even if another
-   * thread frees up first. Tasks that go out in the same turn travel in one message either way.
+   * thread frees up first, and that a thread that dies fails every task it holds with `ThreadCrashed`, those sent
+   * ahead included. Tasks that go out in the same turn travel in one message either way.
    */
   readonly concurrentTasksPerThread?: number | undefined
   /**
@@ -447,8 +448,9 @@ export const make = (
           metric.queueWait.updateUnsafe(millisSince(submittedAt, sentAt), metricContext)
           queued?.end(sentAt, Exit.void)
         },
-        // Run time and failures are counted when the ticket settles, however it settles.
+        // Run time and failures are counted when the ticket settles, however it settles; it is no longer in flight.
         onSettled: (exit) => {
+          inFlight.delete(ticket)
           const now = clock.currentTimeNanosUnsafe()
           if (sentAt !== undefined) metric.runTime.updateUnsafe(millisSince(sentAt, now), metricContext)
           queued?.end(now, Exit.void)

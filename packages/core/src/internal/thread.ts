@@ -175,7 +175,8 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
             })
           )
         )
-      } else {
+      } else if (incarnation.pending.size > 0) {
+        // It died holding tasks: a crash. (A thread that ends without work was retired, not crashed.)
         env.onCrash()
       }
       for (const ticket of Array.from(incarnation.pending.values())) {
@@ -241,8 +242,9 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
       yield* Deferred.await(incarnation.ready).pipe(
         Effect.timeoutOrElse({
           duration: env.startTimeout,
+          // Uninterruptible: failing `ready` can end the scope this fiber runs in, and the thread must still die.
           orElse: () =>
-            Effect.suspend(() => {
+            Effect.uninterruptible(Effect.suspend(() => {
               Deferred.doneUnsafe(
                 incarnation.ready,
                 Exit.fail(
@@ -252,7 +254,7 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
                 )
               )
               return env.terminate(threadId)
-            })
+            }))
         }),
         Effect.ignore,
         Effect.forkIn(incarnationScope)
