@@ -1,7 +1,7 @@
 /**
  * The example page, end to end: builds it with Vite, serves the build on 127.0.0.1, opens it in headless Chromium
  * (Debian's `chromium`, or `CHROMIUM_PATH`) with Playwright, presses Start, waits for the job to finish, checks the
- * numbers shown against a sieve computed here, and saves a screenshot as `examples/browser/screenshot.png`.
+ * numbers shown against a sieve computed here, and saves a screenshot as `examples/browser/screenshots/page.png`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -106,6 +106,9 @@ describe("the browser example", () => {
       assert.isAtLeast(renders, 1)
       assert.deepStrictEqual(problems, [])
 
-      yield* Effect.promise(() => page.screenshot({ path: Path.join(root, "screenshot.png"), fullPage: true }))
+      // Each run's screenshot goes to screenshots/ (ignored by git); screenshot.png is a committed copy of one.
+      yield* Effect.promise(() =>
+        page.screenshot({ path: Path.join(root, "screenshots", "page.png"), fullPage: true })
+      )
     }), { timeout: 120_000 })
 })
