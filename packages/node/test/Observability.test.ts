@@ -6,38 +6,15 @@ import { PoolMetrics, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
-import * as Tracer from "effect/Tracer"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
-import { Spans, Traced } from "./fixtures/tracing-api.ts"
+import { recordingTracer } from "./fixtures/recording-tracer.ts"
+import { type RecordedSpan, Spans, Traced } from "./fixtures/tracing-api.ts"
 import { entry, waitIdle } from "./helpers.ts"
 
 const tracedEntry = new URL("./fixtures/traced.ts", import.meta.url)
 
-interface Recorded {
-  readonly name: string
-  readonly traceId: string
-  readonly spanId: string
-  readonly parent: string | null
-}
-
-const recordingTracer = () => {
-  const recorded: Array<Recorded> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = Tracer.nativeTracer.span(options)
-      recorded.push({
-        name: span.name,
-        traceId: span.traceId,
-        spanId: span.spanId,
-        parent: Option.match(span.parent, { onNone: () => null, onSome: (parent) => parent.spanId })
-      })
-      return span
-    }
-  })
-  return { tracer, recorded }
-}
+type Recorded = typeof RecordedSpan.Type
 
 const find = (spans: ReadonlyArray<Recorded>, name: string): Recorded => {
   const span = spans.find((s) => s.name === name)
