@@ -107,8 +107,6 @@ describe("the browser example", () => {
       assert.deepStrictEqual(problems, [])
 
       // Each run's screenshot goes to screenshots/ (ignored by git); screenshot.png is a committed copy of one.
-      yield* Effect.promise(() =>
-        page.screenshot({ path: Path.join(root, "screenshots", "page.png"), fullPage: true })
-      )
+      yield* Effect.promise(() => page.screenshot({ path: Path.join(root, "screenshots", "page.png"), fullPage: true }))
     }), { timeout: 120_000 })
 })
