@@ -45,4 +45,10 @@ console.log(
   `on threads: squares ${squares.join(",")}, typed failure ${failure._tag}, threads started ${stats.threadsStarted}`
 )
 
+// The browser package installs and loads beside them (its pool needs Web Workers, tested in Chromium).
+const Browser = await import("@effect-threads/browser")
+const browserNames = Object.keys(Browser).sort().join(", ")
+if (browserNames !== "BrowserThreadPool, BrowserThreadRunner") throw new Error(`browser exports: ${browserNames}`)
+console.log(`@effect-threads/browser exports: ${browserNames}`)
+
 console.log("consumer: ok")
