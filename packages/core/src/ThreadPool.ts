@@ -214,10 +214,12 @@ export interface Options {
   /**
    * How many tasks a thread may hold at once: the one it runs and the ones sent ahead, which it runs next, in
    * order. Default 1, Twisted's semantics: a task waits in the pool's backlog until a thread is free, so it runs on
-   * whichever thread frees first. More (8 to 32) sends tasks ahead (pipelining), which makes small tasks several
-   * times faster; the price is that a task sent ahead waits behind the task its thread is running, even if another
-   * thread frees up first, and that a thread that dies fails every task it holds with `ThreadCrashed`, those sent
-   * ahead included. Tasks that go out in the same turn travel in one message either way.
+   * whichever thread frees first. More (8 to 32) sends tasks ahead (pipelining), which makes small tasks faster:
+   * the next task is already in the thread when the last one ends. A task sent ahead is not stranded behind a slow
+   * one: when a thread is free and nothing is backlogged, it takes back (steals) tasks that a busy thread holds and
+   * has not started. The price: the backlog is shorter (tasks sit in threads instead), and a thread that dies fails
+   * every task it holds with `ThreadCrashed`, those sent ahead included. Tasks that go out in the same turn travel
+   * in one message either way.
    */
   readonly concurrentTasksPerThread?: number | undefined
   /**
@@ -379,6 +381,9 @@ export const make = (
       capacity,
       adaptive: options.adaptive === undefined ? undefined : { ...options.adaptive, minWorkers: minThreads },
       onStatistics: (statistics) => {
+        if (capacity > 1 && statistics.idleWorkerCount > 0 && statistics.backloggedWorkCount === 0) {
+          steal(statistics.idleWorkerCount)
+        }
         metric.backlog.updateUnsafe(statistics.backloggedWorkCount, metricContext)
         metric.busy.updateUnsafe(statistics.busyWorkerCount, metricContext)
         metric.idle.updateUnsafe(statistics.idleWorkerCount, metricContext)
@@ -442,6 +447,10 @@ export const make = (
         state: 0,
         incarnation: undefined,
         result: Deferred.makeUnsafe(),
+        attempt: Deferred.makeUnsafe(),
+        recalling: false,
+        cancelling: false,
+        resubmit: undefined,
         trace: span === undefined ? undefined : [span.traceId, span.spanId, span.sampled],
         onSent: () => {
           sentAt = clock.currentTimeNanosUnsafe()
@@ -464,14 +473,62 @@ export const make = (
 
     const forget = (ticket: Thread.Ticket) => Effect.sync(() => void inFlight.delete(ticket))
 
-    // The unit of work a ticket becomes: it runs on the ThreadWorker's fiber, with the thread provided.
+    // The unit of work a ticket becomes: it runs on the ThreadWorker's fiber, with the thread provided. A ticket
+    // that its thread gave back has been handed out anew (a new attempt): `then` is the new unit's to run.
     const workFor = (ticket: Thread.Ticket, then: Effect.Effect<void>): Effect.Effect<void, never, CurrentThread> =>
-      Effect.suspend(() =>
-        ticket.state === 2 ? then : Effect.andThen(CurrentThread.use((thread) => thread.run(ticket)), then)
-      )
+      Effect.suspend(() => {
+        if (ticket.state === 2) return then
+        const attempt = ticket.attempt
+        return Effect.andThen(
+          CurrentThread.use((thread) => thread.run(ticket)),
+          Effect.suspend(() => ticket.attempt === attempt ? then : Effect.void)
+        )
+      })
 
-    const submit = (ticket: Thread.Ticket, then: Effect.Effect<void>) =>
-      team.do(workFor(ticket, then)).pipe(Effect.onError(() => forget(ticket)))
+    const submit = (ticket: Thread.Ticket, then: Effect.Effect<void>) => {
+      ticket.resubmit = (given) =>
+        Effect.runFork(
+          team.do(workFor(given, then)).pipe(
+            Effect.catch((error) => Effect.sync(() => Thread.settle(given, Exit.fail(error))))
+          )
+        )
+      return team.do(workFor(ticket, then)).pipe(Effect.onError(() => forget(ticket)))
+    }
+
+    // Work stealing, when tasks are sent ahead: a thread that is free while others hold tasks they have not started
+    // takes them back (the newest first), so no task waits behind a slow one while a thread is idle.
+    const steal = (idleWorkers: number): void => {
+      let budget = idleWorkers
+      const holders: Array<Thread.Incarnation> = []
+      for (const thread of threads) {
+        const incarnation = thread.current()
+        if (incarnation === undefined || incarnation.dead) continue
+        for (const ticket of incarnation.pending.values()) if (ticket.recalling) budget--
+        if (incarnation.pending.size > 1) holders.push(incarnation)
+      }
+      while (budget > 0) {
+        let most: Thread.Incarnation | undefined
+        let ahead = 0
+        for (const incarnation of holders) {
+          let count = -1
+          for (const ticket of incarnation.pending.values()) if (!ticket.recalling && ticket.resubmit) count++
+          if (count > ahead) {
+            most = incarnation
+            ahead = count
+          }
+        }
+        if (most === undefined) return
+        const tickets = Array.from(most.pending.values())
+        for (let i = tickets.length - 1; i >= 1; i--) {
+          const ticket = tickets[i]!
+          if (!ticket.recalling && ticket.resubmit !== undefined) {
+            Thread.recall(ticket)
+            break
+          }
+        }
+        budget--
+      }
+    }
 
     const outcomeOf = <T extends Task.Any>(ticket: Thread.Ticket): Effect.Effect<Task.Success<T>, RunError<T>> =>
       Deferred.await(ticket.result).pipe(

@@ -222,6 +222,16 @@ export const make = <R = never>(
             }
             break
           }
+          case Protocol.RECALL: {
+            const id = message[1]
+            const waiting = queued.get(id)
+            if (waiting !== undefined) {
+              MutableList.remove(queue, waiting)
+              queued.delete(id)
+              post([Protocol.RESULT, id, Protocol.RECALLED])
+            }
+            break
+          }
           case Protocol.REPLY: {
             const [, id, ...outcome] = message
             const resume = calls.get(id)

@@ -19,6 +19,8 @@ export const RUN = 0
 export const INTERRUPT = 1
 /** Main to thread: the answer to the thread's call `id` to the main thread. */
 export const REPLY = 2
+/** Main to thread: give request `id` back if it has not started (it goes to a thread that is free). */
+export const RECALL = 3
 
 /** Thread to main: request `id` ended. */
 export const RESULT = 0
@@ -31,6 +33,8 @@ export const FAILURE = 1
 export const DEFECT = 2
 export const INTERRUPTED = 3
 export const NOT_IMPLEMENTED = 4
+/** Not an end: the thread gave the request back unstarted, after a RECALL. */
+export const RECALLED = 5
 
 /** @internal */
 export type Outcome =
@@ -39,6 +43,9 @@ export type Outcome =
   | readonly [kind: typeof DEFECT, defect: unknown]
   | readonly [kind: typeof INTERRUPTED]
   | readonly [kind: typeof NOT_IMPLEMENTED]
+
+/** What a thread answers to a request: how it ended, or that it was given back. */
+export type Answer = Outcome | readonly [kind: typeof RECALLED]
 
 /** @internal */
 export type Run = readonly [typeof RUN, id: number, tag: string, payload: unknown, trace?: Trace]
@@ -50,11 +57,12 @@ export type Trace = readonly [traceId: string, spanId: string, sampled: boolean]
 export type ToThread =
   | Run
   | readonly [typeof INTERRUPT, id: number]
+  | readonly [typeof RECALL, id: number]
   | readonly [typeof REPLY, id: number, ...Outcome]
 
 /** @internal */
 export type FromThread =
-  | readonly [typeof RESULT, id: number, ...Outcome]
+  | readonly [typeof RESULT, id: number, ...Answer]
   | readonly [typeof CALL, id: number, tag: string, payload: unknown]
 
 /** What is posted: messages travel in batches, one `postMessage` for all the messages of one turn. */

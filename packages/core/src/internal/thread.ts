@@ -15,6 +15,7 @@ import * as Scope from "effect/Scope"
 import * as Worker from "effect/workers/Worker"
 import type { AlreadyQuit } from "../AlreadyQuit.ts"
 import type * as Task from "../Task.ts"
+import type { InvalidLimit } from "../TeamPool.ts"
 import * as ThreadError from "../ThreadError.ts"
 import * as Protocol from "./protocol.ts"
 
@@ -27,25 +28,36 @@ export interface Ticket {
   /** 0: not sent yet, 1: sent to a thread, 2: settled. */
   state: 0 | 1 | 2
   incarnation: Incarnation | undefined
-  readonly result: Deferred.Deferred<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit>
+  readonly result: Deferred.Deferred<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit | InvalidLimit>
   /** The caller's span, sent along so that the thread's span is its child. */
   readonly trace: Protocol.Trace | undefined
   /** Called when the ticket is sent to a thread. */
   readonly onSent: (() => void) | undefined
+  /** Completed when this send of the ticket ends: it settled, or the thread gave it back. */
+  attempt: Deferred.Deferred<void>
+  /** A RECALL was sent for it (at most one per send). */
+  recalling: boolean
+  /** Its caller is being interrupted: a ticket given back now settles as interrupted. */
+  cancelling: boolean
+  /** Hands a ticket that a thread gave back to the pool again. */
+  resubmit: ((ticket: Ticket) => void) | undefined
   /** Called when the ticket settles. */
-  readonly onSettled: ((exit: Exit.Exit<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit>) => void) | undefined
+  readonly onSettled:
+    | ((exit: Exit.Exit<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit | InvalidLimit>) => void)
+    | undefined
 }
 
 /** Settles a ticket once; later calls do nothing. */
 export const settle = (
   ticket: Ticket,
-  exit: Exit.Exit<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit>
+  exit: Exit.Exit<Protocol.Outcome, ThreadError.ThreadError | AlreadyQuit | InvalidLimit>
 ): void => {
   if (ticket.state === 2) return
   ticket.state = 2
   ticket.incarnation?.pending.delete(ticket.id)
   ticket.onSettled?.(exit)
   Deferred.doneUnsafe(ticket.result, exit)
+  Deferred.doneUnsafe(ticket.attempt, Exit.void)
 }
 
 const interrupted: Exit.Exit<Protocol.Outcome> = Exit.succeed([Protocol.INTERRUPTED])
@@ -115,6 +127,34 @@ const describeDeath = (cause: Cause.Cause<unknown>): { message: string; exitCode
     ...(exitCode === undefined ? {} : { exitCode }),
     ...(inner === undefined ? {} : { cause: inner })
   }
+}
+
+/**
+ * A thread gave a sent-ahead ticket back, unstarted: it is no longer on that thread, this send of it ends, and the
+ * pool hands it out again (to the thread that is free), or, if its caller is being interrupted, it settles so.
+ */
+const recalled = (ticket: Ticket): void => {
+  ticket.incarnation?.pending.delete(ticket.id)
+  ticket.incarnation = undefined
+  ticket.state = 0
+  ticket.recalling = false
+  const attempt = ticket.attempt
+  ticket.attempt = Deferred.makeUnsafe<void>()
+  if (ticket.cancelling || ticket.resubmit === undefined) settleInterrupted(ticket)
+  else ticket.resubmit(ticket)
+  Deferred.doneUnsafe(attempt, Exit.void)
+}
+
+/**
+ * Asks a thread to give a sent-ahead ticket back, if it has not started it. Only tickets that can be handed out
+ * again are recalled (not those of `callMultipleInThread`, which must stay on their thread, in order).
+ */
+export const recall = (ticket: Ticket): void => {
+  const incarnation = ticket.incarnation
+  if (ticket.state !== 1 || ticket.recalling || ticket.resubmit === undefined) return
+  if (incarnation === undefined || incarnation.dead) return
+  ticket.recalling = true
+  post(incarnation, [Protocol.RECALL, ticket.id])
 }
 
 /** Sends what was posted in this turn as one message. */
@@ -198,9 +238,11 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
     const onMessage = (incarnation: Incarnation, batch: Protocol.FromThreadBatch): void => {
       for (const message of batch) {
         if (message[0] === Protocol.RESULT) {
-          const [, id, ...outcome] = message
+          const [, id, ...answer] = message
           const ticket = incarnation.pending.get(id)
-          if (ticket !== undefined) settle(ticket, Exit.succeed(outcome))
+          if (ticket === undefined) continue
+          if (answer[0] === Protocol.RECALLED) recalled(ticket)
+          else settle(ticket, Exit.succeed(answer as Protocol.Outcome))
         } else {
           env.onCall(incarnation, message[1], message[2], message[3])
         }
@@ -282,7 +324,7 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
         ticket
       )
       ticket.onSent?.()
-      return Effect.ignore(Deferred.await(ticket.result))
+      return Deferred.await(ticket.attempt)
     }
 
     const run = (ticket: Ticket): Effect.Effect<void> =>
@@ -304,6 +346,7 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
 
     const cancel = (ticket: Ticket): Effect.Effect<void> =>
       Effect.suspend(() => {
+        ticket.cancelling = true
         if (ticket.state === 0) {
           settleInterrupted(ticket)
           return Effect.void
