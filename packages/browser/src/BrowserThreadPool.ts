@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { ThreadPool } from "@effect-threads/core"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -152,7 +152,7 @@ export const layerPlatform = (
  *
  * ```ts
  * import { Effect } from "effect"
- * import { ThreadPool } from "@effect-threads/core"
+ * import * as ThreadPool from "@effect-threads/core/ThreadPool"
  * import { BrowserThreadPool } from "@effect-threads/browser"
  * import { CountPrimes } from "./api.ts"
  *

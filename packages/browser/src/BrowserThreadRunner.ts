@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { type Task, ThreadRunner } from "@effect-threads/core"
+import type * as Task from "@effect-threads/core/Task"
+import * as ThreadRunner from "@effect-threads/core/ThreadRunner"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"

@@ -1,7 +1,7 @@
 /**
  * The demo's one task, declared once and shared by the main thread and the worker entry.
  */
-import { Task } from "@effect-threads/core"
+import * as Task from "@effect-threads/core/Task"
 import * as Schema from "effect/Schema"
 
 export const CountPrimes = Task.make("CountPrimes", {

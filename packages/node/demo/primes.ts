@@ -1,9 +1,9 @@
 /**
  * The demo's worker entry: counts primes by trial division, a deliberately CPU-heavy job.
  */
-import { Task } from "@effect-threads/core"
+import * as Task from "@effect-threads/core/Task"
 import * as Effect from "effect/Effect"
-import { NodeThreadRunner } from "../src/index.ts"
+import * as NodeThreadRunner from "../src/NodeThreadRunner.ts"
 import { CountPrimes } from "./api.ts"
 
 export const countPrimes = (from: number, to: number): number => {

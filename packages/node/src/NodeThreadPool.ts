@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { ThreadPool } from "@effect-threads/core"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -66,7 +66,7 @@ export const layerPlatform = (
  *
  * ```ts
  * import { Effect } from "effect"
- * import { ThreadPool } from "@effect-threads/core"
+ * import * as ThreadPool from "@effect-threads/core/ThreadPool"
  * import { NodeThreadPool } from "@effect-threads/node"
  * import { CountPrimes } from "./tasks-api.ts"
  *

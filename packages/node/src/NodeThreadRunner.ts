@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { type Task, ThreadRunner } from "@effect-threads/core"
+import type * as Task from "@effect-threads/core/Task"
+import * as ThreadRunner from "@effect-threads/core/ThreadRunner"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -20,8 +21,8 @@ import type { WorkerError } from "effect/workers/WorkerError"
  *
  * ```ts
  * import { Effect } from "effect"
- * import { Task } from "@effect-threads/core"
- * import { NodeThreadRunner } from "@effect-threads/node"
+ * import * as Task from "@effect-threads/core/Task"
+ * import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"
  * import { CountPrimes } from "./tasks-api.ts"
  *
  * NodeThreadRunner.serve([
