@@ -11,8 +11,9 @@
  * Every task settles exactly once: with its success, its typed failure, a defect, a {@link ThreadError}, an
  * interruption or {@link AlreadyQuit}. Interrupting the caller takes a task that has not been sent out of the
  * queue (it never starts), and interrupts one that is running in its thread; a thread that does not answer the
- * interrupt within the grace period (a synchronous loop) is terminated and replaced. A thread that dies takes only
- * the task it was running with it ({@link ThreadError.ThreadCrashed}); the next task gets a new thread.
+ * interrupt within the grace period (a synchronous loop) is terminated and replaced. A thread that dies takes the
+ * task it was running with it ({@link ThreadError.ThreadCrashed}), and only that one unless tasks were sent ahead
+ * to it (`concurrentTasksPerThread` above 1); the next task gets a new thread.
  *
  * @since 0.1.0
  */
@@ -301,6 +302,7 @@ export const make = (
 
     let started = false
     let joined = false
+    let closing = false
     const quit = Quit.make()
     let nextThreadId = 1
     let nextTicket = 0
@@ -371,6 +373,12 @@ export const make = (
         message: `concurrentTasksPerThread must be a positive integer, got ${capacity}`
       })
     }
+    // Last of all, once the team and its threads are gone: nothing may be left unsettled.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const ticket of inFlight) Thread.settleInterrupted(ticket)
+      })
+    )
     // The team and its threads live in a scope of their own, closed after the finalizer below has settled the
     // tasks in flight: callers see an interruption, not the crash of a thread closed under them.
     const teamScope = yield* Scope.fork(yield* Effect.scope)
@@ -393,6 +401,8 @@ export const make = (
     // Closing the scope: every task still in flight is interrupted, threads running one are terminated at once.
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
+        // From now on nothing is accepted: a task submitted while the pool closes fails with AlreadyQuit.
+        closing = true
         const busy = new Set<Thread.Incarnation>()
         for (const ticket of inFlight) {
           if (ticket.incarnation !== undefined && ticket.state === 1) busy.add(ticket.incarnation)
@@ -485,6 +495,8 @@ export const make = (
         )
       })
 
+    const accepting: Effect.Effect<void, AlreadyQuit> = Effect.suspend(() => closing ? Quit.alreadyQuit : Effect.void)
+
     const submit = (ticket: Thread.Ticket, then: Effect.Effect<void>) => {
       ticket.resubmit = (given) =>
         Effect.runFork(
@@ -492,7 +504,7 @@ export const make = (
             Effect.catch((error) => Effect.sync(() => Thread.settle(given, Exit.fail(error))))
           )
         )
-      return team.do(workFor(ticket, then)).pipe(Effect.onError(() => forget(ticket)))
+      return Effect.andThen(accepting, team.do(workFor(ticket, then))).pipe(Effect.onError(() => forget(ticket)))
     }
 
     // Work stealing, when tasks are sent ahead: a thread that is free while others hold tasks they have not started
@@ -631,7 +643,7 @@ export const make = (
             }
           }
         })
-        yield* team.do(runAll).pipe(
+        yield* Effect.andThen(accepting, team.do(runAll)).pipe(
           Effect.onError(() => Effect.sync(() => tickets.forEach((ticket) => inFlight.delete(ticket))))
         )
       })
