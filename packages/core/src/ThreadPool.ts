@@ -68,7 +68,8 @@ export const Terminate = Context.Reference<(threadId: number) => Effect.Effect<v
 )
 
 /**
- * `minThreads` and `maxThreads` do not describe a pool: Twisted's assertions `0 <= min <= max`.
+ * The pool's options are out of range: `minThreads` and `maxThreads` do not describe a pool (Twisted's assertions
+ * `0 <= min <= max`), `concurrentTasksPerThread` is not a positive integer, or a duration is negative or unreadable.
  *
  * @stability stable
  * @category errors
@@ -258,6 +259,18 @@ const checkSize = (min: number, max: number): Effect.Effect<void, InvalidPoolSiz
     ? Effect.fail(new InvalidPoolSize({ message: `minThreads (${min}) is greater than maxThreads (${max})` }))
     : Effect.void
 
+const checkDuration = (
+  name: string,
+  input: Duration.Input | undefined,
+  fallback: Duration.Duration
+): Effect.Effect<Duration.Duration, InvalidPoolSize> => {
+  if (input === undefined) return Effect.succeed(fallback)
+  const duration = Duration.fromInput(input)
+  return duration._tag === "Some" && !Duration.isNegative(duration.value)
+    ? Effect.succeed(duration.value)
+    : Effect.fail(new InvalidPoolSize({ message: `${name} must be a non-negative duration, got ${String(input)}` }))
+}
+
 /**
  * Creates a pool that has not started: it accepts tasks and backlogs them, and starts no thread until
  * `start`. Closing the scope interrupts every task still in flight, quits the team and releases every thread.
@@ -274,6 +287,13 @@ export const make = (
     let maxThreads = options.maxThreads ??
       (options.adaptive === undefined ? Math.max(minThreads, defaultMaxThreads()) : Infinity)
     yield* checkSize(minThreads, maxThreads)
+    const startTimeout = yield* checkDuration("startTimeout", options.startTimeout, Duration.seconds(30))
+    const interruptGracePeriod = yield* checkDuration(
+      "interruptGracePeriod",
+      options.interruptGracePeriod,
+      Duration.seconds(1)
+    )
+    yield* checkDuration("adaptive.keepAlive", options.adaptive?.keepAlive, Duration.zero)
     const name = options.name ?? "ThreadPool"
     const logException = options.logException ?? Team.logExceptionDefault
     const platform = yield* Worker.WorkerPlatform
@@ -334,8 +354,8 @@ export const make = (
       spawner,
       terminate,
       nextThreadId: () => nextThreadId++,
-      startTimeout: Duration.fromInputUnsafe(options.startTimeout ?? Duration.seconds(30)),
-      interruptGracePeriod: Duration.fromInputUnsafe(options.interruptGracePeriod ?? Duration.seconds(1)),
+      startTimeout,
+      interruptGracePeriod,
       onCall: answerCall,
       onSpawn: () => {
         threadsStarted++

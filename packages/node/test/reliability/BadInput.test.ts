@@ -10,7 +10,6 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -368,49 +367,27 @@ describe("Bad inputs", { timeout: 60_000 }, () => {
       ))
   })
 
-  describe("durations out of range are not rejected (see the README)", () => {
-    it.live("a negative keep-alive in adaptive acts as 0: an idle thread above the minimum goes at the next look", () =>
-      Effect.gen(function*() {
-        const platform = countingPlatform(entry)
-        const pool = yield* ThreadPool.makeStarted({
-          adaptive: { keepAlive: -1000, release: Schedule.spaced("20 millis") }
-        }).pipe(Effect.provide(platform.layer), Effect.orDie)
-        assert.strictEqual(yield* within("a task", pool.deferToThread(Api.Twice, 1)), 3)
-        yield* waitUntil("the idle thread is released", Effect.map(pool.statistics, (s) => s.workerCount === 0))
-        yield* waitUntil("the released thread exited", Effect.sync(() => platform.alive() === 0))
-        // The pool still serves: a new thread is created for the next task.
-        assert.strictEqual(yield* within("a task", pool.deferToThread(Api.Twice, 2)), 5)
-        assert.strictEqual(platform.counts.spawned, 2)
-      }))
-
-    it.live("a negative startTimeout: no thread can start, every start fails with ThreadStartFailed", () =>
-      Effect.gen(function*() {
-        const platform = countingPlatform(entry)
-        const error = yield* failureOf(
-          "starting the pool",
-          Effect.scoped(
-            ThreadPool.makeStarted({ minThreads: 1, startTimeout: -1 }).pipe(Effect.provide(platform.layer))
+  describe("durations out of range are rejected with InvalidPoolSize, and no thread starts", () => {
+    for (
+      const [label, options] of [
+        ["a negative keep-alive in adaptive", { adaptive: { keepAlive: -1000 } }],
+        ["a negative startTimeout", { minThreads: 1, startTimeout: -1 }],
+        ["a negative interruptGracePeriod", { interruptGracePeriod: -5 }],
+        ["a duration that does not parse", { startTimeout: "soon" as never }]
+      ] as const
+    ) {
+      it.live(label, () =>
+        Effect.gen(function*() {
+          const platform = countingPlatform(entry)
+          const error = yield* failureOf(
+            "making the pool",
+            Effect.scoped(ThreadPool.makeStarted(options).pipe(Effect.provide(platform.layer)))
           )
-        )
-        assert.instanceOf(error, ThreadError.ThreadStartFailed)
-        assert.include((error as ThreadError.ThreadStartFailed).message, "did not become ready within -1ms")
-        yield* waitUntil("the thread exited", Effect.sync(() => platform.alive() === 0))
-      }))
-
-    // Reported: a defect today ("Invalid Input: soon"), where an InvalidPoolSize would be clearer.
-    it.live("a duration that does not parse: the pool is not made (a defect today), no thread started", () =>
-      Effect.gen(function*() {
-        const platform = countingPlatform(entry)
-        const exit = yield* within(
-          "making the pool",
-          Effect.exit(
-            Effect.scoped(ThreadPool.make({ startTimeout: "soon" as never }).pipe(Effect.provide(platform.layer)))
-          )
-        )
-        assert.isTrue(Exit.isFailure(exit))
-        assert.include(String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)), "soon")
-        assert.strictEqual(platform.counts.spawned, 0)
-      }))
+          assert.instanceOf(error, ThreadPool.InvalidPoolSize)
+          assert.include((error as ThreadPool.InvalidPoolSize).message, "non-negative duration")
+          assert.strictEqual(platform.counts.spawned, 0)
+        }))
+    }
   })
 
   it.live("none of the above left a thread behind in a pool closed with its scope", () =>
