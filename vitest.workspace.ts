@@ -7,6 +7,7 @@ import type { TestProjectConfiguration } from "vitest/config"
 export default [
   "packages/core",
   "packages/node",
+  "bench",
   "packages/browser",
   "examples/browser",
   "scripts"

@@ -1,0 +1,52 @@
+/**
+ * effect-threads' Node pool, two threads, Twisted's semantics (`concurrentTasksPerThread: 1`). Each workload runs
+ * as one Effect program: the tiny tasks with `Effect.forEach(..., { concurrency: "unbounded" })`, the round trips
+ * in a loop.
+ */
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import { AddOne, Fib } from "../workers/api.ts"
+import { inputs, type Pool } from "./Pool.ts"
+
+export const entry = new URL("../workers/ours.ts", import.meta.url)
+
+export const makeWith = async (concurrentTasksPerThread: number): Promise<Pool> => {
+  const scope = Effect.runSync(Scope.make())
+  const layer = NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2, concurrentTasksPerThread })
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+  const pool = Context.get(context, ThreadPool.ThreadPool)
+  return {
+    tiny: (count) =>
+      Effect.runPromise(
+        Effect.forEach(inputs(count), (i) => pool.deferToThread(AddOne, i), { concurrency: "unbounded" }).pipe(
+          Effect.map((results) => {
+            let sum = 0
+            for (const result of results) sum += result
+            return sum
+          })
+        )
+      ),
+    latency: (count) =>
+      Effect.runPromise(Effect.gen(function*() {
+        const latencies: Array<number> = []
+        for (let i = 0; i < count; i++) {
+          const start = performance.now()
+          yield* pool.deferToThread(AddOne, i)
+          latencies.push((performance.now() - start) * 1000)
+        }
+        return latencies
+      })),
+    cpu: (count, n) =>
+      Effect.runPromise(
+        Effect.forEach(inputs(count), () => pool.deferToThread(Fib, n), { concurrency: "unbounded", discard: true })
+      ),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+export const make = (): Promise<Pool> => makeWith(1)

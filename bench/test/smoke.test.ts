@@ -1,0 +1,56 @@
+/**
+ * CI runs `pnpm bench --smoke` (tiny sizes, one sample) to prove that the benchmark runs: it exits 0, prints the
+ * tables with a row for every pool, and writes the JSON layout. No figure is asserted: a benchmark is no test.
+ */
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, describe, expect, it } from "vitest"
+import { poolNames } from "../pools/Pool.ts"
+
+const run = fileURLToPath(new URL("../run.ts", import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), "effect-threads-bench-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const smoke = (out: string) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [run, "--smoke", "--out", out],
+      { timeout: 240_000, killSignal: "SIGKILL" },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr })
+    )
+  })
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+describe("pnpm bench --smoke", () => {
+  it("exits 0, prints every pool's row and writes the JSON layout", { timeout: 300_000 }, async () => {
+    const out = join(dir, "smoke.json")
+    const { code, stderr, stdout } = await smoke(out)
+    expect(stderr).not.toMatch(/failure/)
+    expect(code).toBe(0)
+    for (const name of poolNames) {
+      // One row in each table: figures, ratios, spread.
+      expect(stdout.match(new RegExp(`^\\| ${escape(name)} +\\|`, "gm"))?.length).toBe(3)
+    }
+    expect(stdout).toMatch(/^\| A >= 1\.0x poolifier /m)
+    expect(stdout).toMatch(/^F \(/m)
+    const json: unknown = JSON.parse(readFileSync(out, "utf8"))
+    expect(json).toMatchObject({ node: process.version, versions: {}, F: {} })
+    const pools = (json as { pools: Record<string, unknown> }).pools
+    expect(Object.keys(pools)).toEqual([...poolNames])
+    for (const name of poolNames) {
+      expect(Object.keys(pools[name] as object)).toEqual([
+        "A_tasksPerSec",
+        "B_p50us",
+        "B_p99us",
+        "C_speedup",
+        "D_startMs",
+        "E_rssMB"
+      ])
+    }
+  })
+})

@@ -1,0 +1,13 @@
+/**
+ * The worker entry of effect-threads' pool.
+ */
+import * as Task from "@effect-threads/core/Task"
+import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"
+import * as Effect from "effect/Effect"
+import { AddOne, Fib } from "./api.ts"
+import { fib } from "./fib.ts"
+
+NodeThreadRunner.serve([
+  Task.implement(AddOne, (n) => Effect.succeed(n + 1)),
+  Task.implement(Fib, (n) => Effect.sync(() => fib(n)))
+])
