@@ -316,6 +316,7 @@ export const make = (
       runTime: Metric.withAttributes(PoolMetrics.runTime, attributes)
     }
     const count = (counter: Metric.Metric<number, unknown>) => counter.updateUnsafe(1, metricContext)
+    const gauges = { backlog: -1, busy: -1, idle: -1 }
     const millisSince = (start: bigint, end: bigint): number => Number(end - start) / 1e6
     const mainHandlers = new Map<string, Task.AnyHandler>()
     for (const handler of options.mainHandlers ?? []) mainHandlers.set(handler.task._tag, handler)
@@ -412,9 +413,19 @@ export const make = (
         if (capacity > 1 && statistics.idleWorkerCount > 0 && statistics.backloggedWorkCount === 0) {
           steal(statistics.idleWorkerCount)
         }
-        metric.backlog.updateUnsafe(statistics.backloggedWorkCount, metricContext)
-        metric.busy.updateUnsafe(statistics.busyWorkerCount, metricContext)
-        metric.idle.updateUnsafe(statistics.idleWorkerCount, metricContext)
+        // Gauges change only when the numbers do (most steps change one of them, or none).
+        if (statistics.backloggedWorkCount !== gauges.backlog) {
+          gauges.backlog = statistics.backloggedWorkCount
+          metric.backlog.updateUnsafe(gauges.backlog, metricContext)
+        }
+        if (statistics.busyWorkerCount !== gauges.busy) {
+          gauges.busy = statistics.busyWorkerCount
+          metric.busy.updateUnsafe(gauges.busy, metricContext)
+        }
+        if (statistics.idleWorkerCount !== gauges.idle) {
+          gauges.idle = statistics.idleWorkerCount
+          metric.idle.updateUnsafe(gauges.idle, metricContext)
+        }
       }
     }))
 
