@@ -461,7 +461,21 @@ export const make = (
           )
         }
         // A value that cannot be cloned would fail the post, after the task left the caller: say so now, and where.
-        const uncloneable = Protocol.isPrimitive(encoded.value) ? undefined : Protocol.findUncloneable(encoded.value)
+        let uncloneable: string | undefined
+        try {
+          uncloneable = Protocol.isPrimitive(encoded.value) ? undefined : Protocol.findUncloneable(encoded.value)
+        } catch (cause) {
+          // Reading the payload threw (a getter): it could not be cloned either.
+          return Effect.fail(
+            new InvalidPayload({
+              task: task._tag,
+              path: "$",
+              message: `reading the payload of ${task._tag} threw: ${
+                cause instanceof Error ? cause.message : String(cause)
+              }`
+            })
+          )
+        }
         return uncloneable === undefined ? Effect.succeed(encoded.value) : Effect.fail(
           new InvalidPayload({
             task: task._tag,

@@ -6,7 +6,6 @@
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -120,9 +119,9 @@ describe("Bad inputs", { timeout: 60_000 }, () => {
         })
       ))
 
-    // The pre-check reads the payload: a getter that throws ends the call with that error, as a defect (reported:
-    // an InvalidPayload would be clearer). Nothing is sent; the pool is unaffected.
-    it.live("an object whose getter throws: the call fails at once (a defect today), nothing is sent", () =>
+    // The pre-check reads the payload: a getter that throws is an InvalidPayload naming the error. Nothing is sent;
+    // the pool is unaffected.
+    it.live("an object whose getter throws: InvalidPayload at submit, nothing is sent", () =>
       onRunningPool((pool) =>
         Effect.gen(function*() {
           const hostile = {
@@ -130,9 +129,9 @@ describe("Bad inputs", { timeout: 60_000 }, () => {
               throw new Error("the getter blew up")
             }
           }
-          const exit = yield* within("a hostile getter", Effect.exit(pool.deferToThread(Api.Echo, hostile)))
-          assert.isTrue(Exit.isFailure(exit))
-          assert.include(String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)), "the getter blew up")
+          const error = yield* failureOf("a hostile getter", pool.deferToThread(Api.Echo, hostile))
+          assert.instanceOf(error, ThreadError.InvalidPayload)
+          assert.include((error as ThreadError.InvalidPayload).message, "the getter blew up")
         })
       ))
 
