@@ -135,6 +135,15 @@ export interface Call {
 }
 
 /**
+ * One call for {@link callMultipleInThread}, with its payload checked against the task's type.
+ *
+ * @stability stable
+ * @category constructors
+ * @since 0.1.0
+ */
+export const call = <T extends Task.Any>(task: T, payload: Task.Payload<T>): Call => ({ task, payload })
+
+/**
  * A pool of threads: Twisted's `ThreadPool`, with `twisted.internet.threads` folded in.
  *
  * @stability stable

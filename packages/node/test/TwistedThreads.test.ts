@@ -141,7 +141,7 @@ describe("DeferredResultTests", suiteOptions, () => {
     Effect.gen(function*() {
       const log = makeSignal()
       yield* ThreadPool.callMultipleInThread(
-        Array.from({ length: 10 }, (_, value) => ({ task: Api.Append, payload: { log: log.buffer, value } }))
+        Array.from({ length: 10 }, (_, value) => ThreadPool.call(Api.Append, { log: log.buffer, value }))
       )
       yield* waitUntil("the ten calls ran", Effect.sync(() => log.get(0) === 10))
       const { threads, values } = readLog(log)
