@@ -535,6 +535,7 @@ export const make = (
       return ticket
     }
 
+    // A ticket the team refused never settles: it is not in flight. (Settling takes a ticket out of flight.)
     const forget = (ticket: Thread.Ticket) => Effect.sync(() => void inFlight.delete(ticket))
 
     // The unit of work a ticket becomes: it runs on the ThreadWorker's fiber, with the thread provided. A ticket
@@ -611,7 +612,7 @@ export const make = (
       Effect.uninterruptibleMask((restore) => {
         const ticket = makeTicket(task, encoded, runOptions, span, queued)
         return Effect.andThen(
-          submit(ticket, forget(ticket)),
+          submit(ticket, Effect.void),
           restore(outcomeOf<T>(ticket)).pipe(Effect.onInterrupt(() => cancel(ticket)))
         )
       })
@@ -640,15 +641,7 @@ export const make = (
             (parent) => run(task, encoded, runOptions, Option.getOrUndefined(parent))
           ))
 
-    const cancel = (ticket: Thread.Ticket): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (ticket.state === 0) {
-          Thread.settleInterrupted(ticket)
-          return Effect.void
-        }
-        const thread = Array.from(threads).find((t) => t.current() === ticket.incarnation)
-        return thread === undefined ? Effect.void : thread.cancel(ticket)
-      })
+    const cancel = (ticket: Thread.Ticket): Effect.Effect<void> => Thread.cancel(ticket, environment)
 
     const callInThreadWithCallback: ThreadPoolShape["callInThreadWithCallback"] = (
       onResult,
@@ -661,7 +654,6 @@ export const make = (
         const ticket = makeTicket(task, encoded, runOptions)
         const then = outcomeOf<typeof task>(ticket).pipe(
           Effect.exit,
-          Effect.tap(() => forget(ticket)),
           Effect.flatMap(onResult),
           Effect.catchCause(logException)
         )
@@ -687,17 +679,14 @@ export const make = (
           for (const ticket of tickets) {
             yield* thread.run(ticket)
             const exit = yield* Effect.exit(outcomeOf(ticket))
-            inFlight.delete(ticket)
             if (Exit.isFailure(exit)) {
-              for (const rest of tickets) {
-                if (rest.state === 0) Thread.settleInterrupted(rest)
-                inFlight.delete(rest)
-              }
+              for (const rest of tickets) if (rest.state === 0) Thread.settleInterrupted(rest)
               return yield* logException(exit.cause)
             }
           }
         })
         yield* Effect.andThen(accepting, team.do(runAll)).pipe(
+          // Never handed to the team: they will not settle, so they are not in flight.
           Effect.onError(() => Effect.sync(() => tickets.forEach((ticket) => inFlight.delete(ticket))))
         )
       })

@@ -101,10 +101,6 @@ export interface Thread {
   readonly current: () => Incarnation | undefined
   /** Sends the ticket to the thread and waits until it is settled. */
   readonly run: (ticket: Ticket) => Effect.Effect<void>
-  /** Interrupts a sent ticket, waits the grace period, and terminates the thread if the ticket is still running. */
-  readonly cancel: (ticket: Ticket) => Effect.Effect<void>
-  /** Terminates the thread now. */
-  readonly kill: Effect.Effect<void>
   /** Waits until the current thread is ready; fails if it could not start. */
   readonly awaitReady: Effect.Effect<void, ThreadError.ThreadStartFailed>
 }
@@ -157,6 +153,10 @@ export const recall = (ticket: Ticket): void => {
   post(incarnation, [Protocol.RECALL, ticket.id])
 }
 
+/** What a `WorkerError` (or any error with a `cause`) wraps: the platform's own error. */
+const innerCause = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+
 /** Sends what was posted in this turn as one message. */
 const flush = (incarnation: Incarnation): void => {
   const batch = incarnation.outbox.splice(0)
@@ -170,8 +170,7 @@ const flush = (incarnation: Incarnation): void => {
     const ticket = tickets[i]
     const one = Effect.runSyncExit(incarnation.worker.send([message], ticket?.transfer))
     if (Exit.isFailure(one) && ticket !== undefined) {
-      const error = Cause.squash(one.cause)
-      const reason = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+      const reason = innerCause(Cause.squash(one.cause))
       settle(
         ticket,
         Exit.fail(
@@ -194,6 +193,31 @@ const post = (incarnation: Incarnation, message: Protocol.ToThread, ticket?: Tic
   if (ticket?.transfer !== undefined) incarnation.transfers.push(...ticket.transfer)
   if (incarnation.outbox.push(message) === 1) Protocol.queueMicrotask(() => flush(incarnation))
 }
+
+/**
+ * The caller of a ticket is interrupted: a ticket not sent yet settles as interrupted; a sent one is interrupted in
+ * its thread, and the thread is terminated if the ticket has not ended within the grace period.
+ */
+export const cancel = (ticket: Ticket, env: Environment): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    ticket.cancelling = true
+    if (ticket.state === 0) {
+      settleInterrupted(ticket)
+      return Effect.void
+    }
+    const incarnation = ticket.incarnation
+    if (ticket.state === 2 || incarnation === undefined) return Effect.void
+    post(incarnation, [Protocol.INTERRUPT, ticket.id])
+    return Deferred.await(ticket.result).pipe(
+      Effect.exit,
+      Effect.timeoutOption(env.interruptGracePeriod),
+      Effect.flatMap((settled) =>
+        settled._tag === "Some" || incarnation.dead
+          ? Effect.void
+          : Effect.andThen(env.terminate(incarnation.threadId), Effect.exit(Deferred.await(ticket.result)))
+      )
+    )
+  })
 
 /** Starts a thread handle in `scope` and spawns its first platform thread. */
 export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread> =>
@@ -340,36 +364,9 @@ export const make = (env: Environment, scope: Scope.Scope): Effect.Effect<Thread
           }))
       })
 
-    const kill: Effect.Effect<void> = Effect.suspend(() =>
-      current === undefined ? Effect.void : env.terminate(current.threadId)
-    )
-
-    const cancel = (ticket: Ticket): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        ticket.cancelling = true
-        if (ticket.state === 0) {
-          settleInterrupted(ticket)
-          return Effect.void
-        }
-        const incarnation = ticket.incarnation
-        if (ticket.state === 2 || incarnation === undefined) return Effect.void
-        post(incarnation, [Protocol.INTERRUPT, ticket.id])
-        return Deferred.await(ticket.result).pipe(
-          Effect.exit,
-          Effect.timeoutOption(env.interruptGracePeriod),
-          Effect.flatMap((settled) =>
-            settled._tag === "Some" || incarnation.dead
-              ? Effect.void
-              : Effect.andThen(env.terminate(incarnation.threadId), Effect.exit(Deferred.await(ticket.result)))
-          )
-        )
-      })
-
     return {
       current: () => current,
       run,
-      cancel,
-      kill,
       awaitReady: Effect.flatMap(live, (incarnation) => Deferred.await(incarnation.ready))
     }
   })
