@@ -1,6 +1,7 @@
 /**
- * The messages between the main thread and a task thread. They ride inside `effect/workers`' own envelope and are
- * plain tuples with numeric tags: cheap to structured-clone, no string keys to copy.
+ * The messages between the main thread and a task thread: plain tuples with numeric tags (cheap to structured-clone,
+ * no string keys to copy), travelling in batches, one `postMessage` per thread per turn, both ways. The thread's
+ * first batch is `[[READY]]`; after `[[CLOSE]]` it stops listening and ends.
  *
  * @internal
  */
@@ -21,11 +22,15 @@ export const INTERRUPT = 1
 export const REPLY = 2
 /** Main to thread: give request `id` back if it has not started (it goes to a thread that is free). */
 export const RECALL = 3
+/** Main to thread: stop listening and end (the thread is retired; it holds no work). */
+export const CLOSE = 4
 
 /** Thread to main: request `id` ended. */
 export const RESULT = 0
 /** Thread to main: call main-thread task `tag` with `payload` as call `id`. */
 export const CALL = 1
+/** Thread to main: the entry has loaded and the runner listens: the thread may be given work. */
+export const READY = 2
 
 /** How a request ended. */
 export const SUCCESS = 0
@@ -59,11 +64,13 @@ export type ToThread =
   | readonly [typeof INTERRUPT, id: number]
   | readonly [typeof RECALL, id: number]
   | readonly [typeof REPLY, id: number, ...Outcome]
+  | readonly [typeof CLOSE]
 
 /** @internal */
 export type FromThread =
   | readonly [typeof RESULT, id: number, ...Answer]
   | readonly [typeof CALL, id: number, tag: string, payload: unknown]
+  | readonly [typeof READY]
 
 /** What is posted: messages travel in batches, one `postMessage` for all the messages of one turn. */
 export type ToThreadBatch = ReadonlyArray<ToThread>
