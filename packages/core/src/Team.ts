@@ -16,12 +16,13 @@ import type * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
-import * as MutableList from "effect/MutableList"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { AlreadyQuit } from "./AlreadyQuit.ts"
 import * as Quit from "./internal/quit.ts"
+import * as TeamState from "./internal/team.ts"
 import * as Worker from "./Worker.ts"
 
 /**
@@ -138,12 +139,6 @@ export interface Options<R, E> {
   readonly afterQuitSet?: Effect.Effect<void> | undefined
 }
 
-/** A task's submission, to tell whether the caller is still waiting for the coordinator's step. */
-interface Submission<E> {
-  returned: boolean
-  failure: Cause.Cause<E> | undefined
-}
-
 /**
  * Creates a team.
  *
@@ -187,200 +182,133 @@ export const make = <R = never, E = never>(options: Options<R, E>): Effect.Effec
 export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R, E> => {
   const { coordinator, createWorker } = options
   const logException = options.logException ?? logExceptionDefault
-  const quit = Quit.make()
-  // Don't touch these except from the coordinator.
-  const capacity = Math.max(1, options.capacity ?? 1)
-  const idle: Array<Worker.Worker<R>> = []
-  // Workers holding some tasks but fewer than `capacity` (never used when `capacity` is 1), and every busy
-  // worker's number of tasks.
-  const partial: Array<Worker.Worker<R>> = []
-  const load = new Map<Worker.Worker<R>, number>()
-  const pending = MutableList.make<Effect.Effect<void, never, R>>()
-  // When each idle worker became idle, for releaseIdle. Bottom of the `idle` stack: idle the longest.
-  const idleSince = new Map<Worker.Worker<R>, number>()
-  const clock = options.clock
-  const now = clock === undefined ? () => Date.now() : () => clock.currentTimeMillisUnsafe()
-  let busyCount = 0
-  let shouldQuitCoordinator = false
-  let toShrink = 0
-
-  // Bookkeeping is never cut short: neither the step, nor the work it queues re-entrantly on a LockWorker (a
-  // synchronous worker's completion notice), nor waiting for the coordinator's lock.
   const onStatistics = options.onStatistics
-  const statisticsUnsafe = (): Statistics => ({
-    idleWorkerCount: idle.length,
-    busyWorkerCount: busyCount,
-    backloggedWorkCount: pending.length
-  })
-  const observed = (step: Effect.Effect<void>): Effect.Effect<void> =>
-    onStatistics === undefined ? step : Effect.tap(step, () => Effect.sync(() => onStatistics(statisticsUnsafe())))
-  const onCoordinator = (step: Effect.Effect<void>): Effect.Effect<void, AlreadyQuit> =>
-    Effect.uninterruptible(coordinator.do(observed(step)))
+  const clock = options.clock
+  const quit = Quit.make()
+
+  // The Effects the transition now running has decided, in order; the step runs them once it returns.
+  let decided: Array<Effect.Effect<void>> = []
+  const state = TeamState.make<Worker.Worker<R>, Effect.Effect<void, never, R>>({
+    dispatch: (worker, task) => void decided.push(given(worker, task)),
+    quitWorker: (worker) => void decided.push(Effect.orDie(worker.quit)),
+    quitCoordinator: () => void decided.push(Effect.orDie(coordinator.quit)),
+    now: clock === undefined ? Date.now : () => clock.currentTimeMillisUnsafe()
+  }, options.capacity ?? 1)
+
+  /** Runs `transition` on the state, then what it decided, in order. */
+  const transit = (transition: () => void): Effect.Effect<void> => {
+    const effects: Array<Effect.Effect<void>> = []
+    decided = effects
+    transition()
+    return runAll(effects)
+  }
 
   const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
     Effect.catchCause(logException(cause), () => Effect.void)
 
-  // A creation failure goes back to a caller still waiting for this step, or to logException.
-  const creationFailed = (cause: Cause.Cause<E>, submission: Submission<E> | undefined): Effect.Effect<boolean> =>
-    Effect.suspend(() => {
-      if (submission !== undefined && !submission.returned) {
-        submission.failure = cause
-        return Effect.succeed(true)
-      }
-      return Effect.as(report(cause), false)
-    })
+  // Bookkeeping is never cut short: neither the step, nor the work it queues re-entrantly on a LockWorker (a
+  // synchronous worker's completion notice), nor waiting for the coordinator's lock.
+  const observed = onStatistics === undefined
+    ? (step: Effect.Effect<void>) => step
+    : (step: Effect.Effect<void>) => Effect.andThen(step, Effect.sync(() => onStatistics(TeamState.statistics(state))))
+  const onCoordinator = (step: Effect.Effect<void>): Effect.Effect<void, AlreadyQuit> =>
+    Effect.uninterruptible(coordinator.do(observed(step)))
 
-  const dispatch = (worker: Worker.Worker<R>, task: Effect.Effect<void, never, R>): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const held = (load.get(worker) ?? 0) + 1
-      load.set(worker, held)
-      if (held === 1) busyCount += 1
-      const finished = onCoordinator(Effect.suspend(() => finish(worker)))
-      const given = Effect.orDie(worker.do(Effect.andThen(Effect.catchCause(task, report), Effect.orDie(finished))))
-      if (held >= capacity) return given
-      // Room left (never, in Twisted's Team): the backlog comes first, then the worker waits with the others.
-      const next = MutableList.take(pending)
-      if (next !== MutableList.Empty) return Effect.andThen(given, dispatch(worker, next))
-      partial.push(worker)
-      return given
-    })
+  // The task, then its completion notice: Twisted's `worker.do(doWork)`.
+  const given = (worker: Worker.Worker<R>, task: Effect.Effect<void, never, R>): Effect.Effect<void> =>
+    Effect.orDie(worker.do(Effect.andThen(Effect.catchCause(task, report), finished(worker))))
+  const finished = (worker: Worker.Worker<R>): Effect.Effect<void> =>
+    Effect.orDie(onCoordinator(Effect.suspend(() => transit(() => TeamState.finish(state, worker)))))
 
-  // No idle worker and none created: a worker with room takes the task (in turn, so they fill evenly), or the
-  // task waits in the backlog.
-  const noWorker = (task: Effect.Effect<void, never, R>): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const worker = partial.shift()
-      if (worker !== undefined) return dispatch(worker, task)
-      MutableList.append(pending, task)
-      return Effect.void
-    })
+  // A creation failure goes back to a caller still waiting for this step (whose task is then not kept), or to
+  // logException (and the task goes on as if no worker could be created).
+  const creationFailed = (cause: Cause.Cause<E>, submission: Submission<E>): Effect.Effect<boolean> => {
+    if (!submission.returned) {
+      submission.failure = cause
+      return Effect.succeed(true)
+    }
+    return Effect.as(report(cause), false)
+  }
 
-  const coordinate = (
-    task: Effect.Effect<void, never, R>,
-    submission: Submission<E> | undefined
-  ): Effect.Effect<void> =>
+  // A new task: an idle worker, or else a new one, a worker with room, or the backlog.
+  const place = (task: Effect.Effect<void, never, R>, submission: Submission<E>): Effect.Effect<void> =>
     Effect.suspend(() => {
-      const worker = idle.pop()
-      if (worker !== undefined) {
-        idleSince.delete(worker)
-        return dispatch(worker, task)
-      }
+      const effects: Array<Effect.Effect<void>> = []
+      decided = effects
+      if (TeamState.placeIdle(state, task)) return runAll(effects)
       return Effect.matchCauseEffect(createWorker, {
         onFailure: (cause) =>
-          Effect.flatMap(creationFailed(cause, submission), (rejected) => rejected ? Effect.void : noWorker(task)),
-        onSuccess: (created) => Option.isSome(created) ? dispatch(created.value, task) : noWorker(task)
+          Effect.flatMap(
+            creationFailed(cause, submission),
+            (rejected) => rejected ? Effect.void : transit(() => void TeamState.placeCreated(state, task, undefined))
+          ),
+        onSuccess: (created) => transit(() => void TeamState.placeCreated(state, task, Option.getOrUndefined(created)))
       })
     })
 
-  // A worker's task is done: Twisted's completion notice.
-  const finish = (worker: Worker.Worker<R>): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const held = (load.get(worker) ?? 1) - 1
-      if (capacity > 1) {
-        const at = partial.indexOf(worker)
-        if (at >= 0) partial.splice(at, 1)
-      }
-      if (held === 0) {
-        load.delete(worker)
-        busyCount -= 1
-        return recycle(worker)
-      }
-      // Still busy, with room again: the oldest backlogged task, if any, goes to it.
-      load.set(worker, held)
-      const next = MutableList.take(pending)
-      if (next !== MutableList.Empty) return dispatch(worker, next)
-      partial.push(worker)
-      return Effect.void
-    })
-
-  const recycle = (worker: Worker.Worker<R>): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      idle.push(worker)
-      idleSince.set(worker, now())
-      const next = MutableList.take(pending)
-      if (next !== MutableList.Empty) return coordinate(next, undefined)
-      if (shouldQuitCoordinator) return quitIdlers(undefined)
-      if (toShrink > 0) {
-        toShrink -= 1
-        idle.pop()
-        idleSince.delete(worker)
-        return Effect.orDie(worker.quit)
-      }
-      return Effect.void
-    })
-
-  const quitIdlers = (n: number | undefined): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const requested = n ?? idle.length + busyCount
-      const count = requested > 0 ? Math.ceil(requested) : 0
-      const fromIdle = Math.min(count, idle.length)
-      const quitting = idle.splice(idle.length - fromIdle, fromIdle).reverse()
-      for (const worker of quitting) idleSince.delete(worker)
-      toShrink += count - fromIdle
-      const quitAll = Effect.forEach(quitting, (worker) => Effect.orDie(worker.quit), { discard: true })
-      return shouldQuitCoordinator && busyCount === 0
-        ? Effect.andThen(quitAll, Effect.orDie(coordinator.quit))
-        : quitAll
-    })
-
-  const submit = (step: (submission: Submission<E>) => Effect.Effect<void>): Effect.Effect<void, AlreadyQuit | E> =>
-    Effect.suspend(() => {
-      const submission: Submission<E> = { returned: false, failure: undefined }
-      return onCoordinator(step(submission)).pipe(
-        Effect.andThen(Effect.suspend(() => {
-          submission.returned = true
-          return submission.failure === undefined ? Effect.void : Effect.failCause(submission.failure)
-        }))
-      )
-    })
-
+  // Up to `n` new workers, each idle at once (so it takes the backlog's oldest task), until the factory refuses.
   const grow = (n: number, submission: Submission<E>): Effect.Effect<void> =>
     !(n > 0) ? Effect.void : Effect.matchCauseEffect(createWorker, {
       onFailure: (cause) => Effect.asVoid(creationFailed(cause, submission)),
       onSuccess: (created) =>
         Option.isSome(created)
-          ? Effect.andThen(recycle(created.value), Effect.suspend(() => grow(n - 1, submission)))
+          ? Effect.andThen(
+            transit(() => TeamState.add(state, created.value)),
+            Effect.suspend(() => grow(n - 1, submission))
+          )
           : Effect.void
     })
 
-  const releaseIdle: Team<R, E>["releaseIdle"] = ({ idleFor, keep, max }) =>
-    Effect.andThen(
-      quit.check,
-      Effect.suspend(() => {
-        let released = 0
-        const step = Effect.suspend(() => {
-          const cutoff = now() - idleFor
-          const allowed = Math.min(max, idle.length + busyCount - keep)
-          const quitting: Array<Worker.Worker<R>> = []
-          while (quitting.length < allowed) {
-            const oldest = idle[0]
-            if (oldest === undefined || (idleSince.get(oldest) ?? Infinity) > cutoff) break
-            idle.shift()
-            idleSince.delete(oldest)
-            quitting.push(oldest)
-          }
-          released = quitting.length
-          return Effect.forEach(quitting, (worker) => Effect.orDie(worker.quit), { discard: true })
-        })
-        return Effect.map(onCoordinator(step), () => released)
+  // Runs `step` on the coordinator; a creation failure it hands back is the caller's.
+  const submit = (step: (submission: Submission<E>) => Effect.Effect<void>): Effect.Effect<void, AlreadyQuit | E> =>
+    Effect.suspend(() => {
+      if (quit.isSet) return Quit.alreadyQuit
+      const submission: Submission<E> = { returned: false, failure: undefined }
+      return Effect.flatMap(onCoordinator(step(submission)), () => {
+        submission.returned = true
+        return submission.failure === undefined ? Effect.void : Effect.failCause(submission.failure)
       })
-    )
+    })
+
+  const releaseIdle: Team<R, E>["releaseIdle"] = (releasing) =>
+    Effect.suspend(() => {
+      if (quit.isSet) return Quit.alreadyQuit
+      let released = 0
+      const step = Effect.suspend(() => transit(() => void (released = TeamState.releaseIdle(state, releasing))))
+      return Effect.map(onCoordinator(step), () => released)
+    })
 
   return {
     [Worker.TypeId]: Worker.TypeId,
     releaseIdle,
-    do: (work) => Effect.andThen(quit.check, submit((submission) => coordinate(work, submission))),
-    grow: (n) => Effect.andThen(quit.check, submit((submission) => grow(n, submission))),
-    shrink: (n) => Effect.andThen(quit.check, onCoordinator(quitIdlers(n))),
+    do: (work) => submit((submission) => place(work, submission)),
+    grow: (n) => submit((submission) => grow(n, submission)),
+    shrink: (n) =>
+      Effect.andThen(quit.check, onCoordinator(Effect.suspend(() => transit(() => TeamState.quitIdlers(state, n))))),
     quit: quit.set.pipe(
       Effect.andThen(options.afterQuitSet ?? Effect.void),
-      Effect.andThen(onCoordinator(Effect.suspend(() => {
-        shouldQuitCoordinator = true
-        return quitIdlers(undefined)
-      })))
+      Effect.andThen(onCoordinator(Effect.suspend(() => transit(() => TeamState.quit(state)))))
     ),
-    statistics: Effect.sync(statisticsUnsafe),
+    statistics: Effect.sync(() => TeamState.statistics(state)),
     isQuit: Effect.sync(() => quit.isSet)
+  }
+}
+
+/** A task's submission, to tell whether the caller is still waiting for the coordinator's step. */
+interface Submission<E> {
+  returned: boolean
+  failure: Cause.Cause<E> | undefined
+}
+
+/** Runs the Effects a transition decided, in order. */
+const runAll = (effects: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> => {
+  switch (effects.length) {
+    case 0:
+      return Effect.void
+    case 1:
+      return effects[0]!
+    default:
+      return Effect.forEach(effects, identity, { discard: true })
   }
 }
 
