@@ -64,7 +64,10 @@ export class TaskNotImplemented extends Schema.TaggedError<TaskNotImplemented>()
 }) {}
 
 /**
- * A value that came back from the thread does not match the task's success or failure schema.
+ * A task's result could not reach its caller: its success or typed failure does not match the task's schema (when
+ * encoded on the side that ran it, or decoded on the side that asked), or it holds a value that cannot be cloned
+ * (a function, a symbol). `path` locates the offending field (`$` for the whole value, `$.a.b[1]` below it), where
+ * it is known. The thread that ran the task is unharmed.
  *
  * @stability stable
  * @category errors
@@ -72,6 +75,7 @@ export class TaskNotImplemented extends Schema.TaggedError<TaskNotImplemented>()
  */
 export class InvalidResult extends Schema.TaggedError<InvalidResult>()("InvalidResult", {
   task: Schema.String,
+  path: Schema.optional(Schema.String),
   message: Schema.String
 }) {}
 

@@ -1,30 +1,34 @@
 /**
- * The thread side of a pool: serves tasks inside a worker thread (Node `worker_threads`, a browser Web Worker).
+ * The thread side of a pool: serves tasks inside a worker thread (Node `worker_threads`, a browser Web Worker, or an
+ * in-process channel in tests).
  *
  * A worker entry file lists its task handlers and calls the platform's `serve` (for example
- * `NodeThreadRunner.serve`), which builds on {@link make}. The runner tells the main thread it is ready once the entry
- * has loaded, then for each request decodes the payload with the task's schema, runs the handler on a fiber of its
- * own, and sends back the encoded success, the encoded typed failure, the defect, or the interruption. An interrupt
- * request from the main thread interrupts that fiber. Handlers can call back into the main thread with
- * {@link callMain}: Twisted's `blockingCallFromThread`, without the blocking.
+ * `NodeThreadRunner.serve`), which is {@link serve} over the platform's {@link ThreadPlatform.RunnerPort}. The
+ * runner listens at once, says it is ready (`[[READY]]`) once it can serve, then runs the requests one at a time in
+ * the order they came (a thread is an exclusive worker): it decodes each payload with the task's schema, runs the
+ * handler, and answers with the encoded success, the encoded typed failure, the defect, the interruption, or an
+ * invalid result. An interrupt from the main thread interrupts the running request or drops a queued one; a recall
+ * gives an unstarted request back. Handlers can call back into the main thread with {@link callMain}: Twisted's
+ * `blockingCallFromThread`, without the blocking.
+ *
+ * The path of a request is lean: no fiber per message, a handler whose effect is already an `Exit` runs without a
+ * fiber and a synchronous one completes on its own fiber within the turn with no observer attached, and every
+ * answer of one turn leaves as one message.
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as MutableList from "effect/MutableList"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
-import type { WorkerError } from "effect/workers/WorkerError"
-import * as WorkerRunner from "effect/workers/WorkerRunner"
 import * as Outcome from "./internal/outcome.ts"
 import * as Protocol from "./internal/protocol.ts"
 import type * as Task from "./Task.ts"
 import * as ThreadError from "./ThreadError.ts"
+import type { RunnerPort } from "./ThreadPlatform.ts"
 
 /**
  * What a handler can do with the thread it runs on: call the main thread.
@@ -70,177 +74,276 @@ export class CurrentRunner extends Context.Service<CurrentRunner, Runner>()("@ef
 export const callMain = <T extends Task.Any>(
   task: T,
   payload: Task.Payload<T>
-): Effect.Effect<
-  Task.Success<T>,
-  Task.Failure<T> | CallMainError,
-  CurrentRunner
-> =>
-  Effect.gen(function*() {
-    const runner = yield* CurrentRunner
-    return yield* runner.callMain(task, payload)
-  })
+): Effect.Effect<Task.Success<T>, Task.Failure<T> | CallMainError, CurrentRunner> =>
+  Effect.flatMap(CurrentRunner, (runner) => runner.callMain(task, payload))
 
 /**
- * Serves `handlers` on the current thread until the main thread closes it. Needs the platform's
- * `WorkerRunnerPlatform`, and whatever the handlers need.
+ * Options of {@link serve}.
  *
  * @stability stable
- * @category constructors
- * @since 0.1.0
+ * @category models
+ * @since 0.2.0
  */
-export const make = <R = never>(
-  handlers: ReadonlyArray<Task.AnyHandler<R>>
-): Effect.Effect<void, WorkerError, WorkerRunner.WorkerRunnerPlatform | Exclude<R, CurrentRunner>> =>
-  Effect.gen(function*() {
-    const platform = yield* WorkerRunner.WorkerRunnerPlatform
-    const runner = yield* platform.start<Protocol.FromThreadBatch, Protocol.ToThreadBatch>()
-    const byTag = new Map<string, Task.AnyHandler<R>>()
-    for (const handler of handlers) byTag.set(handler.task._tag, handler)
-    const calls = new Map<number, (outcome: Protocol.Outcome) => void>()
-    let nextCall = 0
+export interface ServeOptions<R, E> {
+  /**
+   * Provides what the handlers need, built once when the thread starts (services, a `Tracer` that exports the
+   * thread's spans, a logger). The thread says it is ready only once it is built; requests that arrive before wait.
+   */
+  readonly layer?: Layer.Layer<R, E> | undefined
+}
 
-    // Answers go out in batches: everything answered in one turn of the event loop is one message.
-    let outbox: Array<Protocol.FromThread> = []
-    const flush = (): void => {
-      const batch = outbox
-      outbox = []
-      try {
-        runner.sendUnsafe(0, batch)
-      } catch {
-        // Some value could not be cloned: send one by one, and answer the ones that fail with a defect.
-        for (const message of batch) {
-          try {
-            runner.sendUnsafe(0, [message])
-          } catch (cause) {
-            if (message[0] === Protocol.RESULT) {
-              const path = Protocol.findUncloneable(message[3]) ?? "$"
-              const error = new Error(`the result at ${path} cannot be sent to the main thread: ${String(cause)}`)
-              runner.sendUnsafe(0, [[Protocol.RESULT, message[1], Protocol.DEFECT, Protocol.encodeDefect(error)]])
-            }
-          }
-        }
-      }
-    }
-    const post = (message: Protocol.FromThread): void => {
-      if (outbox.push(message) === 1) Protocol.queueMicrotask(flush)
-    }
-
-    const callMainImpl: Runner["callMain"] = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
-      Effect.suspend((): Effect.Effect<Task.Success<T>, Task.Failure<T> | CallMainError> => {
-        const encoded = Schema.encodeUnknownExit(task.payload)(payload)
-        if (Exit.isFailure(encoded)) {
-          return Effect.fail(
-            new ThreadError.InvalidPayload({ task: task._tag, path: "$", message: String(Cause.squash(encoded.cause)) })
-          )
-        }
-        const id = nextCall++
-        const answer = Deferred.makeUnsafe<Protocol.Outcome>()
-        const path = Protocol.isPrimitive(encoded.value) ? undefined : Protocol.findUncloneable(encoded.value)
-        if (path !== undefined) {
-          return Effect.fail(
-            new ThreadError.InvalidPayload({ task: task._tag, path, message: `a value at ${path} cannot be cloned` })
-          )
-        }
-        calls.set(id, (outcome) => Deferred.doneUnsafe(answer, Exit.succeed(outcome)))
-        post([Protocol.CALL, id, task._tag, encoded.value])
-        return Deferred.await(answer).pipe(
-          Effect.onInterrupt(() => Effect.sync(() => calls.delete(id))),
-          Effect.flatMap((outcome) => Outcome.decode(task, outcome))
-        )
-      })
-
-    const context = Context.add(yield* Effect.context<Exclude<R, CurrentRunner>>(), CurrentRunner, {
-      callMain: callMainImpl
-    }) as Context.Context<R>
-    const runFork = Effect.runForkWith(context)
-
-    // Requests run one at a time, in the order they came: the thread is an exclusive worker.
-    const queue = MutableList.make<Protocol.Run>()
-    const queued = new Map<number, Protocol.Run>()
-    let current: { readonly id: number; readonly fiber: Fiber.Fiber<unknown, unknown> } | undefined
-
-    const start = (request: Protocol.Run): Fiber.Fiber<unknown, unknown> | undefined => {
-      const [, id, tag, payload] = request
-      const handler = byTag.get(tag)
-      if (handler === undefined) {
-        post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
-        return undefined
-      }
-      const decoded = Schema.decodeUnknownExit(handler.task.payload)(payload)
-      if (Exit.isFailure(decoded)) {
-        const error = new Error(`the payload of ${tag} does not match its schema`)
-        post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(error)])
-        return undefined
-      }
-      const trace = request[4]
-      const effect = handler.handle(decoded.value as never)
-      const fiber = runFork(
-        trace === undefined ? effect : Effect.withSpan(effect, `effect-threads.thread ${tag}`, {
-          parent: Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] }),
-          kind: "server"
-        })
-      )
-      const done = fiber.pollUnsafe()
-      if (done !== undefined) {
-        post([Protocol.RESULT, id, ...Outcome.encode(handler.task, done)])
-        return undefined
-      }
-      fiber.addObserver((exit) => {
-        post([Protocol.RESULT, id, ...Outcome.encode(handler.task, exit)])
-        current = undefined
-        drain()
-      })
-      return fiber
-    }
-
-    const drain = (): void => {
-      while (current === undefined) {
-        const request = MutableList.take(queue)
-        if (request === MutableList.Empty) return
-        queued.delete(request[1])
-        const fiber = start(request)
-        if (fiber !== undefined) current = { id: request[1], fiber }
-      }
-    }
-
-    yield* runner.run<void, never, never>((_port, batch) => {
-      for (const message of batch) {
-        switch (message[0]) {
-          case Protocol.RUN: {
-            MutableList.append(queue, message)
-            queued.set(message[1], message)
-            break
-          }
-          case Protocol.INTERRUPT: {
-            const id = message[1]
-            const waiting = queued.get(id)
-            if (current?.id === id) current.fiber.interruptUnsafe()
-            else if (waiting !== undefined) {
-              MutableList.remove(queue, waiting)
-              queued.delete(id)
-              post([Protocol.RESULT, id, Protocol.INTERRUPTED])
-            }
-            break
-          }
-          case Protocol.RECALL: {
-            const id = message[1]
-            const waiting = queued.get(id)
-            if (waiting !== undefined) {
-              MutableList.remove(queue, waiting)
-              queued.delete(id)
-              post([Protocol.RESULT, id, Protocol.RECALLED])
-            }
-            break
-          }
-          case Protocol.REPLY: {
-            const [, id, ...outcome] = message
-            const resume = calls.get(id)
-            calls.delete(id)
-            resume?.(outcome)
-            break
-          }
-        }
-      }
-      drain()
-    })
+/**
+ * Serves `handlers` over `port` until the main thread closes it: the body every platform's `serve` shares.
+ *
+ * It listens on `port` before it returns, posts `[[READY]]` once it can serve (at once, or when `options.layer` is
+ * built), and returns the fiber of the session: it succeeds when the main thread closes the thread (the `layer`'s
+ * resources are released then), fails with the `layer`'s error if that fails to build (the platform must then end
+ * the thread with that error, which the main thread sees as a start failure), and interrupting it stops serving and
+ * interrupts the running request.
+ *
+ * **Example** (Serving over a port of one's own)
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, ThreadRunner } from "@effect-threads/core"
+ * import type { ThreadPlatform } from "@effect-threads/core"
+ *
+ * declare const port: ThreadPlatform.RunnerPort
+ * const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
+ *
+ * ThreadRunner.serve(port, [Task.implement(Square, (n) => Effect.succeed(n * n))])
+ * ```
+ *
+ * @stability stable
+ * @category running
+ * @since 0.2.0
+ */
+export const serve = <R = never, E = never>(
+  port: RunnerPort,
+  handlers: ReadonlyArray<Task.AnyHandler<R | CurrentRunner>>,
+  options?: ServeOptions<R, E> | undefined
+): Fiber.Fiber<void, E> => {
+  const session = new Session<R | CurrentRunner>(port, handlers)
+  port.listen(session.receive)
+  const layer = options?.layer
+  const serving = Effect.callback<void>((resume) => {
+    session.onClose = () => resume(Effect.void)
   })
+  const program: Effect.Effect<void, E> = layer === undefined
+    ? Effect.suspend(() => {
+      session.ready(Context.empty())
+      return serving
+    })
+    : Effect.scoped(Effect.flatMap(Layer.build(layer), (context) => {
+      session.ready(context as Context.Context<never>)
+      return serving
+    }))
+  return Effect.runFork(Effect.onExit(program, () => Effect.sync(session.stop)))
+}
+
+// ---- Session ----
+
+/** A call to the main thread that waits for its reply. */
+interface PendingCall {
+  readonly task: Task.Any
+  readonly resume: (exit: Exit.Exit<unknown, unknown>) => void
+}
+
+/**
+ * The state of one thread's runner, and its transitions. Every message is handled synchronously here; fibers exist
+ * only for requests whose handler is asynchronous.
+ */
+class Session<R> {
+  readonly byTag = new Map<string, Task.AnyHandler<R>>()
+  /** The requests that wait, in the order they came (a `Map` keeps it, and drops a recalled one in O(1)). */
+  readonly queue = new Map<number, Protocol.Run>()
+  readonly calls = new Map<number, PendingCall>()
+  /** Batches that came before the runner could serve. */
+  early: Array<unknown> | undefined = []
+  outbox: Array<Protocol.FromThread> = []
+  /** The request whose handler runs asynchronously, if any: its id, task and fiber. */
+  runningId = -1
+  runningTask: Task.Any | undefined = undefined
+  fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  runFork: ((effect: Effect.Effect<unknown, unknown, R>) => Fiber.Fiber<unknown, unknown>) | undefined = undefined
+  nextCall = 0
+  closed = false
+  onClose: (() => void) | undefined = undefined
+
+  readonly port: RunnerPort
+
+  constructor(port: RunnerPort, handlers: ReadonlyArray<Task.AnyHandler<R>>) {
+    this.port = port
+    for (const handler of handlers) this.byTag.set(handler.task._tag, handler)
+  }
+
+  /** The runner can serve: says so, then handles what came before. */
+  ready(context: Context.Context<never>): void {
+    const runner: Runner = { callMain: this.callMain }
+    this.runFork = Effect.runForkWith(Context.add(context, CurrentRunner, runner) as Context.Context<R>)
+    this.port.post([[Protocol.READY]])
+    const early = this.early!
+    this.early = undefined
+    for (const batch of early) this.receive(batch)
+  }
+
+  readonly receive = (batch: unknown): void => {
+    if (this.closed) return
+    if (this.early !== undefined) {
+      this.early.push(batch)
+      return
+    }
+    for (const message of batch as Protocol.ToThreadBatch) {
+      switch (message[0]) {
+        case Protocol.RUN:
+          this.queue.set(message[1], message)
+          break
+        case Protocol.INTERRUPT:
+          if (this.fiber !== undefined && this.runningId === message[1]) this.fiber.interruptUnsafe()
+          else if (this.queue.delete(message[1])) this.post([Protocol.RESULT, message[1], Protocol.INTERRUPTED])
+          break
+        case Protocol.RECALL:
+          if (this.queue.delete(message[1])) this.post([Protocol.RESULT, message[1], Protocol.RECALLED])
+          break
+        case Protocol.REPLY: {
+          const call = this.calls.get(message[1])
+          this.calls.delete(message[1])
+          call?.resume(Outcome.toExit(call.task, message.slice(2) as unknown as Protocol.Outcome))
+          break
+        }
+        case Protocol.CLOSE:
+          this.close()
+          return
+      }
+    }
+    this.drain()
+  }
+
+  /** Starts the requests that wait, one at a time, until one is asynchronous. */
+  drain(): void {
+    while (this.fiber === undefined && !this.closed) {
+      let next: Protocol.Run | undefined
+      for (const [id, run] of this.queue) {
+        this.queue.delete(id)
+        next = run
+        break
+      }
+      if (next === undefined) return
+      this.start(next)
+    }
+  }
+
+  start(run: Protocol.Run): void {
+    const [, id, tag, payload, trace] = run
+    const handler = this.byTag.get(tag)
+    if (handler === undefined) return this.post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
+    const task = handler.task
+    const decoded = Schema.decodeUnknownExit(task.payload)(payload)
+    if (Exit.isFailure(decoded)) {
+      const error = new Error(`the payload of ${tag} does not match its schema`)
+      return this.post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(error)])
+    }
+    let effect: Effect.Effect<unknown, unknown, R>
+    try {
+      effect = handler.handle(decoded.value as never)
+    } catch (defect) {
+      return this.post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(defect)])
+    }
+    if (trace === undefined && Exit.isExit(effect)) return this.answer(id, task, effect)
+    const fiber = this.runFork!(
+      trace === undefined ? effect : Effect.withSpan(effect, `effect-threads.thread ${tag}`, {
+        parent: Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] }),
+        kind: "server"
+      })
+    )
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) return this.answer(id, task, exit)
+    this.runningId = id
+    this.runningTask = task
+    this.fiber = fiber
+    fiber.addObserver(this.onDone)
+  }
+
+  readonly onDone = (exit: Exit.Exit<unknown, unknown>): void => {
+    const task = this.runningTask
+    this.runningTask = undefined
+    this.fiber = undefined
+    if (task === undefined || this.closed) return
+    this.answer(this.runningId, task, exit)
+    this.drain()
+  }
+
+  answer(id: number, task: Task.Any, exit: Exit.Exit<unknown, unknown>): void {
+    this.post([Protocol.RESULT, id, ...Outcome.encode(task, exit)])
+  }
+
+  post(message: Protocol.FromThread): void {
+    if (this.outbox.push(message) === 1) Protocol.queueMicrotask(this.flush)
+  }
+
+  /** Sends the turn's messages as one; if something cannot be cloned, one by one, answering what failed. */
+  readonly flush = (): void => {
+    const batch = this.outbox
+    this.outbox = []
+    if (batch.length === 0 || this.closed) return
+    try {
+      this.port.post(batch)
+    } catch {
+      for (const message of batch) {
+        try {
+          this.port.post([message])
+        } catch (cause) {
+          this.undeliverable(message, cause)
+        }
+      }
+    }
+  }
+
+  /** A message that could not be cloned: a result becomes an invalid result, a call fails on the thread's side. */
+  undeliverable(message: Protocol.FromThread, cause: unknown): void {
+    if (message[0] === Protocol.RESULT) {
+      this.port.post([[Protocol.RESULT, message[1], ...Outcome.uncloneable(message[3], cause)]])
+    } else if (message[0] === Protocol.CALL) {
+      const call = this.calls.get(message[1])
+      this.calls.delete(message[1])
+      const path = Protocol.findUncloneable(message[3]) ?? "$"
+      call?.resume(Exit.fail(
+        new ThreadError.InvalidPayload({
+          task: message[2],
+          path,
+          message: `the payload of ${message[2]} holds a value at ${path} that cannot be sent to the main thread`
+        })
+      ))
+    }
+  }
+
+  readonly callMain: Runner["callMain"] = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
+    Effect.suspend((): Effect.Effect<Task.Success<T>, Task.Failure<T> | CallMainError> => {
+      const encoded = Schema.encodeUnknownExit(task.payload)(payload)
+      if (Exit.isFailure(encoded)) {
+        const [, path, message] = Outcome.mismatch(task, "payload", encoded.cause)
+        return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path, message }))
+      }
+      const id = this.nextCall++
+      return Effect.callback<Task.Success<T>, Task.Failure<T> | CallMainError>((resume) => {
+        this.calls.set(id, { task, resume: resume as PendingCall["resume"] })
+        this.post([Protocol.CALL, id, task._tag, encoded.value])
+        return Effect.sync(() => this.calls.delete(id))
+      })
+    })
+
+  /** The main thread closes the thread: it holds no work. */
+  close(): void {
+    this.flush()
+    this.closed = true
+    this.port.close()
+    this.onClose?.()
+  }
+
+  /** The session ended (closed, failed to start, or interrupted): stop serving, interrupt what runs. */
+  readonly stop = (): void => {
+    this.closed = true
+    this.queue.clear()
+    this.fiber?.interruptUnsafe()
+  }
+}

@@ -40,6 +40,11 @@ export const INTERRUPTED = 3
 export const NOT_IMPLEMENTED = 4
 /** Not an end: the thread gave the request back unstarted, after a RECALL. */
 export const RECALLED = 5
+/**
+ * The task ended, but its success or typed failure cannot reach the other side: it does not match the task's
+ * schema, or it cannot be cloned. Carries where (`$.a.b[1]`) and what.
+ */
+export const INVALID_RESULT = 6
 
 /** @internal */
 export type Outcome =
@@ -48,6 +53,7 @@ export type Outcome =
   | readonly [kind: typeof DEFECT, defect: unknown]
   | readonly [kind: typeof INTERRUPTED]
   | readonly [kind: typeof NOT_IMPLEMENTED]
+  | readonly [kind: typeof INVALID_RESULT, path: string, message: string]
 
 /** What a thread answers to a request: how it ended, or that it was given back. */
 export type Answer = Outcome | readonly [kind: typeof RECALLED]
