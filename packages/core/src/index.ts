@@ -3,6 +3,10 @@
  */
 export * as AlreadyQuit from "./AlreadyQuit.ts"
 /**
+ * @since 0.2.0
+ */
+export * as InProcessThreads from "./InProcessThreads.ts"
+/**
  * @since 0.1.0
  */
 export * as LockWorker from "./LockWorker.ts"
