@@ -1,71 +1,45 @@
 /**
  * Ports Twisted's `ThreadPool` (`twisted.python.threadpool`) and the helpers of `twisted.internet.threads`
  * (`deferToThread`, `deferToThreadPool`, `callMultipleInThread`, `blockingCallFromThread`): a pool of real platform
- * threads with a minimum and a maximum, built on {@link TeamPool}'s Team of {@link ThreadWorker}s.
+ * threads with a minimum and a maximum, run by Twisted's Team algorithm.
  *
- * It is platform-neutral: it spawns threads through `effect/workers`' `WorkerPlatform` and `Spawner`, which the
+ * It is platform-neutral: it spawns threads through the {@link ThreadPlatform.ThreadPlatform} service, which the
  * platform packages provide (`@effect-threads/node` over `worker_threads`, `@effect-threads/browser` over Web
- * Workers). Work is a {@link Task}: declared with schemas, implemented in the thread's entry file, run here with
- * {@link deferToThread}, which gives the task's typed success and failure back.
+ * Workers; `InProcessThreads` in the same isolate, for tests). Work is a {@link Task}: declared with schemas,
+ * implemented in the thread's entry file, run here with {@link deferToThread}, which gives the task's typed success
+ * and failure back.
  *
  * Every task settles exactly once: with its success, its typed failure, a defect, a {@link ThreadError}, an
  * interruption or {@link AlreadyQuit}. Interrupting the caller takes a task that has not been sent out of the
- * queue (it never starts), and interrupts one that is running in its thread; a thread that does not answer the
- * interrupt within the grace period (a synchronous loop) is terminated and replaced. A thread that dies takes the
- * task it was running with it ({@link ThreadError.ThreadCrashed}), and only that one unless tasks were sent ahead
- * to it (`concurrentTasksPerThread` above 1); the next task gets a new thread.
+ * backlog at once (it never starts), and interrupts one that is running in its thread; a thread that does not answer
+ * the interrupt within the grace period (a synchronous loop) is terminated, and takes no work from the moment that
+ * is decided. A thread that dies takes the task it was running with it ({@link ThreadError.ThreadCrashed}), and only
+ * that one unless tasks were sent ahead to it (`concurrentTasksPerThread` above 1); the next task gets a new thread.
+ *
+ * How one task travels, and which module does what, is in the README ("How one task travels").
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import * as Scope from "effect/Scope"
-import * as Tracer from "effect/Tracer"
-import * as Worker from "effect/workers/Worker"
+import type * as Scope from "effect/Scope"
 import { AlreadyQuit } from "./AlreadyQuit.ts"
-import * as Outcome from "./internal/outcome.ts"
-import * as Protocol from "./internal/protocol.ts"
-import * as Quit from "./internal/quit.ts"
-import * as Thread from "./internal/thread.ts"
-import * as PoolMetrics from "./PoolMetrics.ts"
+import * as Calls from "./internal/calls.ts"
+import * as Lifecycle from "./internal/lifecycle.ts"
+import * as PoolOptions from "./internal/options.ts"
+import * as Pool from "./internal/pool.ts"
+import * as Section from "./internal/section.ts"
 import type * as Task from "./Task.ts"
 import * as Team from "./Team.ts"
-import * as TeamPool from "./TeamPool.ts"
+import type * as TeamPool from "./TeamPool.ts"
 import type * as ThreadError from "./ThreadError.ts"
-import { InvalidPayload } from "./ThreadError.ts"
-
-/**
- * The thread a unit of pool work runs on: what a {@link ThreadWorker} of this pool provides to its work.
- *
- * @stability stable
- * @category services
- * @since 0.1.0
- */
-export class CurrentThread extends Context.Service<CurrentThread, Thread.Thread>()(
-  "@effect-threads/core/ThreadPool/CurrentThread"
-) {}
-
-/**
- * Ends a platform thread at once (Node's `worker.terminate()`). Platforms provide it; without it a thread that
- * must die is asked to close and is terminated by `effect/workers` after its own timeout.
- *
- * @stability stable
- * @category services
- * @since 0.1.0
- */
-export const Terminate = Context.Reference<(threadId: number) => Effect.Effect<void>>(
-  "@effect-threads/core/ThreadPool/Terminate",
-  { defaultValue: () => () => Effect.void }
-)
+import type { InvalidPayload } from "./ThreadError.ts"
+import type * as ThreadPlatform from "./ThreadPlatform.ts"
 
 /**
  * The pool's options are out of range: `minThreads` and `maxThreads` do not describe a pool (Twisted's assertions
@@ -195,8 +169,6 @@ export interface ThreadPoolShape {
   readonly size: Effect.Effect<{ readonly minThreads: number; readonly maxThreads: number }>
   /** Whether the pool has started and not stopped. */
   readonly started: Effect.Effect<boolean>
-  /** The team underneath. */
-  readonly team: Team.Team<CurrentThread, TeamPool.InvalidLimit>
 }
 
 /**
@@ -254,35 +226,22 @@ export interface Options {
   readonly logException?: Team.LogException | undefined
 }
 
-const defaultMaxThreads = (): number => {
-  const concurrency = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency
-  return typeof concurrency === "number" && concurrency > 0 ? concurrency : 4
-}
-
-const checkSize = (min: number, max: number): Effect.Effect<void, InvalidPoolSize> =>
-  !(Number.isInteger(min) && min >= 0)
-    ? Effect.fail(new InvalidPoolSize({ message: `minThreads must be a non-negative integer, got ${min}` }))
-    : !(max === Infinity || (Number.isInteger(max) && max >= 0))
-    ? Effect.fail(new InvalidPoolSize({ message: `maxThreads must be a non-negative integer, got ${max}` }))
-    : min > max
-    ? Effect.fail(new InvalidPoolSize({ message: `minThreads (${min}) is greater than maxThreads (${max})` }))
-    : Effect.void
-
-const checkDuration = (
+/** Reads a duration option or fails with InvalidPoolSize. */
+const durationOption = (
   name: string,
   input: Duration.Input | undefined,
   fallback: Duration.Duration
 ): Effect.Effect<Duration.Duration, InvalidPoolSize> => {
-  if (input === undefined) return Effect.succeed(fallback)
-  const duration = Duration.fromInput(input)
-  return duration._tag === "Some" && !Duration.isNegative(duration.value)
-    ? Effect.succeed(duration.value)
-    : Effect.fail(new InvalidPoolSize({ message: `${name} must be a non-negative duration, got ${String(input)}` }))
+  const read = PoolOptions.duration(name, input, fallback)
+  return Result.isSuccess(read) ? Effect.succeed(read.success) : Effect.fail(new InvalidPoolSize({ message: read.failure }))
 }
+
+const checked = (problem: string | undefined): Effect.Effect<void, InvalidPoolSize> =>
+  problem === undefined ? Effect.void : Effect.fail(new InvalidPoolSize({ message: problem }))
 
 /**
  * Creates a pool that has not started: it accepts tasks and backlogs them, and starts no thread until
- * `start`. Closing the scope interrupts every task still in flight, quits the team and releases every thread.
+ * `start`. Closing the scope interrupts every task still in flight and leaves no thread alive.
  *
  * @stability stable
  * @category constructors
@@ -290,474 +249,73 @@ const checkDuration = (
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<ThreadPoolShape, InvalidPoolSize, Worker.WorkerPlatform | Worker.Spawner | Scope.Scope> =>
+): Effect.Effect<ThreadPoolShape, InvalidPoolSize, ThreadPlatform.ThreadPlatform | Scope.Scope> =>
   Effect.gen(function*() {
-    let minThreads = options.minThreads ?? 0
-    let maxThreads = options.maxThreads ??
-      (options.adaptive === undefined ? Math.max(minThreads, defaultMaxThreads()) : Infinity)
-    yield* checkSize(minThreads, maxThreads)
-    const startTimeout = yield* checkDuration("startTimeout", options.startTimeout, Duration.seconds(30))
-    const interruptGracePeriod = yield* checkDuration(
+    const minThreads = options.minThreads ?? 0
+    const maxThreads = options.maxThreads ??
+      (options.adaptive === undefined ? Math.max(minThreads, PoolOptions.defaultMaxThreads()) : Infinity)
+    yield* checked(PoolOptions.checkSize(minThreads, maxThreads))
+    const capacity = options.concurrentTasksPerThread ?? 1
+    const startTimeout = yield* durationOption("startTimeout", options.startTimeout, Duration.seconds(30))
+    const interruptGracePeriod = yield* durationOption(
       "interruptGracePeriod",
       options.interruptGracePeriod,
       Duration.seconds(1)
     )
-    yield* checkDuration("adaptive.keepAlive", options.adaptive?.keepAlive, Duration.zero)
+    yield* durationOption("adaptive.keepAlive", options.adaptive?.keepAlive, Duration.zero)
+    yield* checked(PoolOptions.checkCapacity(capacity))
     const name = options.name ?? "ThreadPool"
     const logException = options.logException ?? Team.logExceptionDefault
-    const platform = yield* Worker.WorkerPlatform
-    const spawner = yield* Worker.Spawner
-    const terminate = yield* Terminate
-    const tracing = options.tracing ?? false
-    const clock = yield* Clock.Clock
-    const metricContext = yield* Effect.context<never>()
-    const attributes = { pool: name }
-    const metric = {
-      backlog: Metric.withAttributes(PoolMetrics.backlog, attributes),
-      busy: Metric.withAttributes(PoolMetrics.busy, attributes),
-      idle: Metric.withAttributes(PoolMetrics.idle, attributes),
-      tasks: Metric.withAttributes(PoolMetrics.tasks, attributes),
-      failures: Metric.withAttributes(PoolMetrics.failures, attributes),
-      crashes: Metric.withAttributes(PoolMetrics.crashes, attributes),
-      threadsStarted: Metric.withAttributes(PoolMetrics.threadsStarted, attributes),
-      threadsReleased: Metric.withAttributes(PoolMetrics.threadsReleased, attributes),
-      queueWait: Metric.withAttributes(PoolMetrics.queueWait, attributes),
-      runTime: Metric.withAttributes(PoolMetrics.runTime, attributes)
-    }
-    const count = (counter: Metric.Metric<number, unknown>) => counter.updateUnsafe(1, metricContext)
-    const gauges = { backlog: -1, busy: -1, idle: -1 }
-    const millisSince = (start: bigint, end: bigint): number => Number(end - start) / 1e6
-    const mainHandlers = new Map<string, Task.AnyHandler>()
-    for (const handler of options.mainHandlers ?? []) mainHandlers.set(handler.task._tag, handler)
-
-    let started = false
-    let joined = false
-    let closing = false
-    const quit = Quit.make()
-    let nextThreadId = 1
-    let nextTicket = 0
-    let threadsStarted = 0
-    let threadsCrashed = 0
-    const inFlight = new Set<Thread.Ticket>()
-    const threads = new Set<Thread.Thread>()
-    let allReleased: Deferred.Deferred<void> | undefined
-
-    const answerCall = (incarnation: Thread.Incarnation, id: number, tag: string, payload: unknown): void => {
-      const reply = (outcome: Protocol.Outcome) =>
-        Effect.runFork(Effect.ignore(incarnation.worker.send([[Protocol.REPLY, id, ...outcome]])))
-      const handler = mainHandlers.get(tag)
-      if (handler === undefined) return void reply([Protocol.NOT_IMPLEMENTED])
-      const decoded = Schema.decodeUnknownExit(handler.task.payload)(payload)
-      if (Exit.isFailure(decoded)) {
-        return void reply([Protocol.DEFECT, Protocol.encodeDefect(new Error(`the payload of ${tag} does not match`))])
-      }
-      Effect.runFork(
-        handler.handle(decoded.value as never).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) => Effect.sync(() => reply(Outcome.encode(handler.task, exit))))
-        )
-      )
-    }
-
-    const environment: Thread.Environment = {
-      platform,
-      spawner,
-      terminate,
-      nextThreadId: () => nextThreadId++,
+    const pool = yield* Pool.make({
+      name,
+      minThreads,
+      maxThreads,
+      capacity,
       startTimeout,
       interruptGracePeriod,
-      onCall: answerCall,
-      onSpawn: () => {
-        threadsStarted++
-        count(metric.threadsStarted)
-      },
-      onCrash: () => {
-        threadsCrashed++
-        count(metric.crashes)
-      }
-    }
-
-    const startThread = Effect.gen(function*() {
-      const threadScope = yield* Effect.scope
-      const thread = yield* Thread.make(environment, threadScope)
-      threads.add(thread)
-      yield* Scope.addFinalizer(
-        threadScope,
-        Effect.suspend(() => {
-          threads.delete(thread)
-          count(metric.threadsReleased)
-          if (threads.size === 0 && allReleased !== undefined) Deferred.doneUnsafe(allReleased, Exit.void)
-          return Effect.void
-        })
-      )
-      return Context.make(CurrentThread, thread)
+      currentLimit: options.currentLimit,
+      adaptive: options.adaptive !== undefined,
+      tracing: options.tracing ?? false,
+      mainHandlers: options.mainHandlers ?? [],
+      logException
     })
-
-    const currentLimit: Effect.Effect<number, unknown> = Effect.suspend(() =>
-      !started ? Effect.succeed(0) : options.currentLimit ?? Effect.succeed(maxThreads)
-    )
-
-    const capacity = options.concurrentTasksPerThread ?? 1
-    if (!(Number.isInteger(capacity) && capacity >= 1)) {
-      return yield* new InvalidPoolSize({
-        message: `concurrentTasksPerThread must be a positive integer, got ${capacity}`
-      })
-    }
-    // Last of all, once the team and its threads are gone: nothing may be left unsettled.
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        for (const ticket of inFlight) Thread.settleInterrupted(ticket)
-      })
-    )
-    // The team and its threads live in a scope of their own, closed after the finalizer below has settled the
-    // tasks in flight: callers see an interruption, not the crash of a thread closed under them.
-    const teamScope = yield* Scope.fork(yield* Effect.scope)
-    const team = yield* Scope.provide(teamScope)(TeamPool.make({
-      currentLimit,
-      startThread,
-      logException,
-      capacity,
-      adaptive: options.adaptive === undefined ? undefined : { ...options.adaptive, minWorkers: minThreads },
-      onStatistics: (statistics) => {
-        if (capacity > 1 && statistics.idleWorkerCount > 0 && statistics.backloggedWorkCount === 0) {
-          steal(statistics.idleWorkerCount)
-        }
-        // Gauges change only when the numbers do (most steps change one of them, or none).
-        if (statistics.backloggedWorkCount !== gauges.backlog) {
-          gauges.backlog = statistics.backloggedWorkCount
-          metric.backlog.updateUnsafe(gauges.backlog, metricContext)
-        }
-        if (statistics.busyWorkerCount !== gauges.busy) {
-          gauges.busy = statistics.busyWorkerCount
-          metric.busy.updateUnsafe(gauges.busy, metricContext)
-        }
-        if (statistics.idleWorkerCount !== gauges.idle) {
-          gauges.idle = statistics.idleWorkerCount
-          metric.idle.updateUnsafe(gauges.idle, metricContext)
-        }
-      }
-    }))
-
-    // Closing the scope: every task still in flight is interrupted, threads running one are terminated at once.
-    yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
-        // From now on nothing is accepted: a task submitted while the pool closes fails with AlreadyQuit.
-        closing = true
-        const busy = new Set<Thread.Incarnation>()
-        for (const ticket of inFlight) {
-          if (ticket.incarnation !== undefined && ticket.state === 1) busy.add(ticket.incarnation)
-          Thread.settleInterrupted(ticket)
-        }
-        inFlight.clear()
-        started = false
-        return Effect.forEach(busy, (incarnation) => terminate(incarnation.threadId), { discard: true })
-      })
-    )
-
-    const encodePayload = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
-      Effect.suspend(() => {
-        const encoded = Schema.encodeUnknownExit(task.payload)(payload)
-        if (Exit.isFailure(encoded)) {
-          const issue = String(Cause.squash(encoded.cause))
-          // The schema's message ends with where: `at ["a"]["b"][1]`.
-          const at = /\bat ((?:\[[^\]]*\])+)\)?\s*$/.exec(issue)
-          return Effect.fail(
-            new InvalidPayload({
-              task: task._tag,
-              path: at === null ? "$" : `$${at[1]!.replace(/\["([A-Za-z_$][\w$]*)"\]/g, ".$1")}`,
-              message: `the payload of ${task._tag} does not match its schema: ${issue}`
-            })
-          )
-        }
-        // A value that cannot be cloned would fail the post, after the task left the caller: say so now, and where.
-        let uncloneable: string | undefined
-        try {
-          uncloneable = Protocol.isPrimitive(encoded.value) ? undefined : Protocol.findUncloneable(encoded.value)
-        } catch (cause) {
-          // Reading the payload threw (a getter): it could not be cloned either.
-          return Effect.fail(
-            new InvalidPayload({
-              task: task._tag,
-              path: "$",
-              message: `reading the payload of ${task._tag} threw: ${
-                cause instanceof Error ? cause.message : String(cause)
-              }`
-            })
-          )
-        }
-        return uncloneable === undefined ? Effect.succeed(encoded.value) : Effect.fail(
-          new InvalidPayload({
-            task: task._tag,
-            path: uncloneable,
-            message: `the payload of ${task._tag} holds a value at ${uncloneable} that cannot be sent to a thread`
-          })
-        )
-      })
-
-    const makeTicket = (
-      task: Task.Any,
-      payload: unknown,
-      options: RunOptions | undefined,
-      span?: Tracer.AnySpan | undefined,
-      queued?: Tracer.Span | undefined
-    ): Thread.Ticket => {
-      const submittedAt = clock.currentTimeNanosUnsafe()
-      let sentAt: bigint | undefined
-      const ticket: Thread.Ticket = {
-        id: nextTicket++,
-        task,
-        payload,
-        transfer: options?.transfer,
-        state: 0,
-        incarnation: undefined,
-        result: Deferred.makeUnsafe(),
-        attempt: Deferred.makeUnsafe(),
-        recalling: false,
-        cancelling: false,
-        resubmit: undefined,
-        trace: span === undefined ? undefined : [span.traceId, span.spanId, span.sampled],
-        onSent: () => {
-          sentAt = clock.currentTimeNanosUnsafe()
-          metric.queueWait.updateUnsafe(millisSince(submittedAt, sentAt), metricContext)
-          queued?.end(sentAt, Exit.void)
-        },
-        // Run time and failures are counted when the ticket settles, however it settles; it is no longer in flight.
-        onSettled: (exit) => {
-          inFlight.delete(ticket)
-          const now = clock.currentTimeNanosUnsafe()
-          if (sentAt !== undefined) metric.runTime.updateUnsafe(millisSince(sentAt, now), metricContext)
-          queued?.end(now, Exit.void)
-          if (Exit.isFailure(exit) || exit.value[0] !== Protocol.SUCCESS) count(metric.failures)
-        }
-      }
-      count(metric.tasks)
-      inFlight.add(ticket)
-      return ticket
-    }
-
-    // A ticket the team refused never settles: it is not in flight. (Settling takes a ticket out of flight.)
-    const forget = (ticket: Thread.Ticket) => Effect.sync(() => void inFlight.delete(ticket))
-
-    // The unit of work a ticket becomes: it runs on the ThreadWorker's fiber, with the thread provided. A ticket
-    // that its thread gave back has been handed out anew (a new attempt): `then` is the new unit's to run.
-    const workFor = (ticket: Thread.Ticket, then: Effect.Effect<void>): Effect.Effect<void, never, CurrentThread> =>
-      Effect.suspend(() => {
-        if (ticket.state === 2) return then
-        const attempt = ticket.attempt
-        return Effect.andThen(
-          CurrentThread.use((thread) => thread.run(ticket)),
-          Effect.suspend(() => ticket.attempt === attempt ? then : Effect.void)
-        )
-      })
-
-    const accepting: Effect.Effect<void, AlreadyQuit> = Effect.suspend(() => closing ? Quit.alreadyQuit : Effect.void)
-
-    const submit = (ticket: Thread.Ticket, then: Effect.Effect<void>) => {
-      ticket.resubmit = (given) =>
-        Effect.runFork(
-          team.do(workFor(given, then)).pipe(
-            Effect.catch((error) => Effect.sync(() => Thread.settle(given, Exit.fail(error))))
-          )
-        )
-      return Effect.andThen(accepting, team.do(workFor(ticket, then))).pipe(Effect.onError(() => forget(ticket)))
-    }
-
-    // Work stealing, when tasks are sent ahead: a thread that is free while others hold tasks they have not started
-    // takes them back (the newest first), so no task waits behind a slow one while a thread is idle.
-    const steal = (idleWorkers: number): void => {
-      let budget = idleWorkers
-      const holders: Array<Thread.Incarnation> = []
-      for (const thread of threads) {
-        const incarnation = thread.current()
-        if (incarnation === undefined || incarnation.dead) continue
-        for (const ticket of incarnation.pending.values()) if (ticket.recalling) budget--
-        if (incarnation.pending.size > 1) holders.push(incarnation)
-      }
-      while (budget > 0) {
-        let most: Thread.Incarnation | undefined
-        let ahead = 0
-        for (const incarnation of holders) {
-          let count = -1
-          for (const ticket of incarnation.pending.values()) if (!ticket.recalling && ticket.resubmit) count++
-          if (count > ahead) {
-            most = incarnation
-            ahead = count
-          }
-        }
-        if (most === undefined) return
-        const tickets = Array.from(most.pending.values())
-        for (let i = tickets.length - 1; i >= 1; i--) {
-          const ticket = tickets[i]!
-          if (!ticket.recalling && ticket.resubmit !== undefined) {
-            Thread.recall(ticket)
-            break
-          }
-        }
-        budget--
-      }
-    }
-
-    const outcomeOf = <T extends Task.Any>(ticket: Thread.Ticket): Effect.Effect<Task.Success<T>, RunError<T>> =>
-      Deferred.await(ticket.result).pipe(
-        Effect.flatMap((outcome) => Outcome.decode(ticket.task as T, outcome))
-      ) as Effect.Effect<Task.Success<T>, RunError<T>>
-
-    const run = <T extends Task.Any>(
-      task: T,
-      encoded: unknown,
-      runOptions: RunOptions | undefined,
-      span: Tracer.AnySpan | undefined,
-      queued?: Tracer.Span | undefined
-    ): Effect.Effect<Task.Success<T>, RunError<T>> =>
-      Effect.uninterruptibleMask((restore) => {
-        const ticket = makeTicket(task, encoded, runOptions, span, queued)
-        return Effect.andThen(
-          submit(ticket, Effect.void),
-          restore(outcomeOf<T>(ticket)).pipe(Effect.onInterrupt(() => cancel(ticket)))
-        )
-      })
-
-    const deferToThread: ThreadPoolShape["deferToThread"] = (task, payload, runOptions) =>
-      Effect.flatMap(encodePayload(task, payload), (encoded) =>
-        tracing
-          ? Effect.withSpan(
-            Effect.flatMap(Effect.currentSpan, (span) =>
-              // The time in the queue, as a child span of the task's span, ended when the task is sent.
-              Effect.flatMap(
-                Effect.makeSpan("effect-threads.queued", { parent: span }),
-                (queued) => run(task, encoded, runOptions, span, queued)
-              )).pipe(
-                Effect.catchTag("NoSuchElementError", () => Effect.die("unreachable"))
-              ),
-            `effect-threads.task ${task._tag}`,
-            {
-              kind: "client",
-              captureStackTrace: false,
-              attributes: { "effect-threads.pool": name, "effect-threads.task": task._tag }
-            }
-          )
-          : Effect.flatMap(
-            Effect.serviceOption(Tracer.ParentSpan),
-            (parent) => run(task, encoded, runOptions, Option.getOrUndefined(parent))
-          ))
-
-    const cancel = (ticket: Thread.Ticket): Effect.Effect<void> => Thread.cancel(ticket, environment)
-
-    const callInThreadWithCallback: ThreadPoolShape["callInThreadWithCallback"] = (
-      onResult,
-      task,
-      payload,
-      runOptions
-    ) =>
-      Effect.gen(function*() {
-        const encoded = yield* encodePayload(task, payload)
-        const ticket = makeTicket(task, encoded, runOptions)
-        const then = outcomeOf<typeof task>(ticket).pipe(
-          Effect.exit,
-          Effect.flatMap(onResult),
-          Effect.catchCause(logException)
-        )
-        yield* submit(ticket, then)
-      })
-
-    const callInThread: ThreadPoolShape["callInThread"] = (task, payload, runOptions) =>
-      callInThreadWithCallback(
-        (exit) => Exit.isSuccess(exit) ? Effect.void : logException(exit.cause),
-        task,
-        payload,
-        runOptions
-      )
-
-    const callMultipleInThread: ThreadPoolShape["callMultipleInThread"] = (calls) =>
-      Effect.gen(function*() {
-        const tickets: Array<Thread.Ticket> = []
-        for (const call of calls) {
-          tickets.push(makeTicket(call.task, yield* encodePayload(call.task, call.payload as never), undefined))
-        }
-        const runAll = Effect.gen(function*() {
-          const thread = yield* CurrentThread
-          for (const ticket of tickets) {
-            yield* thread.run(ticket)
-            const exit = yield* Effect.exit(outcomeOf(ticket))
-            if (Exit.isFailure(exit)) {
-              for (const rest of tickets) if (rest.state === 0) Thread.settleInterrupted(rest)
-              return yield* logException(exit.cause)
-            }
-          }
-        })
-        yield* Effect.andThen(accepting, team.do(runAll)).pipe(
-          // Never handed to the team: they will not settle, so they are not in flight.
-          Effect.onError(() => Effect.sync(() => tickets.forEach((ticket) => inFlight.delete(ticket))))
-        )
-      })
-
-    const statistics = Effect.map(team.statistics, (s): Statistics => ({
-      ...s,
-      workerCount: s.idleWorkerCount + s.busyWorkerCount,
-      threadsStarted,
-      threadsCrashed,
-      tasksInFlight: inFlight.size
-    }))
-
-    const adjust = Effect.gen(function*() {
-      if (!started) return
-      const before = yield* team.statistics
-      const workers = before.idleWorkerCount + before.busyWorkerCount
-      if (workers > maxThreads) yield* team.shrink(workers - maxThreads)
-      const after = yield* team.statistics
-      const now = after.idleWorkerCount + after.busyWorkerCount
-      if (now < minThreads) yield* team.grow(minThreads - now)
-    })
-
-    const adjustPoolsize: ThreadPoolShape["adjustPoolsize"] = (size) =>
-      Effect.gen(function*() {
-        const min = size.minThreads ?? minThreads
-        const max = size.maxThreads ?? maxThreads
-        yield* checkSize(min, max)
-        minThreads = min
-        maxThreads = max
-        yield* adjust
-      })
-
-    const start: ThreadPoolShape["start"] = Effect.gen(function*() {
-      yield* quit.check
-      joined = false
-      started = true
-      yield* adjust
-      const { backloggedWorkCount } = yield* team.statistics
-      if (backloggedWorkCount > 0) yield* team.grow(backloggedWorkCount)
-      yield* Effect.forEach(Array.from(threads), (thread) => thread.awaitReady, { discard: true })
-    })
-
-    const stop: ThreadPoolShape["stop"] = Effect.gen(function*() {
-      yield* quit.set
-      joined = true
-      started = false
-      if (threads.size > 0) allReleased = Deferred.makeUnsafe<void>()
-      yield* team.quit
-      if (allReleased !== undefined) yield* Deferred.await(allReleased)
-      // Work backlogged with no worker to run it is abandoned by the team; its callers get AlreadyQuit.
-      for (const ticket of inFlight) {
-        if (ticket.state === 0) {
-          Thread.settle(ticket, Exit.fail(new AlreadyQuit()))
-        }
-      }
-    })
-
+    if (options.adaptive !== undefined) yield* Lifecycle.adaptive(pool, options.adaptive)
+    const section = pool.section
+    const statistics = Effect.sync((): Statistics => Section.statistics(section))
     return {
       name,
-      deferToThread,
-      callInThread,
-      callInThreadWithCallback,
-      callMultipleInThread,
-      adjustPoolsize,
-      start,
-      stop,
+      deferToThread: (task, payload, runOptions) =>
+        Calls.deferToThread(pool, task, payload, runOptions) as Effect.Effect<
+          Task.Success<typeof task>,
+          RunError<typeof task>
+        >,
+      callInThread: (task, payload, runOptions) => Calls.callInThread(pool, task, payload, runOptions),
+      callInThreadWithCallback: (onResult, task, payload, runOptions) =>
+        Calls.callInThreadWithCallback(
+          pool,
+          onResult as (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>,
+          task,
+          payload,
+          runOptions
+        ),
+      callMultipleInThread: (calls) => Calls.callMultipleInThread(pool, calls),
+      adjustPoolsize: (size) =>
+        Effect.suspend((): Effect.Effect<void, InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit> => {
+          const min = size.minThreads ?? section.minThreads
+          const max = size.maxThreads ?? section.maxThreads
+          const problem = PoolOptions.checkSize(min, max)
+          if (problem !== undefined) return Effect.fail(new InvalidPoolSize({ message: problem }))
+          if (section.quitting) return Effect.fail(new AlreadyQuit())
+          section.minThreads = min
+          section.maxThreads = max
+          return Effect.asVoid(Lifecycle.adjust(pool))
+        }),
+      start: Lifecycle.start(pool),
+      stop: Lifecycle.stop(pool),
       statistics,
       dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
-      size: Effect.sync(() => ({ minThreads, maxThreads })),
-      started: Effect.sync(() => started && !joined),
-      team
+      size: Effect.sync(() => ({ minThreads: section.minThreads, maxThreads: section.maxThreads })),
+      started: Effect.sync(() => section.started && !section.quitting)
     }
   })
 
@@ -783,7 +341,7 @@ export const makeStarted = (
 ): Effect.Effect<
   ThreadPoolShape,
   InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed,
-  Worker.WorkerPlatform | Worker.Spawner | Scope.Scope
+  ThreadPlatform.ThreadPlatform | Scope.Scope
 > => Effect.tap(make(options), (pool) => pool.start)
 
 /**
@@ -800,7 +358,7 @@ export const layer = (
 ): Layer.Layer<
   ThreadPool,
   InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed,
-  Worker.WorkerPlatform | Worker.Spawner
+  ThreadPlatform.ThreadPlatform
 > => Layer.effect(ThreadPool)(makeStarted(options))
 
 /**

@@ -1,0 +1,226 @@
+/**
+ * The pool's calls, Twisted's `deferToThread`, `callInThread`, `callInThreadWithCallback` and
+ * `callMultipleInThread`, over its synchronous section. `deferToThread` is the hot path: on the caller's fiber it
+ * encodes the payload, makes a ticket and places it in one synchronous step, and waits on one callback, which the
+ * section resumes with the task's `Exit` (decoded already). No fiber, no Deferred, no lock per task.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Tracer from "effect/Tracer"
+import { AlreadyQuit } from "../AlreadyQuit.ts"
+import type * as Task from "../Task.ts"
+import type { InvalidLimit } from "../TeamPool.ts"
+import type { InvalidPayload } from "../ThreadError.ts"
+import * as Payload from "./payload.ts"
+import type * as Pool from "./pool.ts"
+import type * as Protocol from "./protocol.ts"
+import * as Section from "./section.ts"
+
+/** Options of one run. */
+export interface RunOptions {
+  readonly transfer?: ReadonlyArray<unknown> | undefined
+}
+
+const alreadyQuit = Exit.fail(new AlreadyQuit())
+
+/** The caller's span, sent along so that the thread's span is its child. */
+const traceOf = (fiber: Fiber.Fiber<unknown, unknown>): Protocol.Trace | undefined => {
+  const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+  return span === undefined ? undefined : [span.traceId, span.spanId, span.sampled]
+}
+
+/**
+ * Runs `go` with the limit it may create threads up to: `maxThreads` at once, or, when a dynamic limit is set and
+ * placing now would need a new thread, that limit read first (on the caller's fiber, so its failure is the caller's).
+ */
+const withLimit = <A, E>(
+  pool: Pool.Pool,
+  go: (limit: number) => Effect.Effect<A, E>
+): Effect.Effect<A, E | InvalidLimit> =>
+  pool.readLimit !== undefined && Section.needsThread(pool.section)
+    ? Effect.flatMap(pool.readLimit, go)
+    : go(pool.section.maxThreads)
+
+/** Runs a task and gives its outcome: the hot path. */
+export const deferToThread = <T extends Task.Any>(
+  pool: Pool.Pool,
+  task: T,
+  payload: Task.Payload<T>,
+  options: RunOptions | undefined
+): Effect.Effect<Task.Success<T>, unknown> =>
+  Effect.withFiber((fiber) => {
+    const section = pool.section
+    if (section.quitting) return alreadyQuit
+    const encoded = Payload.encode(task, payload)
+    if (Exit.isFailure(encoded)) return encoded
+    if (pool.tracing) return traced(pool, task, encoded.value, options)
+    const trace = traceOf(fiber)
+    return withLimit(pool, (limit) => wait(pool, task, encoded.value, options, trace, limit, undefined))
+  }) as Effect.Effect<Task.Success<T>, unknown>
+
+/** Places a ticket and waits for its outcome; an interrupt cancels it. */
+const wait = (
+  pool: Pool.Pool,
+  task: Task.Any,
+  payload: unknown,
+  options: RunOptions | undefined,
+  trace: Protocol.Trace | undefined,
+  limit: number,
+  onSent: ((millis: number) => void) | undefined
+): Effect.Effect<unknown, unknown> =>
+  Effect.callback<unknown, unknown>((resume) => {
+    const section = pool.section
+    if (section.quitting) return resume(alreadyQuit)
+    const ticket = Section.ticket(section, {
+      task,
+      payload,
+      transfer: options?.transfer,
+      trace,
+      sticky: false,
+      holds: false,
+      onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
+      onSent
+    })
+    Section.place(section, ticket, limit)
+    return Section.cancel(section, ticket)
+  })
+
+/** `deferToThread` with a span for the task and a child span for its time in the queue, ended when it is sent. */
+const traced = (
+  pool: Pool.Pool,
+  task: Task.Any,
+  payload: unknown,
+  options: RunOptions | undefined
+): Effect.Effect<unknown, unknown> =>
+  Effect.withSpan(
+    Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
+      Effect.flatMap(Effect.makeSpan("effect-threads.queued", { parent: span }), (queued) => {
+        let open = true
+        const end = (nanos: bigint) => {
+          if (open) queued.end(nanos, Exit.void)
+          open = false
+        }
+        const trace: Protocol.Trace = [span.traceId, span.spanId, span.sampled]
+        return withLimit(pool, (limit) =>
+          wait(pool, task, payload, options, trace, limit, (millis) => end(BigInt(millis) * 1_000_000n))).pipe(
+            Effect.onExit(() => Effect.clockWith((clock) => Effect.sync(() => end(clock.currentTimeNanosUnsafe()))))
+          )
+      })),
+    `effect-threads.task ${task._tag}`,
+    {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: { "effect-threads.pool": pool.name, "effect-threads.task": task._tag }
+    }
+  )
+
+/**
+ * Submits a ticket whose outcome goes to `onSettle` instead of a waiting caller; the thread stays with it until
+ * `onSettle` calls `release`.
+ */
+const submit = (
+  pool: Pool.Pool,
+  task: Task.Any,
+  payload: unknown,
+  options: RunOptions | undefined,
+  onSettle: (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
+  Effect.withFiber<void, AlreadyQuit | InvalidPayload | InvalidLimit>((fiber) => {
+    const section = pool.section
+    if (section.quitting) return alreadyQuit
+    const encoded = Payload.encode(task, payload)
+    if (Exit.isFailure(encoded)) return encoded
+    const trace = traceOf(fiber)
+    return withLimit(pool, (limit) =>
+      Effect.sync(() => {
+        const ticket = Section.ticket(section, {
+          task,
+          payload: encoded.value,
+          transfer: options?.transfer,
+          trace,
+          sticky: false,
+          holds: true,
+          onSettle
+        })
+        Section.place(section, ticket, limit)
+      }))
+  })
+
+/** Runs a task and hands its outcome to `onResult`, on the main thread, before the thread takes other work. */
+export const callInThreadWithCallback = <T extends Task.Any>(
+  pool: Pool.Pool,
+  onResult: (exit: Exit.Exit<Task.Success<T>, unknown>) => Effect.Effect<void>,
+  task: T,
+  payload: Task.Payload<T>,
+  options: RunOptions | undefined
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
+  submit(pool, task, payload, options, (exit, release) =>
+    pool.run(
+      onResult(exit as Exit.Exit<Task.Success<T>, unknown>).pipe(
+        Effect.catchCause(pool.logException),
+        Effect.ensuring(Effect.sync(() => release?.()))
+      )
+    ))
+
+/** Runs a task without waiting; a failure goes to `logException` before the thread takes other work. */
+export const callInThread = <T extends Task.Any>(
+  pool: Pool.Pool,
+  task: T,
+  payload: Task.Payload<T>,
+  options: RunOptions | undefined
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
+  submit(pool, task, payload, options, (exit, release) => {
+    if (Exit.isSuccess(exit)) return release?.()
+    pool.run(Effect.ensuring(Effect.catchCause(pool.logException(exit.cause), () => Effect.void), Effect.sync(() => release?.())))
+  })
+
+/** One call of a sequence. */
+export interface Call {
+  readonly task: Task.Any
+  readonly payload: unknown
+}
+
+/** Runs the calls in order on one thread; the first failure stops the rest and goes to `logException`. */
+export const callMultipleInThread = (
+  pool: Pool.Pool,
+  calls: ReadonlyArray<Call>
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
+  Effect.withFiber<void, AlreadyQuit | InvalidPayload | InvalidLimit>((fiber) => {
+    const section = pool.section
+    if (section.quitting) return alreadyQuit
+    const encoded: Array<unknown> = []
+    for (const call of calls) {
+      const one = Payload.encode(call.task, call.payload)
+      if (Exit.isFailure(one)) return one
+      encoded.push(one.value)
+    }
+    if (calls.length === 0) return Effect.void
+    const trace = traceOf(fiber)
+    const onSettle = (exit: Exit.Exit<unknown, unknown>) => {
+      // The first failure is logged; the rest of the sequence, not run, settles as interrupted and is not.
+      if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
+        pool.run(Effect.catchCause(pool.logException(exit.cause), () => Effect.void))
+      }
+    }
+    return withLimit(pool, (limit) =>
+      Effect.sync(() => {
+        const tickets = calls.map((call, i) =>
+          Section.ticket(section, {
+            task: call.task,
+            payload: encoded[i],
+            transfer: undefined,
+            trace,
+            sticky: true,
+            holds: false,
+            onSettle
+          })
+        )
+        for (let i = 0; i + 1 < tickets.length; i++) tickets[i]!.then = tickets[i + 1]
+        Section.place(section, tickets[0]!, limit)
+      }))
+  })

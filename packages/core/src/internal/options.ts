@@ -1,0 +1,43 @@
+/**
+ * A pool's options, checked and resolved once, when the pool is made: sizes (Twisted's `0 <= min <= max`), the
+ * number of tasks a thread may hold, and durations. A problem is described in words for `InvalidPoolSize`.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Result from "effect/Result"
+
+/** The platform's hardware concurrency, or 4. */
+export const defaultMaxThreads = (): number => {
+  const concurrency = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency
+  return typeof concurrency === "number" && concurrency > 0 ? concurrency : 4
+}
+
+/** Checks a minimum and a maximum; gives what is wrong, if anything. */
+export const checkSize = (min: number, max: number): string | undefined =>
+  !(Number.isInteger(min) && min >= 0)
+    ? `minThreads must be a non-negative integer, got ${min}`
+    : !(max === Infinity || (Number.isInteger(max) && max >= 0))
+    ? `maxThreads must be a non-negative integer, got ${max}`
+    : min > max
+    ? `minThreads (${min}) is greater than maxThreads (${max})`
+    : undefined
+
+/** Reads a duration option: `fallback` when absent; a negative or unreadable one is described. */
+export const duration = (
+  name: string,
+  input: Duration.Input | undefined,
+  fallback: Duration.Duration
+): Result.Result<Duration.Duration, string> => {
+  if (input === undefined) return Result.succeed(fallback)
+  const read = Duration.fromInput(input)
+  return read._tag === "Some" && !Duration.isNegative(read.value)
+    ? Result.succeed(read.value)
+    : Result.fail(`${name} must be a non-negative duration, got ${String(input)}`)
+}
+
+/** Checks the number of tasks a thread may hold. */
+export const checkCapacity = (capacity: number): string | undefined =>
+  Number.isInteger(capacity) && capacity >= 1
+    ? undefined
+    : `concurrentTasksPerThread must be a positive integer, got ${capacity}`

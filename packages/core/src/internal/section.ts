@@ -1,0 +1,598 @@
+/**
+ * The pool's synchronous section: the Team's algorithm (`team.ts`) run over threads and tickets, with no Effect on
+ * the path of a task. A task is placed in one synchronous step (an idle thread's outbox, a new thread, a thread with
+ * room, or the backlog); a thread's batch is received in one pass that takes each answered ticket off its thread,
+ * makes the team's completion notices (which send backlogged tickets on), and only then resumes the callers, so a
+ * caller that submits again from its continuation finds the section consistent: Twisted's `LockWorker` rule, that
+ * work submitted from inside running work waits for the current step, holds because every step is synchronous and
+ * callers run between steps. Whatever a turn posted leaves at its end, one message per thread.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import type { AlreadyQuit } from "../AlreadyQuit.ts"
+import * as ThreadError from "../ThreadError.ts"
+import type * as ThreadPlatform from "../ThreadPlatform.ts"
+import * as Meters from "./meters.ts"
+import * as Outcome from "./outcome.ts"
+import * as Protocol from "./protocol.ts"
+import * as Team from "./team.ts"
+import * as Thread from "./thread.ts"
+import * as Ticket from "./ticket.ts"
+
+/** A ticket of this pool. */
+export type PoolTicket = Ticket.Ticket<Thread.Thread>
+
+/** What a section is made with. */
+export interface Config {
+  readonly platform: ThreadPlatform.ThreadPlatformShape
+  readonly capacity: number
+  readonly startTimeout: Duration.Duration
+  readonly interruptGracePeriod: Duration.Duration
+  readonly meters: Meters.Meters
+  readonly millis: () => number
+  /** Forks an effect into the pool's scope. */
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  /** Answers a thread's call to the main thread. */
+  readonly onCall: (thread: Thread.Thread, id: number, tag: string, payload: unknown) => void
+  /** Whether the pool paces threads above its minimum (the adaptive policy's token). */
+  readonly adaptive: boolean
+  /** A thread left the team without finishing (died, doomed): the pool replenishes for its backlog. */
+  readonly threadLeft: () => void
+}
+
+/** The section's state. Touched only by this module's functions. */
+export interface Section {
+  readonly config: Config
+  readonly team: Team.Team<Thread.Thread, PoolTicket>
+  /** Threads not dead yet. */
+  readonly threads: Set<Thread.Thread>
+  /** Tickets whose place waits for the pool's limit to be read. */
+  readonly waiting: Set<PoolTicket>
+  minThreads: number
+  maxThreads: number
+  started: boolean
+  /** `stop` was called, or the scope is closing: nothing new is accepted. */
+  quitting: boolean
+  closing: boolean
+  /** The team has quit and its last busy thread has finished. */
+  teamQuit: boolean
+  /** The adaptive policy's creation token. */
+  token: boolean
+  onTokenTaken: () => void
+  nextThreadId: number
+  nextTicketId: number
+  threadsStarted: number
+  threadsCrashed: number
+  inFlight: number
+  dirty: Array<Thread.Thread>
+  flushScheduled: boolean
+  /** The time of this turn, read once per turn; -1 when not read yet. */
+  now: number
+  /** Woken when the last thread is gone, or the team has quit. */
+  changed: Array<() => void>
+  readonly flushBound: () => void
+}
+
+/** Makes a section; no thread starts until `started` is set and work or `grow` needs one. */
+export const make = (config: Config, minThreads: number, maxThreads: number): Section => {
+  const self: Section = {
+    config,
+    team: undefined as unknown as Team.Team<Thread.Thread, PoolTicket>,
+    threads: new Set(),
+    waiting: new Set(),
+    minThreads,
+    maxThreads,
+    started: false,
+    quitting: false,
+    closing: false,
+    teamQuit: false,
+    token: true,
+    onTokenTaken: () => {},
+    nextThreadId: 1,
+    nextTicketId: 0,
+    threadsStarted: 0,
+    threadsCrashed: 0,
+    inFlight: 0,
+    dirty: [],
+    flushScheduled: false,
+    now: -1,
+    changed: [],
+    flushBound: () => flushAll(self)
+  }
+  ;(self as { team: Team.Team<Thread.Thread, PoolTicket> }).team = Team.make<Thread.Thread, PoolTicket>({
+    dispatch: (thread, ticket) => dispatch(self, thread, ticket),
+    quitWorker: (thread) => retire(self, thread),
+    quitCoordinator: () => {
+      self.teamQuit = true
+      wake(self)
+    },
+    now: () => config.millis()
+  }, config.capacity)
+  return self
+}
+
+/** The time of the current turn, in milliseconds. */
+export const now = (self: Section): number => {
+  if (self.now < 0) {
+    self.now = self.config.millis()
+    scheduleFlush(self)
+  }
+  return self.now
+}
+
+const wake = (self: Section): void => {
+  const waiters = self.changed
+  self.changed = []
+  for (const waiter of waiters) waiter()
+}
+
+const scheduleFlush = (self: Section): void => {
+  if (self.flushScheduled) return
+  self.flushScheduled = true
+  Protocol.queueMicrotask(self.flushBound)
+}
+
+const markDirty = (self: Section, thread: Thread.Thread): void => {
+  if (!thread.dirty) {
+    thread.dirty = true
+    self.dirty.push(thread)
+  }
+  scheduleFlush(self)
+}
+
+/** Posts a message that carries no ticket (INTERRUPT, RECALL, REPLY, CLOSE). */
+export const postTo = (self: Section, thread: Thread.Thread, message: Protocol.ToThread): void => {
+  Thread.post(thread, message)
+  markDirty(self, thread)
+}
+
+/** The end of a turn: every outbox leaves as one message; metrics catch up. */
+export const flushAll = (self: Section): void => {
+  self.flushScheduled = false
+  while (self.dirty.length > 0) {
+    const threads = self.dirty
+    self.dirty = []
+    for (const thread of threads) {
+      thread.dirty = false
+      Thread.flush(thread, (ticket, error) => unsendable(self, thread, ticket, error))
+    }
+  }
+  self.now = -1
+  const team = self.team
+  Meters.flush(self.config.meters, team.backlog.length, team.busy, team.idle.length)
+}
+
+/** A ticket's message could not be cloned: it never left; it fails with InvalidPayload and frees its place. */
+const unsendable = (self: Section, thread: Thread.Thread, ticket: PoolTicket, error: unknown): void => {
+  if (thread.held.get(ticket.id) !== ticket) return
+  thread.held.delete(ticket.id)
+  finishOn(self, thread)
+  settle(self, ticket, Exit.fail(invalidPayload(ticket, error)))
+}
+
+const invalidPayload = (ticket: PoolTicket, error: unknown): ThreadError.InvalidPayload => {
+  const tag = ticket.task._tag
+  let path: string | undefined
+  try {
+    path = Protocol.findUncloneable(ticket.payload)
+  } catch (cause) {
+    return new ThreadError.InvalidPayload({
+      task: tag,
+      path: "$",
+      message: `reading the payload of ${tag} threw: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+  }
+  return new ThreadError.InvalidPayload({
+    task: tag,
+    path: path ?? "$",
+    message: path === undefined
+      ? `the payload of ${tag} cannot be sent to a thread: ${error instanceof Error ? error.message : String(error)}`
+      : `the payload of ${tag} holds a value at ${path} that cannot be sent to a thread`
+  })
+}
+
+/** Settles a ticket, once, keeping the count of tasks in flight. */
+export const settle = (
+  self: Section,
+  ticket: PoolTicket,
+  exit: Exit.Exit<unknown, unknown>,
+  release?: (() => void) | undefined
+): void => {
+  const thread = ticket.thread
+  if (!Ticket.settle(ticket, exit, release)) return
+  self.inFlight--
+  if (Exit.isFailure(exit)) self.config.meters.pending.failures++
+  if (thread !== undefined) Meters.observe(self.config.meters, self.config.meters.runTime, now(self) - ticket.sentAt)
+}
+
+// ---- placing work ----
+
+/** The hook of the team's `dispatch`: the ticket goes into the thread's outbox. */
+const dispatch = (self: Section, thread: Thread.Thread, ticket: PoolTicket): void => {
+  const at = now(self)
+  Ticket.sent(ticket, thread, at)
+  thread.held.set(ticket.id, ticket)
+  Meters.observe(self.config.meters, self.config.meters.queueWait, at - ticket.madeAt)
+  Thread.post(thread, Thread.runMessage(ticket), ticket)
+  markDirty(self, thread)
+}
+
+/** A new ticket, counted in flight. */
+export const ticket = (self: Section, init: Omit<Ticket.Init, "id" | "madeAt">): PoolTicket => {
+  self.inFlight++
+  self.config.meters.pending.tasks++
+  return Ticket.make({ ...init, id: self.nextTicketId++, madeAt: now(self) })
+}
+
+/** Whether placing a ticket now would need a thread that does not exist yet (so a dynamic limit must be read). */
+export const needsThread = (self: Section): boolean => self.team.idle.length === 0 && self.started
+
+/**
+ * Places a ticket: an idle thread, else a new thread while the pool is under `limit`, else a thread with room, else
+ * the backlog.
+ */
+export const place = (self: Section, ticket: PoolTicket, limit: number): void => {
+  if (ticket.state === Ticket.SETTLED) return
+  self.waiting.delete(ticket)
+  if (Team.placeIdle(self.team, ticket)) return
+  const node = Team.placeCreated(self.team, ticket, create(self, limit))
+  if (node !== undefined) Ticket.backlogged(ticket, node)
+  scheduleFlush(self)
+}
+
+/** A new thread, counted by the team, if the pool may have one more now. */
+const create = (self: Section, limit: number): Thread.Thread | undefined => {
+  if (!self.started || self.quitting) return undefined
+  const size = Team.size(self.team)
+  if (size >= limit) return undefined
+  if (self.config.adaptive && size >= self.minThreads) {
+    if (!self.token) return undefined
+    self.token = false
+    self.onTokenTaken()
+  }
+  return spawn(self)
+}
+
+/** Spawns a platform thread. A spawn that throws is the thread's start failure, reported like an exit. */
+const spawn = (self: Section): Thread.Thread => {
+  const thread = Thread.make(self.nextThreadId++)
+  thread.inTeam = true
+  self.threads.add(thread)
+  self.threadsStarted++
+  self.config.meters.pending.threadsStarted++
+  try {
+    thread.handle = self.config.platform.spawn(thread.id, {
+      onBatch: (batch) => receive(self, thread, batch as Protocol.FromThreadBatch),
+      onExit: (exit) => exited(self, thread, exit)
+    })
+  } catch (error) {
+    Protocol.queueMicrotask(() => exited(self, thread, { error }))
+    return thread
+  }
+  thread.timer = self.config.run(Effect.andThen(
+    Effect.sleep(self.config.startTimeout),
+    Effect.sync(() => {
+      if (thread.state !== Thread.STARTING) return
+      thread.startFailure = `it did not become ready within ${Duration.format(self.config.startTimeout)}`
+      doom(self, thread)
+    })
+  ))
+  return thread
+}
+
+/** Creates up to `n` threads for the team (Twisted's `grow`); they take backlogged work at once. */
+export const grow = (self: Section, n: number, limit: number): Array<Thread.Thread> => {
+  const created: Array<Thread.Thread> = []
+  for (let i = 0; i < n; i++) {
+    const thread = create(self, limit)
+    if (thread === undefined) break
+    created.push(thread)
+    Team.add(self.team, thread)
+  }
+  scheduleFlush(self)
+  return created
+}
+
+/** After threads left: the backlog gets new threads while the pool may have them. */
+export const replenish = (self: Section, limit: number): void => {
+  if (self.team.backlog.length > 0) grow(self, self.team.backlog.length, limit)
+}
+
+/** The team finished with one of the thread's tickets. */
+const finishOn = (self: Section, thread: Thread.Thread): void => {
+  if (thread.inTeam) Team.finish(self.team, thread)
+}
+
+/** An idle thread leaves the team and closes (the pool closes). */
+export const dismiss = (self: Section, thread: Thread.Thread): void => {
+  if (thread.inTeam) Team.remove(self.team, thread)
+  retire(self, thread)
+}
+
+/** The hook of the team's `quitWorker`: the thread closes, gracefully, and is terminated if it does not. */
+const retire = (self: Section, thread: Thread.Thread): void => {
+  thread.inTeam = false
+  if (thread.state === Thread.DEAD) return
+  thread.state = Thread.LEAVING
+  self.config.meters.pending.threadsReleased++
+  postTo(self, thread, [Protocol.CLOSE])
+  thread.timer?.interruptUnsafe()
+  thread.timer = self.config.run(Effect.andThen(
+    Effect.sleep(self.config.interruptGracePeriod),
+    Effect.sync(() => thread.handle?.terminate())
+  ))
+}
+
+/**
+ * The thread is to be terminated (it ignored an interrupt past the grace period, or never became ready): from this
+ * moment it takes no work (the team no longer counts it, so the work that would have gone to it goes to another
+ * thread or a replacement), then it is terminated; its exit settles what it still holds.
+ */
+export const doom = (self: Section, thread: Thread.Thread): void => {
+  if (thread.state === Thread.DEAD) return
+  thread.state = Thread.LEAVING
+  if (thread.inTeam) {
+    thread.inTeam = false
+    Team.remove(self.team, thread)
+  }
+  thread.handle?.terminate()
+  self.config.threadLeft()
+}
+
+// ---- hearing from threads ----
+
+/** A batch from a thread: every answered ticket leaves its thread and the team is told, then the callers resume. */
+const receive = (self: Section, thread: Thread.Thread, batch: Protocol.FromThreadBatch): void => {
+  let answered: Array<PoolTicket> | undefined
+  let exits: Array<Exit.Exit<unknown, unknown>> | undefined
+  let releases: Array<(() => void) | undefined> | undefined
+  for (const message of batch) {
+    switch (message[0]) {
+      case Protocol.RESULT: {
+        const ticket = thread.held.get(message[1])
+        if (ticket === undefined) break
+        thread.held.delete(message[1])
+        if (message[2] === Protocol.RECALLED) {
+          thread.recalls--
+          Ticket.recalled(ticket)
+          finishOn(self, thread)
+          if (ticket.cancelling || self.closing) settle(self, ticket, Exit.interrupt())
+          else place(self, ticket, 0)
+          break
+        }
+        const exit = Outcome.toExit(ticket.task, message.slice(2) as unknown as Protocol.Outcome)
+        let release: (() => void) | undefined
+        if (ticket.sticky && continueSequence(self, thread, ticket, exit)) {
+          // The sequence goes on, on this thread: the thread stays with it.
+        } else if (ticket.holds) {
+          release = releaser(self, thread)
+        } else {
+          finishOn(self, thread)
+        }
+        ;(answered ??= []).push(ticket)
+        ;(exits ??= []).push(exit)
+        ;(releases ??= []).push(release)
+        break
+      }
+      case Protocol.CALL: {
+        self.config.onCall(thread, message[1], message[2], message[3])
+        break
+      }
+      case Protocol.READY: {
+        ready(thread)
+        break
+      }
+    }
+  }
+  if (self.config.capacity > 1) steal(self)
+  if (answered === undefined) return
+  for (let i = 0; i < answered.length; i++) settle(self, answered[i]!, exits![i]!, releases![i])
+}
+
+/** Gives a released thread back to the team once; does nothing if it left meanwhile. */
+const releaser = (self: Section, thread: Thread.Thread): () => void => {
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    finishOn(self, thread)
+    scheduleFlush(self)
+  }
+}
+
+/**
+ * A ticket of a `callMultipleInThread` sequence ended: on success the next one goes to the same thread (which stays
+ * busy); otherwise the rest of the sequence will not run. Gives whether the sequence goes on.
+ */
+const continueSequence = (
+  self: Section,
+  thread: Thread.Thread,
+  ticket: PoolTicket,
+  exit: Exit.Exit<unknown, unknown>
+): boolean => {
+  const next = ticket.then
+  if (next === undefined) return false
+  if (Exit.isSuccess(exit) && !self.closing && Thread.isUsable(thread)) {
+    dispatch(self, thread, next)
+    return true
+  }
+  for (let rest: PoolTicket | undefined = next; rest !== undefined; rest = rest.then) {
+    settle(self, rest, Exit.interrupt())
+  }
+  return false
+}
+
+const ready = (thread: Thread.Thread): void => {
+  if (thread.state !== Thread.STARTING) return
+  thread.state = Thread.READY
+  thread.timer?.interruptUnsafe()
+  thread.timer = undefined
+  const waiters = thread.onReady
+  thread.onReady = []
+  for (const waiter of waiters) waiter(undefined)
+}
+
+/** The platform reported the thread's exit: what it held fails (a crash, or a start failure), then it is gone. */
+const exited = (self: Section, thread: Thread.Thread, exit: ThreadPlatform.ThreadExit): void => {
+  if (thread.state === Thread.DEAD) return
+  const starting = thread.state === Thread.STARTING || thread.startFailure !== undefined
+  thread.state = Thread.DEAD
+  thread.timer?.interruptUnsafe()
+  thread.timer = undefined
+  self.threads.delete(thread)
+  const left = thread.inTeam
+  if (left) {
+    thread.inTeam = false
+    Team.remove(self.team, thread)
+  }
+  const death = Thread.describeExit(exit)
+  const startFailed = new ThreadError.ThreadStartFailed({
+    message: `thread ${thread.id} could not start: ${thread.startFailure ?? death.message}`,
+    ...(death.cause === undefined ? {} : { cause: death.cause })
+  })
+  const waiters = thread.onReady
+  thread.onReady = []
+  for (const waiter of waiters) waiter(startFailed)
+  const held = Array.from(thread.held.values())
+  thread.held.clear()
+  if (!starting && held.length > 0 && !self.closing) {
+    self.threadsCrashed++
+    self.config.meters.pending.crashes++
+  }
+  for (const ticket of held) {
+    const error = starting ? startFailed : new ThreadError.ThreadCrashed({
+      task: ticket.task._tag,
+      message: `thread ${thread.id} died while running ${ticket.task._tag}: ${death.message}`,
+      ...(death.exitCode === undefined ? {} : { exitCode: death.exitCode }),
+      ...(death.cause === undefined ? {} : { cause: death.cause })
+    })
+    const exit = ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error)
+    for (let rest = ticket.then; rest !== undefined; rest = rest.then) settle(self, rest, Exit.interrupt())
+    settle(self, ticket, exit)
+  }
+  if (left) self.config.threadLeft()
+  scheduleFlush(self)
+  wake(self)
+}
+
+// ---- stealing ----
+
+/**
+ * Work stealing, when tasks are sent ahead: while threads are idle and nothing is backlogged, each idle thread takes
+ * back one task that a busy thread holds and has not started (the newest of the thread that holds the most), so no
+ * task waits behind a slow one while a thread is free. Decided only here, after a batch, where threads become free.
+ */
+const steal = (self: Section): void => {
+  const team = self.team
+  if (team.idle.length === 0 || team.backlog.length > 0) return
+  let budget = team.idle.length
+  for (const thread of self.threads) budget -= thread.recalls
+  while (budget > 0) {
+    let most: Thread.Thread | undefined
+    let ahead = 0
+    for (const thread of self.threads) {
+      if (thread.state !== Thread.READY) continue
+      const unstarted = thread.held.size - 1 - thread.recalls
+      if (unstarted > ahead) {
+        most = thread
+        ahead = unstarted
+      }
+    }
+    if (most === undefined) return
+    let newest: PoolTicket | undefined
+    for (const ticket of most.held.values()) if (!ticket.recalling && !ticket.sticky) newest = ticket
+    if (newest === undefined) return
+    newest.recalling = true
+    most.recalls++
+    postTo(self, most, [Protocol.RECALL, newest.id])
+    budget--
+  }
+}
+
+// ---- callers that go away ----
+
+const awaitSettled = (ticket: PoolTicket): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (Ticket.isSettled(ticket)) return resume(Effect.void)
+    ticket.waiter = () => resume(Effect.void)
+  })
+
+/**
+ * The ticket's caller is interrupted: a ticket not sent yet leaves the backlog at once and settles as interrupted;
+ * a sent one is interrupted in its thread, and if it has not ended within the grace period its thread is doomed
+ * (decided synchronously, so an answer that came first wins) and terminated. Waits until the ticket has settled.
+ */
+export const cancel = (self: Section, ticket: PoolTicket): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    ticket.cancelling = true
+    switch (ticket.state) {
+      case Ticket.WAITING:
+      case Ticket.BACKLOGGED: {
+        drop(self, ticket, Exit.interrupt())
+        return Effect.void
+      }
+      case Ticket.SETTLED:
+        return Effect.void
+    }
+    const thread = ticket.thread!
+    postTo(self, thread, [Protocol.INTERRUPT, ticket.id])
+    return awaitSettled(ticket).pipe(
+      Effect.timeoutOption(self.config.interruptGracePeriod),
+      Effect.flatMap((ended) => {
+        if (ended._tag === "Some" || Ticket.isSettled(ticket)) return Effect.void
+        doom(self, thread)
+        return awaitSettled(ticket)
+      })
+    )
+  })
+
+// ---- the whole pool ----
+
+/** Every ticket not settled: backlogged, waiting, held by threads, and the unsent rest of their sequences. */
+export const unsettled = (self: Section): Array<PoolTicket> => {
+  const all: Array<PoolTicket> = []
+  const add = (ticket: PoolTicket | undefined) => {
+    for (let t = ticket; t !== undefined; t = t.then) if (!Ticket.isSettled(t)) all.push(t)
+  }
+  for (let node = self.team.backlog.head; node !== undefined; node = node.next) add(node.value)
+  for (const ticket of self.waiting) add(ticket)
+  for (const thread of self.threads) for (const ticket of thread.held.values()) add(ticket)
+  return all
+}
+
+/** The statistics, read off the state. */
+export const statistics = (self: Section) => ({
+  ...Team.statistics(self.team),
+  workerCount: Team.size(self.team),
+  threadsStarted: self.threadsStarted,
+  threadsCrashed: self.threadsCrashed,
+  tasksInFlight: self.inFlight
+})
+
+/** Waits until `done` holds, checking it whenever a thread leaves or the team quits. */
+export const awaitUntil = (self: Section, done: () => boolean): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    const check = () => {
+      if (done()) resume(Effect.void)
+      else self.changed.push(check)
+    }
+    check()
+  })
+
+/** Settles a ticket that is not running, taking it out of the backlog if it is there. */
+export const drop = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
+  if (ticket.state === Ticket.BACKLOGGED && ticket.node !== undefined) Team.cancel(self.team, ticket.node)
+  self.waiting.delete(ticket)
+  settle(self, ticket, exit)
+  scheduleFlush(self)
+}
+
+/** Fails the tickets that no thread will run with `error` (after `stop`, with no thread left). */
+export const abandon = (self: Section, error: AlreadyQuit): void => {
+  const failed = Exit.fail(error)
+  for (const ticket of unsettled(self)) if (ticket.state !== Ticket.SENT) drop(self, ticket, failed)
+}
