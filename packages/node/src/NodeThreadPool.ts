@@ -2,17 +2,15 @@
  * The thread pool on Node: `ThreadPool` over `worker_threads`.
  *
  * Each thread runs a worker entry file (a `.ts` file runs through Node's type stripping, no build step) that serves
- * tasks with `NodeThreadRunner.serve`. The layer spawns threads from that file, terminates a thread at once when it
- * must die (a task that ignores its interrupt past the grace period), and when its scope closes leaves no thread
- * alive.
+ * tasks with `NodeThreadRunner.serve`. The platform spawns threads from that file, reports each thread's exit with
+ * its real exit code and the error that ended it, and terminates a thread at once when the pool says so.
  *
  * @since 0.1.0
  */
+import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
-import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Worker from "effect/workers/Worker"
 import * as WorkerThreads from "node:worker_threads"
 
 /**
@@ -30,8 +28,13 @@ export interface Options extends ThreadPool.Options {
 }
 
 /**
- * The platform part alone: `effect/workers`' Node platform, a spawner for `entry`, and the `Terminate` service that
- * ends a thread at once. Threads are named `<pool name>-<thread id>`.
+ * The platform part alone: a `ThreadPlatform` over `worker_threads`. Threads are named `<pool name>-<thread id>`.
+ *
+ * **Details**
+ *
+ * A thread's `onExit` comes once, from the worker's `exit` event, with its exit code and the first error of its
+ * `error` event (an uncaught exception, an entry that cannot be loaded). A `messageerror` (a message from the thread
+ * that cannot be deserialized) ends the thread, with that as its error. `terminate` is `worker.terminate()`.
  *
  * @stability stable
  * @category layers
@@ -39,24 +42,36 @@ export interface Options extends ThreadPool.Options {
  */
 export const layerPlatform = (
   options: Pick<Options, "entry" | "workerOptions" | "name">
-): Layer.Layer<Worker.WorkerPlatform | Worker.Spawner> =>
-  Layer.unwrap(Effect.sync(() => {
-    const live = new Map<number, WorkerThreads.Worker>()
-    const prefix = options.name ?? "ThreadPool"
-    const spawn = (id: number): WorkerThreads.Worker => {
-      const worker = new WorkerThreads.Worker(options.entry, { ...options.workerOptions, name: `${prefix}-${id}` })
-      live.set(id, worker)
-      worker.once("exit", () => live.delete(id))
-      return worker
-    }
-    const terminate = (id: number): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const worker = live.get(id)
-        return worker === undefined ? Effect.void : Effect.promise(() => worker.terminate()).pipe(Effect.asVoid)
+): Layer.Layer<ThreadPlatform> =>
+  Layer.succeed(ThreadPlatform)(ThreadPlatform.of({
+    spawn: (id, events) => {
+      const worker = new WorkerThreads.Worker(options.entry, {
+        ...options.workerOptions,
+        name: `${options.name ?? "ThreadPool"}-${id}`
       })
-    return Layer.mergeAll(NodeWorker.layerPlatform, Worker.layerSpawner(spawn)).pipe(
-      Layer.provideMerge(Layer.succeed(ThreadPool.Terminate)(terminate))
-    )
+      let error: unknown = undefined
+      let terminated = false
+      const terminate = (): void => {
+        worker.terminate().then(undefined, () => undefined)
+      }
+      worker.on("message", events.onBatch)
+      worker.on("error", (cause) => {
+        error ??= cause
+      })
+      worker.on("messageerror", (cause) => {
+        error ??= cause
+        terminate()
+      })
+      worker.once("exit", (exitCode) => events.onExit({ exitCode, error, terminated }))
+      return {
+        post: (batch, transfer) => worker.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
+        terminate: () => {
+          if (terminated) return
+          terminated = true
+          terminate()
+        }
+      }
+    }
   }))
 
 /**

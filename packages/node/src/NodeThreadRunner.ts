@@ -2,20 +2,40 @@
  * The thread side on Node: serves tasks in a `worker_threads` thread.
  *
  * A worker entry file ends with `NodeThreadRunner.serve([...handlers])`. The thread tells the pool it is ready once
- * the file has loaded, serves until the pool closes it, then lets the thread exit.
+ * the file has loaded (and the `layer`, if any, is built), serves until the pool closes it, then lets the thread
+ * exit.
  *
  * @since 0.1.0
  */
 import type * as Task from "@effect-threads/core/Task"
+import type { RunnerPort } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadRunner from "@effect-threads/core/ThreadRunner"
-import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
-import * as Effect from "effect/Effect"
+import * as Cause from "effect/Cause"
 import type * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
-import type { WorkerError } from "effect/workers/WorkerError"
+import * as WorkerThreads from "node:worker_threads"
 
 /**
- * Serves `handlers` on the current thread. Call it once, at the end of the worker entry file.
+ * The runner's port on the current thread's `parentPort`. A message that cannot be deserialized ends the thread
+ * with an error. Outside a worker thread there is none.
+ *
+ * @stability stable
+ * @category constructors
+ * @since 0.2.0
+ */
+export const makePort = (parent: WorkerThreads.MessagePort): RunnerPort => ({
+  post: (batch, transfer) => parent.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
+  listen: (onBatch) => {
+    parent.on("message", onBatch)
+    parent.on("messageerror", (error) => {
+      throw error
+    })
+  },
+  close: () => parent.close()
+})
+
+/**
+ * Serves `handlers` on the current thread. Call it once, at the end of the worker entry file. A `layer` that fails
+ * to build ends the thread with its error, which the pool reports as a start failure.
  *
  * **Example** (A worker entry, `tasks.ts`)
  *
@@ -36,19 +56,19 @@ import type { WorkerError } from "effect/workers/WorkerError"
  */
 export const serve = <R = never, E = never>(
   handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
-  options?: {
-    /**
-     * Provides what the handlers need, built once when the thread starts: services, a `Tracer` that exports the
-     * thread's spans, a logger.
-     */
-    readonly layer?: Layer.Layer<R, E> | undefined
-  }
-): Fiber.Fiber<void, WorkerError | E> => {
-  const program = ThreadRunner.make(handlers).pipe(Effect.provide(NodeWorkerRunner.layer))
-  // Without a layer, the handlers need nothing (R is never).
-  return Effect.runFork(
-    options?.layer === undefined
-      ? program as unknown as Effect.Effect<void, WorkerError>
-      : Effect.provide(program, options.layer)
-  )
+  options?: ThreadRunner.ServeOptions<R, E> | undefined
+): Fiber.Fiber<void, E> => {
+  const parent = WorkerThreads.parentPort
+  if (parent === null) throw new Error("NodeThreadRunner.serve runs in a worker thread, not on the main thread")
+  const fiber = ThreadRunner.serve(makePort(parent), handlers, options)
+  fiber.addObserver((exit) => {
+    if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
+      // The thread ends with the error: the pool sees a start failure, with the error as its cause.
+      const error = Cause.squash(exit.cause)
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  })
+  return fiber
 }

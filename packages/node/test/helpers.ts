@@ -3,11 +3,11 @@
  * did, and a platform that counts the threads it spawns and the ones that exited.
  */
 import { ThreadPool } from "@effect-threads/core"
-import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import { ThreadPlatform, type ThreadPlatformShape } from "@effect-threads/core/ThreadPlatform"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Worker from "effect/workers/Worker"
-import * as WorkerThreads from "node:worker_threads"
+import type * as WorkerThreads from "node:worker_threads"
+import { NodeThreadPool } from "../src/index.ts"
 
 /** The entry of the test threads: every task of `fixtures/api.ts`. */
 export const entry = new URL("./fixtures/tasks.ts", import.meta.url)
@@ -85,51 +85,73 @@ export const readLog = (log: Signal): { readonly values: Array<number>; readonly
   return { values, threads }
 }
 
-/** Counts of the threads a {@link countingPlatform} spawned. */
+/** Counts of the threads a {@link counting} platform spawned. */
 export interface ThreadCounts {
   spawned: number
+  /** Threads that posted their first batch (`[[READY]]`): their entry loaded and serves. */
   online: number
+  /** Threads whose `onExit` came. */
   exited: number
-  /** Calls of the platform's `Terminate` for a live thread. */
+  /** Calls of `terminate` for a live thread. */
   terminated: number
 }
 
 /**
- * The Node platform of `NodeThreadPool.layerPlatform`, assembled here from `NodeWorker.layerPlatform` and
- * `Worker.layerSpawner`, with a spawn function that counts the threads it creates and their `online` and `exit`
- * events (the thread count for real, not the pool's own statistics), and the `Terminate` service of
- * `NodeThreadPool.layerPlatform`, counting its calls.
+ * Wraps any platform: counts the threads it spawns, the ones that came online (their first batch), the ones that
+ * exited, and the `terminate` calls for a live thread (the thread count for real, not the pool's own statistics).
  */
+export const counting = (
+  platform: ThreadPlatformShape
+): { readonly counts: ThreadCounts; readonly alive: () => number; readonly platform: ThreadPlatformShape } => {
+  const counts: ThreadCounts = { spawned: 0, online: 0, exited: 0, terminated: 0 }
+  const spawn: ThreadPlatformShape["spawn"] = (id, events) => {
+    let online = false
+    let exited = false
+    const handle = platform.spawn(id, {
+      onBatch: (batch) => {
+        if (!online) {
+          online = true
+          counts.online++
+        }
+        events.onBatch(batch)
+      },
+      onExit: (exit) => {
+        exited = true
+        counts.exited++
+        events.onExit(exit)
+      }
+    })
+    counts.spawned++
+    let terminated = false
+    return {
+      post: handle.post,
+      terminate: () => {
+        if (!exited && !terminated) counts.terminated++
+        terminated = true
+        handle.terminate()
+      }
+    }
+  }
+  return { counts, alive: () => counts.spawned - counts.exited, platform: { spawn } }
+}
+
+/** `NodeThreadPool.layerPlatform` on `entryFile`, {@link counting} its threads. */
 export const countingPlatform = (
   entryFile: URL,
-  workerOptions: WorkerThreads.WorkerOptions = {}
+  workerOptions: Omit<WorkerThreads.WorkerOptions, "name"> = {}
 ): {
   readonly counts: ThreadCounts
   readonly alive: () => number
-  readonly layer: Layer.Layer<Worker.WorkerPlatform | Worker.Spawner>
+  readonly layer: Layer.Layer<ThreadPlatform>
 } => {
-  const counts: ThreadCounts = { spawned: 0, online: 0, exited: 0, terminated: 0 }
-  const live = new Map<number, WorkerThreads.Worker>()
-  const spawn = (id: number): WorkerThreads.Worker => {
-    const worker = new WorkerThreads.Worker(entryFile, workerOptions)
-    counts.spawned++
-    live.set(id, worker)
-    worker.once("online", () => void counts.online++)
-    worker.once("exit", () => {
-      counts.exited++
-      live.delete(id)
-    })
-    return worker
-  }
-  const terminate = (id: number): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const worker = live.get(id)
-      if (worker === undefined) return Effect.void
-      counts.terminated++
-      return Effect.asVoid(Effect.promise(() => worker.terminate()))
-    })
-  const layer = Layer.mergeAll(NodeWorker.layerPlatform, Worker.layerSpawner(spawn)).pipe(
-    Layer.provideMerge(Layer.succeed(ThreadPool.Terminate)(terminate))
+  const node = Effect.runSync(
+    Effect.provide(
+      Effect.gen(function*() {
+        return yield* ThreadPlatform
+      }),
+      NodeThreadPool.layerPlatform({ entry: entryFile, workerOptions })
+    )
   )
-  return { counts, alive: () => counts.spawned - counts.exited, layer }
+  const counted = counting(node)
+  return { counts: counted.counts, alive: counted.alive, layer: Layer.succeed(ThreadPlatform)(counted.platform) }
 }
