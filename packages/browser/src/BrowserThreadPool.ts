@@ -3,23 +3,16 @@
  *
  * Each thread is a module worker that the user creates in `spawn`, written as
  * `new Worker(new URL("./tasks.ts", import.meta.url), { type: "module" })` so that the bundler (Vite) finds the
- * entry, compiles it and gives it a URL. The entry serves tasks with `BrowserThreadRunner.serve`. The layer spawns
- * workers through `spawn`, terminates a worker at once when it must die (a task that ignores its interrupt past the
- * grace period), and when its scope closes leaves no worker alive.
- *
- * The platform part is written here against `effect/workers`' public types (`Worker.makePlatform`), because
- * `@effect/platform-browser` has no release that works with effect 4.1.
+ * entry, compiles it and gives it a URL. The entry serves tasks with `BrowserThreadRunner.serve`. The platform
+ * spawns workers through `spawn`, reports a worker's death (an error event, or its termination), and terminates a
+ * worker at once when the pool says so.
  *
  * @since 0.1.0
  */
+import { type ThreadExit, ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Scope from "effect/Scope"
-import * as Worker from "effect/workers/Worker"
-import { WorkerError, WorkerReceiveError } from "effect/workers/WorkerError"
 
 /**
  * Creates the Web Worker of a thread, given the thread's id (1, 2, ...; a replacement thread gets a new id).
@@ -55,94 +48,49 @@ const describeError = (event: Event): string => {
   return "the worker reported an error event without a message (its script may have failed to load)"
 }
 
-const receiveError = (message: string): WorkerError => new WorkerError({ reason: new WorkerReceiveError({ message }) })
-
 /**
- * The platform part alone: a `Worker.WorkerPlatform` over `globalThis.Worker`, a spawner that calls `spawn`, and
- * the `ThreadPool.Terminate` service that ends a worker at once.
+ * The platform part alone: a `ThreadPlatform` over `globalThis.Worker`, creating each worker with `spawn`.
  *
- * Closing a worker's scope posts the close message (`[1]`) and terminates the worker in the same turn: a browser
- * worker has no exit to wait for. An `error` or `messageerror` event ends the worker's run with a `WorkerError`
- * whose reason is a `WorkerReceiveError` carrying the event's message; the event is marked as handled, so it is not
- * reported again as an uncaught error of the page.
+ * **Details**
+ *
+ * A browser worker has no exit event, so the platform decides when a worker ended: an `error` event (an uncaught
+ * error, a script that failed to load) or a `messageerror` event is its death (the event is marked as handled, the
+ * worker terminated, and `onExit` reports the event's description as the error); `terminate` ends it at once. In
+ * each case `onExit` comes once, in a later microtask, with no exit code.
  *
  * @stability stable
  * @category layers
  * @since 0.1.0
  */
-export const layerPlatform = (
-  options: { readonly spawn: Spawn }
-): Layer.Layer<Worker.WorkerPlatform | Worker.Spawner> =>
-  Layer.unwrap(Effect.sync(() => {
-    // The live workers by thread id, and for each listened-to worker the way to end its run from outside.
-    const live = new Map<number, globalThis.Worker>()
-    const endRun = new Map<globalThis.Worker, (message: string) => void>()
-
-    const spawn = (id: number): globalThis.Worker => {
+export const layerPlatform = (options: { readonly spawn: Spawn }): Layer.Layer<ThreadPlatform> =>
+  Layer.succeed(ThreadPlatform)(ThreadPlatform.of({
+    spawn: (id, events) => {
       const worker = options.spawn(id)
-      live.set(id, worker)
-      return worker
-    }
-
-    const forget = (worker: globalThis.Worker): void => {
-      for (const [id, w] of live) {
-        if (w === worker) live.delete(id)
+      let ended = false
+      const end = (exit: ThreadExit): void => {
+        if (ended) return
+        ended = true
+        worker.removeEventListener("message", onMessage)
+        worker.removeEventListener("error", onError)
+        worker.removeEventListener("messageerror", onMessageError)
+        worker.terminate()
+        queueMicrotask(() => events.onExit(exit))
+      }
+      const onMessage = (event: MessageEvent): void => events.onBatch(event.data)
+      const onError = (event: Event): void => {
+        event.preventDefault()
+        end({ error: new Error(describeError(event)) })
+      }
+      const onMessageError = (): void =>
+        end({ error: new Error("a message from the worker could not be deserialized") })
+      worker.addEventListener("message", onMessage)
+      worker.addEventListener("error", onError)
+      worker.addEventListener("messageerror", onMessageError)
+      return {
+        post: (batch, transfer) => worker.postMessage(batch, transfer as Array<Transferable>),
+        terminate: () => end({ terminated: true })
       }
     }
-
-    const platform = Worker.makePlatform<globalThis.Worker>()({
-      setup: ({ scope, worker }) =>
-        Effect.as(
-          Scope.addFinalizer(
-            scope,
-            Effect.sync(() => {
-              worker.postMessage([1])
-              worker.terminate()
-              forget(worker)
-            })
-          ),
-          worker
-        ),
-      listen: ({ deferred, emit, port, scope }) =>
-        Effect.suspend(() => {
-          const fail = (message: string): void => {
-            Deferred.doneUnsafe(deferred, Exit.fail(receiveError(message)))
-          }
-          const onMessage = (event: MessageEvent): void => emit(event.data)
-          const onError = (event: Event): void => {
-            event.preventDefault()
-            fail(describeError(event))
-          }
-          const onMessageError = (): void => fail("a message from the worker could not be deserialized")
-          port.addEventListener("message", onMessage)
-          port.addEventListener("error", onError)
-          port.addEventListener("messageerror", onMessageError)
-          endRun.set(port, fail)
-          return Scope.addFinalizer(
-            scope,
-            Effect.sync(() => {
-              port.removeEventListener("message", onMessage)
-              port.removeEventListener("error", onError)
-              port.removeEventListener("messageerror", onMessageError)
-              endRun.delete(port)
-            })
-          )
-        })
-    })
-
-    // A terminated worker sends no event: its run is ended here, so the pool sees the thread die.
-    const terminate = (id: number): Effect.Effect<void> =>
-      Effect.sync(() => {
-        const worker = live.get(id)
-        if (worker === undefined) return
-        live.delete(id)
-        worker.terminate()
-        endRun.get(worker)?.(`worker ${id} was terminated`)
-      })
-
-    return Layer.mergeAll(Layer.succeed(Worker.WorkerPlatform)(platform), Worker.layerSpawner(spawn)).pipe(
-      Layer.provideMerge(Layer.succeed(ThreadPool.Terminate)(terminate))
-    )
   }))
 
 /**

@@ -5,6 +5,7 @@
  * spawn function that counts the workers it creates and the ones that ended.
  */
 import { Task, ThreadError, ThreadPool } from "@effect-threads/core"
+import type { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -15,7 +16,6 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
-import type * as Worker from "effect/workers/Worker"
 import * as Api from "./api.ts"
 
 /** The worker entries every platform provides: one that serves `handlers.ts`, one that throws while loading. */
@@ -23,7 +23,7 @@ export type Entry = "tasks" | "throwsAtLoad"
 
 /** A platform layer whose spawn function counts the workers it created and the ones that ended. */
 export interface CountedWorkers {
-  readonly layer: Layer.Layer<Worker.WorkerPlatform | Worker.Spawner>
+  readonly layer: Layer.Layer<ThreadPlatform>
   readonly spawned: () => number
   /** Workers created and not ended (exited on Node, terminated in the browser). */
   readonly alive: () => number
