@@ -155,8 +155,11 @@ interface PendingCall {
  */
 class Session<R> {
   readonly byTag = new Map<string, Task.AnyHandler<R>>()
-  /** The requests that wait, in the order they came (a `Map` keeps it, and drops a recalled one in O(1)). */
-  readonly queue = new Map<number, Protocol.Run>()
+  /** The requests that wait, in the order they came; a dropped one leaves a hole. */
+  waiting: Array<Protocol.Run | undefined> = []
+  head = 0
+  /** Where each waiting request is in `waiting`, by id: dropping one is O(1). */
+  readonly slots = new Map<number, number>()
   readonly calls = new Map<number, PendingCall>()
   /** Batches that came before the runner could serve. */
   early: Array<unknown> | undefined = []
@@ -196,14 +199,14 @@ class Session<R> {
     for (const message of batch as Protocol.ToThreadBatch) {
       switch (message[0]) {
         case Protocol.RUN:
-          this.queue.set(message[1], message)
+          this.slots.set(message[1], this.waiting.push(message) - 1)
           break
         case Protocol.INTERRUPT:
           if (this.fiber !== undefined && this.runningId === message[1]) this.fiber.interruptUnsafe()
-          else if (this.queue.delete(message[1])) this.post([Protocol.RESULT, message[1], Protocol.INTERRUPTED])
+          else if (this.drop(message[1])) this.post([Protocol.RESULT, message[1], Protocol.INTERRUPTED])
           break
         case Protocol.RECALL:
-          if (this.queue.delete(message[1])) this.post([Protocol.RESULT, message[1], Protocol.RECALLED])
+          if (this.drop(message[1])) this.post([Protocol.RESULT, message[1], Protocol.RECALLED])
           break
         case Protocol.REPLY: {
           const call = this.calls.get(message[1])
@@ -219,16 +222,29 @@ class Session<R> {
     this.drain()
   }
 
+  /** Takes a waiting request out, if it is there. */
+  drop(id: number): boolean {
+    const slot = this.slots.get(id)
+    if (slot === undefined) return false
+    this.slots.delete(id)
+    this.waiting[slot] = undefined
+    return true
+  }
+
   /** Starts the requests that wait, one at a time, until one is asynchronous. */
   drain(): void {
     while (this.fiber === undefined && !this.closed) {
-      let next: Protocol.Run | undefined
-      for (const [id, run] of this.queue) {
-        this.queue.delete(id)
-        next = run
-        break
+      if (this.head === this.waiting.length) {
+        if (this.head > 0) {
+          this.waiting = []
+          this.head = 0
+        }
+        return
       }
-      if (next === undefined) return
+      const next = this.waiting[this.head]
+      this.waiting[this.head++] = undefined
+      if (next === undefined) continue
+      this.slots.delete(next[1])
       this.start(next)
     }
   }
@@ -238,7 +254,7 @@ class Session<R> {
     const handler = this.byTag.get(tag)
     if (handler === undefined) return this.post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
     const task = handler.task
-    const decoded = Schema.decodeUnknownExit(task.payload)(payload)
+    const decoded = Outcome.decoder(task.payload)(payload)
     if (Exit.isFailure(decoded)) {
       const error = new Error(`the payload of ${tag} does not match its schema`)
       return this.post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(error)])
@@ -343,7 +359,8 @@ class Session<R> {
   /** The session ended (closed, failed to start, or interrupted): stop serving, interrupt what runs. */
   readonly stop = (): void => {
     this.closed = true
-    this.queue.clear()
+    this.waiting = []
+    this.slots.clear()
     this.fiber?.interruptUnsafe()
   }
 }

@@ -14,15 +14,34 @@ import type * as Task from "../Task.ts"
 import * as ThreadError from "../ThreadError.ts"
 import * as Protocol from "./protocol.ts"
 
+type Codec = (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+
+const encoders = new WeakMap<Schema.Top, Codec>()
+const decoders = new WeakMap<Schema.Top, Codec>()
+
+/** The encoder of `schema`, made once: making one per value costs more than encoding a small value. */
+export const encoder = (schema: Task.AnySchema): Codec => {
+  let codec = encoders.get(schema)
+  if (codec === undefined) encoders.set(schema, codec = Schema.encodeUnknownExit(schema))
+  return codec
+}
+
+/** The decoder of `schema`, made once. */
+export const decoder = (schema: Task.AnySchema): Codec => {
+  let codec = decoders.get(schema)
+  if (codec === undefined) decoders.set(schema, codec = Schema.decodeUnknownExit(schema))
+  return codec
+}
+
 /** Encodes how a task ended, with its schemas, for the other side. */
 export const encode = (task: Task.Any, exit: Exit.Exit<unknown, unknown>): Protocol.Outcome => {
   if (Exit.isSuccess(exit)) {
-    const encoded = Schema.encodeUnknownExit(task.success)(exit.value)
+    const encoded = encoder(task.success)(exit.value)
     return Exit.isSuccess(encoded) ? [Protocol.SUCCESS, encoded.value] : mismatch(task, "success", encoded.cause)
   }
   const error = Cause.findError(exit.cause)
   if (Result.isSuccess(error)) {
-    const encoded = Schema.encodeUnknownExit(task.failure)(error.success)
+    const encoded = encoder(task.failure)(error.success)
     return Exit.isSuccess(encoded) ? [Protocol.FAILURE, encoded.value] : mismatch(task, "failure", encoded.cause)
   }
   const defect = Cause.findDefect(exit.cause)
@@ -41,13 +60,13 @@ export const toExit = <T extends Task.Any>(
 ): Exit.Exit<Task.Success<T>, Task.Failure<T> | ThreadError.InvalidResult | ThreadError.TaskNotImplemented> => {
   switch (outcome[0]) {
     case Protocol.SUCCESS: {
-      const decoded = Schema.decodeUnknownExit(task.success)(outcome[1])
+      const decoded = decoder(task.success)(outcome[1])
       return Exit.isSuccess(decoded)
         ? decoded
         : Exit.fail(invalidResult(task, mismatch(task, "success", decoded.cause)))
     }
     case Protocol.FAILURE: {
-      const decoded = Schema.decodeUnknownExit(task.failure)(outcome[1])
+      const decoded = decoder(task.failure)(outcome[1])
       return Exit.isSuccess(decoded)
         ? Exit.fail(decoded.value)
         : Exit.fail(invalidResult(task, mismatch(task, "failure", decoded.cause)))
