@@ -1,6 +1,6 @@
 /**
  * What the page side's platform does beyond the conformance suite: a worker whose script cannot load (an `error`
- * event without a message) fails the pool's start, and `Terminate` of a thread that is not alive does nothing.
+ * event without a message) fails the pool's start. (The platform alone: `BrowserThreadPlatform.browser.test.ts`.)
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -35,12 +35,4 @@ describe("BrowserThreadPool", () => {
       assert.strictEqual(spawned, 1)
       assert.isAtLeast(terminated, 1)
     }))
-
-  it.live("Terminate of a thread id that is not alive does nothing", () =>
-    Effect.gen(function*() {
-      const terminate = yield* ThreadPool.Terminate
-      yield* terminate(12345)
-    }).pipe(
-      Effect.provide(BrowserThreadPool.layerPlatform({ spawn: () => new Worker("data:text/javascript,") }))
-    ))
 })
