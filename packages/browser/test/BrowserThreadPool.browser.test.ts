@@ -2,7 +2,7 @@
  * What the page side's platform does beyond the conformance suite: a worker whose script cannot load (an `error`
  * event without a message) fails the pool's start. (The platform alone: `BrowserThreadPlatform.browser.test.ts`.)
  */
-import { ThreadError, ThreadPool } from "@effect-threads/core"
+import { ThreadError } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
