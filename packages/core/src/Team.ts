@@ -217,8 +217,16 @@ export const makeUnsafe = <R = never, E = never>(options: Options<R, E>): Team<R
   // The task, then its completion notice: Twisted's `worker.do(doWork)`.
   const given = (worker: Worker.Worker<R>, task: Effect.Effect<void, never, R>): Effect.Effect<void> =>
     Effect.orDie(worker.do(Effect.andThen(Effect.catchCause(task, report), finished(worker))))
-  const finished = (worker: Worker.Worker<R>): Effect.Effect<void> =>
-    Effect.orDie(onCoordinator(Effect.suspend(() => transit(() => TeamState.finish(state, worker)))))
+  // Each worker's completion notice, made once.
+  const notices = new WeakMap<Worker.Worker<R>, Effect.Effect<void>>()
+  const finished = (worker: Worker.Worker<R>): Effect.Effect<void> => {
+    let notice = notices.get(worker)
+    if (notice === undefined) {
+      notice = Effect.orDie(onCoordinator(Effect.suspend(() => transit(() => TeamState.finish(state, worker)))))
+      notices.set(worker, notice)
+    }
+    return notice
+  }
 
   // A creation failure goes back to a caller still waiting for this step (whose task is then not kept), or to
   // logException (and the task goes on as if no worker could be created).
