@@ -305,7 +305,6 @@ export const make = (
           const max = size.maxThreads ?? section.maxThreads
           const problem = PoolOptions.checkSize(min, max)
           if (problem !== undefined) return Effect.fail(new InvalidPoolSize({ message: problem }))
-          if (section.quitting) return Effect.fail(new AlreadyQuit())
           section.minThreads = min
           section.maxThreads = max
           return Effect.asVoid(Lifecycle.adjust(pool))

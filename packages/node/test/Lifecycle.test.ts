@@ -106,7 +106,7 @@ describe("Lifecycle", suiteOptions, () => {
       yield* waitGatesStarted(gates, 2)
       for (const value of [1, 2, 3]) yield* pool.callInThread(Api.Append, { log: log.buffer, value })
       const stopping = yield* Effect.forkChild(pool.stop, { startImmediately: true })
-      yield* waitUntil("the team is quit", pool.team.isQuit)
+      yield* waitUntil("the pool is stopping", Effect.map(pool.started, (started) => !started))
       // The gates hold both threads: stop waits for them and for the backlog behind them.
       assert.isUndefined(stopping.pollUnsafe())
       assert.strictEqual(platform.alive(), 2)

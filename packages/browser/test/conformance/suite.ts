@@ -401,7 +401,7 @@ export const conformance = (harness: Harness): void => {
           yield* probe.waitStarted(2)
           for (const value of [1, 2, 3]) yield* pool.callInThread(Api.Record, value)
           const stopping = yield* Effect.forkChild(pool.stop, { startImmediately: true })
-          yield* waitUntil("the team is quit", pool.team.isQuit)
+          yield* waitUntil("the pool is stopping", Effect.map(pool.started, (started) => !started))
           assert.isUndefined(stopping.pollUnsafe())
           assert.strictEqual(workers.alive(), 2)
           yield* probe.open

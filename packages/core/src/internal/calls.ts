@@ -133,7 +133,7 @@ const submit = (
   Effect.withFiber<void, AlreadyQuit | InvalidPayload | InvalidLimit>((fiber) => {
     const section = pool.section
     if (section.quitting) return alreadyQuit
-    const encoded = Payload.encode(task, payload)
+    const encoded = Payload.encodeChecked(task, payload)
     if (Exit.isFailure(encoded)) return encoded
     const trace = traceOf(fiber)
     return withLimit(pool, (limit) =>
@@ -175,7 +175,8 @@ export const callInThread = <T extends Task.Any>(
   options: RunOptions | undefined
 ): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
   submit(pool, task, payload, options, (exit, release) => {
-    if (Exit.isSuccess(exit)) return release?.()
+    // Success, or the pool closed under it (interrupted): nothing to report.
+    if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return release?.()
     pool.run(Effect.ensuring(Effect.catchCause(pool.logException(exit.cause), () => Effect.void), Effect.sync(() => release?.())))
   })
 
@@ -195,7 +196,7 @@ export const callMultipleInThread = (
     if (section.quitting) return alreadyQuit
     const encoded: Array<unknown> = []
     for (const call of calls) {
-      const one = Payload.encode(call.task, call.payload)
+      const one = Payload.encodeChecked(call.task, call.payload)
       if (Exit.isFailure(one)) return one
       encoded.push(one.value)
     }

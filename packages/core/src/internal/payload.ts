@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import type * as Task from "../Task.ts"
 import { InvalidPayload } from "../ThreadError.ts"
+import * as Protocol from "./protocol.ts"
 
 /** The schema's message ends with where: `at ["a"]["b"][1]`. */
 const where = /\bat ((?:\[[^\]]*\])+)\)?\s*$/
@@ -30,6 +31,34 @@ export const encode = (task: Task.Any, payload: unknown): Exit.Exit<unknown, Inv
       task: task._tag,
       path: pathOf(issue),
       message: `the payload of ${task._tag} does not match its schema: ${issue}`
+    })
+  )
+}
+
+/**
+ * Encodes `payload` and walks it for values that cannot be cloned, for the calls that return before the task is
+ * posted (`callInThread`, `callInThreadWithCallback`, `callMultipleInThread`): their caller must hear of it at once.
+ */
+export const encodeChecked = (task: Task.Any, payload: unknown): Exit.Exit<unknown, InvalidPayload> => {
+  const encoded = encode(task, payload)
+  if (Exit.isFailure(encoded) || Protocol.isPrimitive(encoded.value)) return encoded
+  let path: string | undefined
+  try {
+    path = Protocol.findUncloneable(encoded.value)
+  } catch (cause) {
+    return Exit.fail(
+      new InvalidPayload({
+        task: task._tag,
+        path: "$",
+        message: `reading the payload of ${task._tag} threw: ${cause instanceof Error ? cause.message : String(cause)}`
+      })
+    )
+  }
+  return path === undefined ? encoded : Exit.fail(
+    new InvalidPayload({
+      task: task._tag,
+      path,
+      message: `the payload of ${task._tag} holds a value at ${path} that cannot be sent to a thread`
     })
   )
 }

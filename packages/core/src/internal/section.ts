@@ -202,11 +202,14 @@ export const settle = (
   exit: Exit.Exit<unknown, unknown>,
   release?: (() => void) | undefined
 ): void => {
-  const thread = ticket.thread
-  if (!Ticket.settle(ticket, exit, release)) return
+  if (Ticket.isSettled(ticket)) return
+  // The books first: settling resumes the caller, which may read the statistics at once.
   self.inFlight--
   if (Exit.isFailure(exit)) self.config.meters.pending.failures++
-  if (thread !== undefined) Meters.observe(self.config.meters, self.config.meters.runTime, now(self) - ticket.sentAt)
+  if (ticket.thread !== undefined) {
+    Meters.observe(self.config.meters, self.config.meters.runTime, now(self) - ticket.sentAt)
+  }
+  Ticket.settle(ticket, exit, release)
 }
 
 // ---- placing work ----
