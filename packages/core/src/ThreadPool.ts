@@ -233,7 +233,9 @@ const durationOption = (
   fallback: Duration.Duration
 ): Effect.Effect<Duration.Duration, InvalidPoolSize> => {
   const read = PoolOptions.duration(name, input, fallback)
-  return Result.isSuccess(read) ? Effect.succeed(read.success) : Effect.fail(new InvalidPoolSize({ message: read.failure }))
+  return Result.isSuccess(read)
+    ? Effect.succeed(read.success)
+    : Effect.fail(new InvalidPoolSize({ message: read.failure }))
 }
 
 const checked = (problem: string | undefined): Effect.Effect<void, InvalidPoolSize> =>

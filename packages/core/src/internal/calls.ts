@@ -102,13 +102,20 @@ const traced = (
       Effect.flatMap(Effect.makeSpan("effect-threads.queued", { parent: span }), (queued) => {
         let open = true
         const end = (nanos: bigint) => {
-          if (open) queued.end(nanos, Exit.void)
+          if (open) {
+            queued.end(nanos, Exit.void)
+          }
           open = false
         }
         const trace: Protocol.Trace = [span.traceId, span.spanId, span.sampled]
         return withLimit(pool, (limit) =>
-          wait(pool, task, payload, options, trace, limit, (millis) => end(BigInt(millis) * 1_000_000n))).pipe(
-            Effect.onExit(() => Effect.clockWith((clock) => Effect.sync(() => end(clock.currentTimeNanosUnsafe()))))
+          wait(pool, task, payload, options, trace, limit, (millis) =>
+            end(BigInt(millis) * 1_000_000n))).pipe(
+            Effect.onExit(() =>
+              Effect.clockWith((clock) =>
+                Effect.sync(() => end(clock.currentTimeNanosUnsafe()))
+              )
+            )
           )
       })),
     `effect-threads.task ${task._tag}`,
@@ -177,7 +184,12 @@ export const callInThread = <T extends Task.Any>(
   submit(pool, task, payload, options, (exit, release) => {
     // Success, or the pool closed under it (interrupted): nothing to report.
     if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return release?.()
-    pool.run(Effect.ensuring(Effect.catchCause(pool.logException(exit.cause), () => Effect.void), Effect.sync(() => release?.())))
+    pool.run(
+      Effect.ensuring(
+        Effect.catchCause(pool.logException(exit.cause), () => Effect.void),
+        Effect.sync(() => release?.())
+      )
+    )
   })
 
 /** One call of a sequence. */
@@ -221,7 +233,7 @@ export const callMultipleInThread = (
             onSettle
           })
         )
-        for (let i = 0; i + 1 < tickets.length; i++) tickets[i]!.then = tickets[i + 1]
+        for (let i = 0; i + 1 < tickets.length; i++) tickets[i]!.after = tickets[i + 1]
         Section.place(section, tickets[0]!, limit)
       }))
   })

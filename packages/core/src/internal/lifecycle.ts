@@ -12,10 +12,10 @@ import type * as Scope from "effect/Scope"
 import { AlreadyQuit } from "../AlreadyQuit.ts"
 import type { Adaptive, InvalidLimit } from "../TeamPool.ts"
 import type { ThreadStartFailed } from "../ThreadError.ts"
-import * as Team from "./team.ts"
-import * as Thread from "./thread.ts"
 import type * as Pool from "./pool.ts"
 import * as Section from "./section.ts"
+import * as Team from "./team.ts"
+import * as Thread from "./thread.ts"
 
 /** The limit to grow up to now. */
 const limit = (pool: Pool.Pool): Effect.Effect<number, InvalidLimit> =>

@@ -63,18 +63,22 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
     const readLimit = settings.currentLimit === undefined ? undefined : TeamPool.validateLimit(settings.currentLimit)
     // The section calls back into the pool for the cases that need an effect (a dynamic limit, a main-thread call).
     let pool: Pool | undefined
-    const section = Section.make({
-      platform,
-      capacity: settings.capacity,
-      startTimeout: settings.startTimeout,
-      interruptGracePeriod: settings.interruptGracePeriod,
-      meters: Meters.make(settings.name, context),
-      millis: () => clock.currentTimeMillisUnsafe(),
-      run,
-      adaptive: settings.adaptive,
-      onCall: (thread, id, tag, payload) => answerCall(pool!, handlers, thread, id, tag, payload),
-      threadLeft: () => replenish(pool!)
-    }, settings.minThreads, settings.maxThreads)
+    const section = Section.make(
+      {
+        platform,
+        capacity: settings.capacity,
+        startTimeout: settings.startTimeout,
+        interruptGracePeriod: settings.interruptGracePeriod,
+        meters: Meters.make(settings.name, context),
+        millis: () => clock.currentTimeMillisUnsafe(),
+        run,
+        adaptive: settings.adaptive,
+        onCall: (thread, id, tag, payload) => answerCall(pool!, handlers, thread, id, tag, payload),
+        threadLeft: () => replenish(pool!)
+      },
+      settings.minThreads,
+      settings.maxThreads
+    )
     pool = {
       name: settings.name,
       section,

@@ -417,13 +417,13 @@ const continueSequence = (
   ticket: PoolTicket,
   exit: Exit.Exit<unknown, unknown>
 ): boolean => {
-  const next = ticket.then
+  const next = ticket.after
   if (next === undefined) return false
   if (Exit.isSuccess(exit) && !self.closing && Thread.isUsable(thread)) {
     dispatch(self, thread, next)
     return true
   }
-  for (let rest: PoolTicket | undefined = next; rest !== undefined; rest = rest.then) {
+  for (let rest: PoolTicket | undefined = next; rest !== undefined; rest = rest.after) {
     settle(self, rest, Exit.interrupt())
   }
   return false
@@ -474,7 +474,7 @@ const exited = (self: Section, thread: Thread.Thread, exit: ThreadPlatform.Threa
       ...(death.cause === undefined ? {} : { cause: death.cause })
     })
     const exit = ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error)
-    for (let rest = ticket.then; rest !== undefined; rest = rest.then) settle(self, rest, Exit.interrupt())
+    for (let rest = ticket.after; rest !== undefined; rest = rest.after) settle(self, rest, Exit.interrupt())
     settle(self, ticket, exit)
   }
   if (left) self.config.threadLeft()
@@ -559,7 +559,7 @@ export const cancel = (self: Section, ticket: PoolTicket): Effect.Effect<void> =
 export const unsettled = (self: Section): Array<PoolTicket> => {
   const all: Array<PoolTicket> = []
   const add = (ticket: PoolTicket | undefined) => {
-    for (let t = ticket; t !== undefined; t = t.then) if (!Ticket.isSettled(t)) all.push(t)
+    for (let t = ticket; t !== undefined; t = t.after) if (!Ticket.isSettled(t)) all.push(t)
   }
   for (let node = self.team.backlog.head; node !== undefined; node = node.next) add(node.value)
   for (const ticket of self.waiting) add(ticket)

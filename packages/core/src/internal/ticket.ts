@@ -45,8 +45,8 @@ export interface Ticket<H> {
   /** Its caller is being interrupted: a ticket given back settles as interrupted instead of going out again. */
   cancelling: boolean
   /** Tickets of one `callMultipleInThread`: run after this one, on the same thread; never recalled. */
-  then: Ticket<H> | undefined
-  /** Whether it belongs to a sequence (`then` chain): it stays on its thread. */
+  after: Ticket<H> | undefined
+  /** Whether it belongs to a sequence (`after` chain): it stays on its thread. */
   readonly sticky: boolean
   /** When it was made and when it was sent, in milliseconds, for the queue-wait and run-time histograms. */
   readonly madeAt: number
@@ -90,7 +90,7 @@ export const make = <H>(init: Init): Ticket<H> => ({
   node: undefined,
   recalling: false,
   cancelling: false,
-  then: undefined,
+  after: undefined,
   sticky: init.sticky,
   madeAt: init.madeAt,
   sentAt: 0,
