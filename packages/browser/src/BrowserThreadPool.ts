@@ -13,6 +13,7 @@ import { type ThreadExit, ThreadPlatform } from "@effect-threads/core/ThreadPlat
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { CLOSED } from "./internal/closed.ts"
 
 /**
  * Creates the Web Worker of a thread, given the thread's id (1, 2, ...; a replacement thread gets a new id).
@@ -76,7 +77,8 @@ export const layerPlatform = (options: { readonly spawn: Spawn }): Layer.Layer<T
         worker.terminate()
         queueMicrotask(() => events.onExit(exit))
       }
-      const onMessage = (event: MessageEvent): void => events.onBatch(event.data)
+      const onMessage = (event: MessageEvent): void =>
+        event.data === CLOSED ? end({ exitCode: 0 }) : events.onBatch(event.data)
       const onError = (event: Event): void => {
         event.preventDefault()
         end({ error: new Error(describeError(event)) })

@@ -12,6 +12,7 @@ import type { RunnerPort } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadRunner from "@effect-threads/core/ThreadRunner"
 import * as Cause from "effect/Cause"
 import type * as Fiber from "effect/Fiber"
+import { CLOSED } from "./internal/closed.ts"
 
 /**
  * As much of a dedicated worker's global scope (`DedicatedWorkerGlobalScope`) as the runner uses. It is declared
@@ -68,6 +69,8 @@ export const makePort = (port: WorkerPort): RunnerPort => {
     close: () => {
       if (onMessage !== undefined) port.removeEventListener("message", onMessage)
       port.removeEventListener("messageerror", onMessageError)
+      // The page hears of no worker's end: it is told, before the worker closes.
+      port.postMessage(CLOSED, [])
       port.close?.()
     }
   }
