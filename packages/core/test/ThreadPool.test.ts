@@ -30,7 +30,7 @@ const handlers = [
 ]
 
 /** Waits, turn by turn of the event loop (at most 500), until `condition` holds. */
-const until = (what: string, condition: Effect.Effect<boolean>): Effect.Effect<void> =>
+const until = <R>(what: string, condition: Effect.Effect<boolean, never, R>): Effect.Effect<void, never, R> =>
   Effect.gen(function*() {
     for (let i = 0; i < 500; i++) {
       if (yield* condition) return
@@ -80,7 +80,7 @@ describe("ThreadPool over InProcessThreads", () => {
   it.effect("a thread doomed after the grace period takes no new work: the task behind it gets a new thread", () =>
     Effect.gen(function*() {
       const control = yield* InProcessThreads.Control
-      const stuck = yield* Effect.forkChild(ThreadPool.deferToThread(Stuck), { startImmediately: true })
+      const stuck = yield* Effect.forkChild(ThreadPool.deferToThread(Stuck, undefined), { startImmediately: true })
       const behind = yield* Effect.forkChild(ThreadPool.deferToThread(Square, 7), { startImmediately: true })
       const started = stuckStarted
       yield* until("both are in", Effect.map(stats, (s) => s.busyWorkerCount === 1 && s.backloggedWorkCount === 1))
@@ -161,13 +161,13 @@ describe("ThreadPool over InProcessThreads", () => {
       const control = yield* InProcessThreads.Control
       const fibers = yield* Effect.scoped(Effect.gen(function*() {
         const pool = yield* ThreadPool.makeStarted({ minThreads: 2, maxThreads: 2 })
-        const running = yield* Effect.forkDetach(pool.deferToThread(Stuck), { startImmediately: true })
+        const running = yield* Effect.forkDetach(pool.deferToThread(Stuck, undefined), { startImmediately: true })
         const queued = yield* Effect.forEach(
           [1, 2, 3],
           (n) => Effect.forkDetach(pool.deferToThread(Held, 100 + n), { startImmediately: true })
         )
         yield* until("all are in", Effect.map(pool.statistics, (s) => s.tasksInFlight === 4))
-        return [running, ...queued]
+        return [running, ...queued] as Array<Fiber.Fiber<unknown, unknown>>
       }))
       for (const fiber of fibers) assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
       assert.strictEqual(control.alive(), 0)

@@ -162,8 +162,7 @@ export const flushAll = (self: Section): void => {
     }
   }
   self.now = -1
-  const team = self.team
-  Meters.flush(self.config.meters, team.backlog.length, team.busy, team.idle.length)
+  flushMeters(self)
 }
 
 /** A ticket's message could not be cloned: it never left; it fails with InvalidPayload and frees its place. */
@@ -195,6 +194,18 @@ const invalidPayload = (ticket: PoolTicket, error: unknown): ThreadError.Invalid
   })
 }
 
+/** The books of a ticket about to settle: no longer in flight, its failure counted, its run time observed. */
+const account = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
+  self.inFlight--
+  if (Exit.isFailure(exit)) self.config.meters.pending.failures++
+  if (ticket.thread !== undefined) {
+    Meters.observe(self.config.meters, self.config.meters.runTime, now(self) - ticket.sentAt)
+  }
+}
+
+const flushMeters = (self: Section): void =>
+  Meters.flush(self.config.meters, self.team.backlog.length, self.team.busy, self.team.idle.length)
+
 /** Settles a ticket, once, keeping the count of tasks in flight. */
 export const settle = (
   self: Section,
@@ -204,12 +215,26 @@ export const settle = (
 ): void => {
   if (Ticket.isSettled(ticket)) return
   // The books first: settling resumes the caller, which may read the statistics at once.
-  self.inFlight--
-  if (Exit.isFailure(exit)) self.config.meters.pending.failures++
-  if (ticket.thread !== undefined) {
-    Meters.observe(self.config.meters, self.config.meters.runTime, now(self) - ticket.sentAt)
-  }
+  account(self, ticket, exit)
   Ticket.settle(ticket, exit, release)
+}
+
+/**
+ * Settles the tickets of one pass: all the books first, the metrics brought up to date, then the callers resumed,
+ * so that a caller who reads the statistics or the metrics at once reads the state after the whole pass.
+ */
+const settleAll = (
+  self: Section,
+  tickets: ReadonlyArray<PoolTicket>,
+  exits: ReadonlyArray<Exit.Exit<unknown, unknown>>,
+  releases?: ReadonlyArray<(() => void) | undefined>
+): void => {
+  for (let i = 0; i < tickets.length; i++) {
+    const ticket = tickets[i]!
+    if (!Ticket.isSettled(ticket)) account(self, ticket, exits[i]!)
+  }
+  flushMeters(self)
+  for (let i = 0; i < tickets.length; i++) Ticket.settle(tickets[i]!, exits[i]!, releases?.[i])
 }
 
 // ---- placing work ----
@@ -392,8 +417,7 @@ const receive = (self: Section, thread: Thread.Thread, batch: Protocol.FromThrea
     }
   }
   if (self.config.capacity > 1) steal(self)
-  if (answered === undefined) return
-  for (let i = 0; i < answered.length; i++) settle(self, answered[i]!, exits![i]!, releases![i])
+  if (answered !== undefined) settleAll(self, answered, exits!, releases)
 }
 
 /** Gives a released thread back to the team once; does nothing if it left meanwhile. */
@@ -466,6 +490,8 @@ const exited = (self: Section, thread: Thread.Thread, exit: ThreadPlatform.Threa
     self.threadsCrashed++
     self.config.meters.pending.crashes++
   }
+  const tickets: Array<PoolTicket> = []
+  const outcomes: Array<Exit.Exit<unknown, unknown>> = []
   for (const ticket of held) {
     const error = starting ? startFailed : new ThreadError.ThreadCrashed({
       task: ticket.task._tag,
@@ -473,10 +499,14 @@ const exited = (self: Section, thread: Thread.Thread, exit: ThreadPlatform.Threa
       ...(death.exitCode === undefined ? {} : { exitCode: death.exitCode }),
       ...(death.cause === undefined ? {} : { cause: death.cause })
     })
-    const exit = ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error)
-    for (let rest = ticket.after; rest !== undefined; rest = rest.after) settle(self, rest, Exit.interrupt())
-    settle(self, ticket, exit)
+    for (let rest = ticket.after; rest !== undefined; rest = rest.after) {
+      tickets.push(rest)
+      outcomes.push(Exit.interrupt())
+    }
+    tickets.push(ticket)
+    outcomes.push(ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error))
   }
+  settleAll(self, tickets, outcomes)
   if (left) self.config.threadLeft()
   scheduleFlush(self)
   wake(self)
