@@ -57,7 +57,7 @@ describe("BrowserThreadPool.layerPlatform", () => {
   it.live("an entry that throws while loading: onExit once, with the error event's description", () =>
     Effect.gen(function*() {
       const thread = yield* spawnOn(() =>
-        new Worker(new URL("./conformance/throws-at-load.ts", import.meta.url), { type: "module" })
+        new Worker(new URL("@effect-threads/conformance/throws-at-load", import.meta.url), { type: "module" })
       )
       const exit = yield* thread.exited
       assert.instanceOf(exit.error, Error)

@@ -1,13 +1,14 @@
 /**
  * The conformance suite on Web Workers, in headless Chromium: `BrowserThreadPool` and `BrowserThreadRunner`.
  */
+import { conformance, type CountedWorkers, type Entry } from "@effect-threads/conformance"
 import { BrowserThreadPool } from "../src/index.ts"
-import { conformance, type CountedWorkers, type Entry } from "./conformance/suite.ts"
 
 // Each `new Worker(new URL(...))` is written out in full: that is the shape Vite bundles as a worker.
 const spawners: Record<Entry, BrowserThreadPool.Spawn> = {
   tasks: () => new Worker(new URL("./fixtures/browser-entry.ts", import.meta.url), { type: "module" }),
-  throwsAtLoad: () => new Worker(new URL("./conformance/throws-at-load.ts", import.meta.url), { type: "module" })
+  throwsAtLoad: () =>
+    new Worker(new URL("@effect-threads/conformance/throws-at-load", import.meta.url), { type: "module" })
 }
 
 /** Wraps a spawn function: counts the workers it creates, and the ones terminated (each once). */

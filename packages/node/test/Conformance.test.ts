@@ -1,14 +1,14 @@
 /**
- * The conformance suite (`@effect-threads/browser/conformance`, shared with the browser) on `worker_threads`:
+ * The conformance suite (`@effect-threads/conformance`, shared with the browser) on `worker_threads`:
  * `NodeThreadPool` and `NodeThreadRunner`, with the same tasks and a Node entry of their own.
  */
-import { conformance, type CountedWorkers, type Entry } from "@effect-threads/browser/conformance"
+import { conformance, type CountedWorkers, type Entry } from "@effect-threads/conformance"
 import { NodeThreadPool } from "../src/index.ts"
 import { countingPlatform } from "./helpers.ts"
 
 const entries: Record<Entry, URL> = {
-  tasks: new URL("../../browser/test/fixtures/node-entry.ts", import.meta.url),
-  throwsAtLoad: new URL("../../browser/test/conformance/throws-at-load.ts", import.meta.url)
+  tasks: new URL("./fixtures/conformance-entry.ts", import.meta.url),
+  throwsAtLoad: new URL(import.meta.resolve("@effect-threads/conformance/throws-at-load"))
 }
 
 /** `countingPlatform` assembles what `NodeThreadPool.layerPlatform` does, counting threads and their exits. */

@@ -1,8 +1,12 @@
 /**
  * The conformance suite: the pool's behaviour that does not depend on the platform, written once and run on every
- * platform (`packages/node/test/Conformance.test.ts` on `worker_threads`, `../Conformance.browser.test.ts` on Web
- * Workers in Chromium). A platform supplies a {@link Harness}: its pool layer, and its platform layer with a
- * spawn function that counts the workers it creates and the ones that ended.
+ * platform (`packages/node/test/Conformance.test.ts` on `worker_threads`,
+ * `packages/browser/test/Conformance.browser.test.ts` on Web Workers in Chromium). A platform supplies a
+ * {@link Harness}: its pool layer, and its platform layer with a spawn function that counts the workers it creates
+ * and the ones that ended.
+ *
+ * This is a private workspace package that depends on `@effect-threads/core` alone, so neither platform depends on
+ * the other for its tests.
  */
 import { Task, ThreadError, ThreadPool } from "@effect-threads/core"
 import type { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
@@ -18,7 +22,10 @@ import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import * as Api from "./api.ts"
 
-/** The worker entries every platform provides: one that serves `handlers.ts`, one that throws while loading. */
+/**
+ * The worker entries every platform provides: its own entry serving `handlers.ts` (`./handlers`), and
+ * `throws-at-load.ts` (`./throws-at-load`), which throws while loading, the same file on every platform.
+ */
 export type Entry = "tasks" | "throwsAtLoad"
 
 /** A platform layer whose spawn function counts the workers it created and the ones that ended. */

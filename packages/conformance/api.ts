@@ -1,6 +1,6 @@
 /**
  * The conformance tasks, declared once for every platform. Nothing here (nor in `handlers.ts`) may touch a
- * platform: this directory is type-checked with the ECMAScript library alone, no DOM and no Node types.
+ * platform: this package is type-checked with the ECMAScript library alone, no DOM and no Node types.
  *
  * The tasks that must be held or watched while they run (`Hold`, `Spin`, `Record`) report to the main thread with
  * `ThreadRunner.callMain`, so the tests see what a thread does without shared memory (which a browser grants only

@@ -1,6 +1,6 @@
 /**
- * The conformance tasks' implementations, shared by every platform's worker entry (`../fixtures/node-entry.ts`,
- * `../fixtures/browser-entry.ts`).
+ * The conformance tasks' implementations (`@effect-threads/conformance/handlers`), shared by every platform's worker
+ * entry (`packages/node/test/fixtures/conformance-entry.ts`, `packages/browser/test/fixtures/browser-entry.ts`).
  */
 import { Task, ThreadRunner } from "@effect-threads/core"
 import * as Effect from "effect/Effect"
