@@ -18,8 +18,9 @@ import type { InvalidLimit } from "../TeamPool.ts"
 import type { InvalidPayload } from "../ThreadError.ts"
 import * as Payload from "./payload.ts"
 import type * as Pool from "./pool.ts"
-import type * as Protocol from "./protocol.ts"
+import * as Protocol from "./protocol.ts"
 import * as Section from "./section.ts"
+import * as Ticket from "./ticket.ts"
 
 /** Options of one run. */
 export interface RunOptions {
@@ -60,7 +61,9 @@ export const deferToThread = <T extends Task.Any>(
     if (Exit.isFailure(encoded)) return encoded
     if (pool.tracing) return traced(pool, task, encoded.value, options)
     const trace = traceOf(fiber)
-    return withLimit(pool, (limit) => wait(pool, task, encoded.value, options, trace, limit, undefined))
+    return pool.readLimit === undefined
+      ? wait(pool, task, encoded.value, options, trace, section.maxThreads, undefined)
+      : withLimit(pool, (limit) => wait(pool, task, encoded.value, options, trace, limit, undefined))
   }) as Effect.Effect<Task.Success<T>, unknown>
 
 /** Places a ticket and waits for its outcome; an interrupt cancels it. */
@@ -87,7 +90,7 @@ const wait = (
       onSent
     })
     Section.place(section, ticket, limit)
-    return Section.cancel(section, ticket)
+    return cancel(section, ticket)
   })
 
 /** `deferToThread` with a span for the task and a child span for its time in the queue, ended when it is sent. */
@@ -236,4 +239,39 @@ export const callMultipleInThread = (
         for (let i = 0; i + 1 < tickets.length; i++) tickets[i]!.after = tickets[i + 1]
         Section.place(section, tickets[0]!, limit)
       }))
+  })
+
+const awaitSettled = (ticket: Section.PoolTicket): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (Ticket.isSettled(ticket)) return resume(Effect.void)
+    ticket.waiter = () => resume(Effect.void)
+  })
+
+/**
+ * The ticket's caller is interrupted: a ticket not sent yet leaves the backlog at once and settles as interrupted;
+ * a sent one is interrupted in its thread, and if it has not ended within the grace period its thread is doomed
+ * (decided synchronously, so an answer that came first wins) and terminated. Waits until the ticket has settled.
+ */
+const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    ticket.cancelling = true
+    switch (ticket.state) {
+      case Ticket.WAITING:
+      case Ticket.BACKLOGGED: {
+        Section.drop(self, ticket, Exit.interrupt())
+        return Effect.void
+      }
+      case Ticket.SETTLED:
+        return Effect.void
+    }
+    const thread = ticket.thread!
+    Section.postTo(self, thread, [Protocol.INTERRUPT, ticket.id])
+    return awaitSettled(ticket).pipe(
+      Effect.timeoutOption(self.config.interruptGracePeriod),
+      Effect.flatMap((ended) => {
+        if (ended._tag === "Some" || Ticket.isSettled(ticket)) return Effect.void
+        Section.doom(self, thread)
+        return awaitSettled(ticket)
+      })
+    )
   })

@@ -21,9 +21,21 @@ export const pathOf = (issue: string): string => {
   return at === null ? "$" : `$${at[1]!.replace(/\["([A-Za-z_$][\w$]*)"\]/g, ".$1")}`
 }
 
+/** Each schema's encoder, made once. */
+const encoders = new WeakMap<Schema.Top, (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
+
+const encoderOf = (schema: Schema.Top): (input: unknown) => Exit.Exit<unknown, Schema.SchemaError> => {
+  let encoder = encoders.get(schema)
+  if (encoder === undefined) {
+    encoder = Schema.encodeUnknownExit(schema as Schema.Codec<unknown, unknown>)
+    encoders.set(schema, encoder)
+  }
+  return encoder
+}
+
 /** Encodes `payload` with the task's schema. */
 export const encode = (task: Task.Any, payload: unknown): Exit.Exit<unknown, InvalidPayload> => {
-  const encoded = Schema.encodeUnknownExit(task.payload)(payload)
+  const encoded = encoderOf(task.payload)(payload)
   if (Exit.isSuccess(encoded)) return encoded as Exit.Exit<unknown>
   const issue = String(Cause.squash(encoded.cause))
   return Exit.fail(
@@ -61,4 +73,29 @@ export const encodeChecked = (task: Task.Any, payload: unknown): Exit.Exit<unkno
       message: `the payload of ${task._tag} holds a value at ${path} that cannot be sent to a thread`
     })
   )
+}
+
+/**
+ * The error of a payload whose post failed: nothing of it left. Only now is it walked, to say where the value that
+ * cannot be cloned is.
+ */
+export const unsendable = (task: Task.Any, payload: unknown, error: unknown): InvalidPayload => {
+  const tag = task._tag
+  let path: string | undefined
+  try {
+    path = Protocol.findUncloneable(payload)
+  } catch (cause) {
+    return new InvalidPayload({
+      task: tag,
+      path: "$",
+      message: `reading the payload of ${tag} threw: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+  }
+  return new InvalidPayload({
+    task: tag,
+    path: path ?? "$",
+    message: path === undefined
+      ? `the payload of ${tag} cannot be sent to a thread: ${error instanceof Error ? error.message : String(error)}`
+      : `the payload of ${tag} holds a value at ${path} that cannot be sent to a thread`
+  })
 }

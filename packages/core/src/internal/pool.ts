@@ -16,6 +16,7 @@ import type * as Task from "../Task.ts"
 import type * as Team from "../Team.ts"
 import * as TeamPool from "../TeamPool.ts"
 import * as ThreadPlatform from "../ThreadPlatform.ts"
+import * as Inbox from "./inbox.ts"
 import * as Meters from "./meters.ts"
 import * as Outcome from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
@@ -76,6 +77,7 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
         onCall: (thread, id, tag, payload) => answerCall(pool!, handlers, thread, id, tag, payload),
         threadLeft: () => replenish(pool!)
       },
+      { receive: Inbox.receive, exited: Inbox.exited },
       settings.minThreads,
       settings.maxThreads
     )

@@ -14,10 +14,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type { AlreadyQuit } from "../AlreadyQuit.ts"
-import * as ThreadError from "../ThreadError.ts"
 import type * as ThreadPlatform from "../ThreadPlatform.ts"
 import * as Meters from "./meters.ts"
-import * as Outcome from "./outcome.ts"
+import * as Payload from "./payload.ts"
 import * as Protocol from "./protocol.ts"
 import * as Team from "./team.ts"
 import * as Thread from "./thread.ts"
@@ -75,10 +74,18 @@ export interface Section {
   /** Woken when the last thread is gone, or the team has quit. */
   changed: Array<() => void>
   readonly flushBound: () => void
+  /** What the section does with what a thread says (`inbox.ts`). */
+  readonly events: Events
+}
+
+/** How a section hears from its threads. */
+export interface Events {
+  readonly receive: (self: Section, thread: Thread.Thread, batch: Protocol.FromThreadBatch) => void
+  readonly exited: (self: Section, thread: Thread.Thread, exit: ThreadPlatform.ThreadExit) => void
 }
 
 /** Makes a section; no thread starts until `started` is set and work or `grow` needs one. */
-export const make = (config: Config, minThreads: number, maxThreads: number): Section => {
+export const make = (config: Config, events: Events, minThreads: number, maxThreads: number): Section => {
   const self: Section = {
     config,
     team: undefined as unknown as Team.Team<Thread.Thread, PoolTicket>,
@@ -101,7 +108,8 @@ export const make = (config: Config, minThreads: number, maxThreads: number): Se
     flushScheduled: false,
     now: -1,
     changed: [],
-    flushBound: () => flushAll(self)
+    flushBound: () => flushAll(self),
+    events
   }
   ;(self as { team: Team.Team<Thread.Thread, PoolTicket> }).team = Team.make<Thread.Thread, PoolTicket>({
     dispatch: (thread, ticket) => dispatch(self, thread, ticket),
@@ -124,13 +132,13 @@ export const now = (self: Section): number => {
   return self.now
 }
 
-const wake = (self: Section): void => {
+export const wake = (self: Section): void => {
   const waiters = self.changed
   self.changed = []
   for (const waiter of waiters) waiter()
 }
 
-const scheduleFlush = (self: Section): void => {
+export const scheduleFlush = (self: Section): void => {
   if (self.flushScheduled) return
   self.flushScheduled = true
   Protocol.queueMicrotask(self.flushBound)
@@ -170,28 +178,7 @@ const unsendable = (self: Section, thread: Thread.Thread, ticket: PoolTicket, er
   if (thread.held.get(ticket.id) !== ticket) return
   thread.held.delete(ticket.id)
   finishOn(self, thread)
-  settle(self, ticket, Exit.fail(invalidPayload(ticket, error)))
-}
-
-const invalidPayload = (ticket: PoolTicket, error: unknown): ThreadError.InvalidPayload => {
-  const tag = ticket.task._tag
-  let path: string | undefined
-  try {
-    path = Protocol.findUncloneable(ticket.payload)
-  } catch (cause) {
-    return new ThreadError.InvalidPayload({
-      task: tag,
-      path: "$",
-      message: `reading the payload of ${tag} threw: ${cause instanceof Error ? cause.message : String(cause)}`
-    })
-  }
-  return new ThreadError.InvalidPayload({
-    task: tag,
-    path: path ?? "$",
-    message: path === undefined
-      ? `the payload of ${tag} cannot be sent to a thread: ${error instanceof Error ? error.message : String(error)}`
-      : `the payload of ${tag} holds a value at ${path} that cannot be sent to a thread`
-  })
+  settle(self, ticket, Exit.fail(Payload.unsendable(ticket.task, ticket.payload, error)))
 }
 
 /** The books of a ticket about to settle: no longer in flight, its failure counted, its run time observed. */
@@ -203,7 +190,7 @@ const account = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unk
   }
 }
 
-const flushMeters = (self: Section): void =>
+export const flushMeters = (self: Section): void =>
   Meters.flush(self.config.meters, self.team.backlog.length, self.team.busy, self.team.idle.length)
 
 /** Settles a ticket, once, keeping the count of tasks in flight. */
@@ -223,7 +210,7 @@ export const settle = (
  * Settles the tickets of one pass: all the books first, the metrics brought up to date, then the callers resumed,
  * so that a caller who reads the statistics or the metrics at once reads the state after the whole pass.
  */
-const settleAll = (
+export const settleAll = (
   self: Section,
   tickets: ReadonlyArray<PoolTicket>,
   exits: ReadonlyArray<Exit.Exit<unknown, unknown>>,
@@ -240,7 +227,7 @@ const settleAll = (
 // ---- placing work ----
 
 /** The hook of the team's `dispatch`: the ticket goes into the thread's outbox. */
-const dispatch = (self: Section, thread: Thread.Thread, ticket: PoolTicket): void => {
+export const dispatch = (self: Section, thread: Thread.Thread, ticket: PoolTicket): void => {
   const at = now(self)
   Ticket.sent(ticket, thread, at)
   thread.held.set(ticket.id, ticket)
@@ -250,10 +237,10 @@ const dispatch = (self: Section, thread: Thread.Thread, ticket: PoolTicket): voi
 }
 
 /** A new ticket, counted in flight. */
-export const ticket = (self: Section, init: Omit<Ticket.Init, "id" | "madeAt">): PoolTicket => {
+export const ticket = (self: Section, init: Ticket.Init): PoolTicket => {
   self.inFlight++
   self.config.meters.pending.tasks++
-  return Ticket.make({ ...init, id: self.nextTicketId++, madeAt: now(self) })
+  return Ticket.make(init, self.nextTicketId++, now(self))
 }
 
 /** Whether placing a ticket now would need a thread that does not exist yet (so a dynamic limit must be read). */
@@ -294,11 +281,11 @@ const spawn = (self: Section): Thread.Thread => {
   self.config.meters.pending.threadsStarted++
   try {
     thread.handle = self.config.platform.spawn(thread.id, {
-      onBatch: (batch) => receive(self, thread, batch as Protocol.FromThreadBatch),
-      onExit: (exit) => exited(self, thread, exit)
+      onBatch: (batch) => self.events.receive(self, thread, batch as Protocol.FromThreadBatch),
+      onExit: (exit) => self.events.exited(self, thread, exit)
     })
   } catch (error) {
-    Protocol.queueMicrotask(() => exited(self, thread, { error }))
+    Protocol.queueMicrotask(() => self.events.exited(self, thread, { error }))
     return thread
   }
   thread.timer = self.config.run(Effect.andThen(
@@ -331,7 +318,7 @@ export const replenish = (self: Section, limit: number): void => {
 }
 
 /** The team finished with one of the thread's tickets. */
-const finishOn = (self: Section, thread: Thread.Thread): void => {
+export const finishOn = (self: Section, thread: Thread.Thread): void => {
   if (thread.inTeam) Team.finish(self.team, thread)
 }
 
@@ -370,218 +357,6 @@ export const doom = (self: Section, thread: Thread.Thread): void => {
   thread.handle?.terminate()
   self.config.threadLeft()
 }
-
-// ---- hearing from threads ----
-
-/** A batch from a thread: every answered ticket leaves its thread and the team is told, then the callers resume. */
-const receive = (self: Section, thread: Thread.Thread, batch: Protocol.FromThreadBatch): void => {
-  let answered: Array<PoolTicket> | undefined
-  let exits: Array<Exit.Exit<unknown, unknown>> | undefined
-  let releases: Array<(() => void) | undefined> | undefined
-  for (const message of batch) {
-    switch (message[0]) {
-      case Protocol.RESULT: {
-        const ticket = thread.held.get(message[1])
-        if (ticket === undefined) break
-        thread.held.delete(message[1])
-        if (message[2] === Protocol.RECALLED) {
-          thread.recalls--
-          Ticket.recalled(ticket)
-          finishOn(self, thread)
-          if (ticket.cancelling || self.closing) settle(self, ticket, Exit.interrupt())
-          else place(self, ticket, 0)
-          break
-        }
-        const exit = Outcome.toExit(ticket.task, message.slice(2) as unknown as Protocol.Outcome)
-        let release: (() => void) | undefined
-        if (ticket.sticky && continueSequence(self, thread, ticket, exit)) {
-          // The sequence goes on, on this thread: the thread stays with it.
-        } else if (ticket.holds) {
-          release = releaser(self, thread)
-        } else {
-          finishOn(self, thread)
-        }
-        ;(answered ??= []).push(ticket)
-        ;(exits ??= []).push(exit)
-        ;(releases ??= []).push(release)
-        break
-      }
-      case Protocol.CALL: {
-        self.config.onCall(thread, message[1], message[2], message[3])
-        break
-      }
-      case Protocol.READY: {
-        ready(thread)
-        break
-      }
-    }
-  }
-  if (self.config.capacity > 1) steal(self)
-  if (answered !== undefined) settleAll(self, answered, exits!, releases)
-}
-
-/** Gives a released thread back to the team once; does nothing if it left meanwhile. */
-const releaser = (self: Section, thread: Thread.Thread): () => void => {
-  let done = false
-  return () => {
-    if (done) return
-    done = true
-    finishOn(self, thread)
-    scheduleFlush(self)
-  }
-}
-
-/**
- * A ticket of a `callMultipleInThread` sequence ended: on success the next one goes to the same thread (which stays
- * busy); otherwise the rest of the sequence will not run. Gives whether the sequence goes on.
- */
-const continueSequence = (
-  self: Section,
-  thread: Thread.Thread,
-  ticket: PoolTicket,
-  exit: Exit.Exit<unknown, unknown>
-): boolean => {
-  const next = ticket.after
-  if (next === undefined) return false
-  if (Exit.isSuccess(exit) && !self.closing && Thread.isUsable(thread)) {
-    dispatch(self, thread, next)
-    return true
-  }
-  for (let rest: PoolTicket | undefined = next; rest !== undefined; rest = rest.after) {
-    settle(self, rest, Exit.interrupt())
-  }
-  return false
-}
-
-const ready = (thread: Thread.Thread): void => {
-  if (thread.state !== Thread.STARTING) return
-  thread.state = Thread.READY
-  thread.timer?.interruptUnsafe()
-  thread.timer = undefined
-  const waiters = thread.onReady
-  thread.onReady = []
-  for (const waiter of waiters) waiter(undefined)
-}
-
-/** The platform reported the thread's exit: what it held fails (a crash, or a start failure), then it is gone. */
-const exited = (self: Section, thread: Thread.Thread, exit: ThreadPlatform.ThreadExit): void => {
-  if (thread.state === Thread.DEAD) return
-  const starting = thread.state === Thread.STARTING || thread.startFailure !== undefined
-  thread.state = Thread.DEAD
-  thread.timer?.interruptUnsafe()
-  thread.timer = undefined
-  self.threads.delete(thread)
-  const left = thread.inTeam
-  if (left) {
-    thread.inTeam = false
-    Team.remove(self.team, thread)
-  }
-  const death = Thread.describeExit(exit)
-  const startFailed = new ThreadError.ThreadStartFailed({
-    message: `thread ${thread.id} could not start: ${thread.startFailure ?? death.message}`,
-    ...(death.cause === undefined ? {} : { cause: death.cause })
-  })
-  const waiters = thread.onReady
-  thread.onReady = []
-  for (const waiter of waiters) waiter(startFailed)
-  const held = Array.from(thread.held.values())
-  thread.held.clear()
-  if (!starting && held.length > 0 && !self.closing) {
-    self.threadsCrashed++
-    self.config.meters.pending.crashes++
-  }
-  const tickets: Array<PoolTicket> = []
-  const outcomes: Array<Exit.Exit<unknown, unknown>> = []
-  for (const ticket of held) {
-    const error = starting ? startFailed : new ThreadError.ThreadCrashed({
-      task: ticket.task._tag,
-      message: `thread ${thread.id} died while running ${ticket.task._tag}: ${death.message}`,
-      ...(death.exitCode === undefined ? {} : { exitCode: death.exitCode }),
-      ...(death.cause === undefined ? {} : { cause: death.cause })
-    })
-    for (let rest = ticket.after; rest !== undefined; rest = rest.after) {
-      tickets.push(rest)
-      outcomes.push(Exit.interrupt())
-    }
-    tickets.push(ticket)
-    outcomes.push(ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error))
-  }
-  settleAll(self, tickets, outcomes)
-  if (left) self.config.threadLeft()
-  scheduleFlush(self)
-  wake(self)
-}
-
-// ---- stealing ----
-
-/**
- * Work stealing, when tasks are sent ahead: while threads are idle and nothing is backlogged, each idle thread takes
- * back one task that a busy thread holds and has not started (the newest of the thread that holds the most), so no
- * task waits behind a slow one while a thread is free. Decided only here, after a batch, where threads become free.
- */
-const steal = (self: Section): void => {
-  const team = self.team
-  if (team.idle.length === 0 || team.backlog.length > 0) return
-  let budget = team.idle.length
-  for (const thread of self.threads) budget -= thread.recalls
-  while (budget > 0) {
-    let most: Thread.Thread | undefined
-    let ahead = 0
-    for (const thread of self.threads) {
-      if (thread.state !== Thread.READY) continue
-      const unstarted = thread.held.size - 1 - thread.recalls
-      if (unstarted > ahead) {
-        most = thread
-        ahead = unstarted
-      }
-    }
-    if (most === undefined) return
-    let newest: PoolTicket | undefined
-    for (const ticket of most.held.values()) if (!ticket.recalling && !ticket.sticky) newest = ticket
-    if (newest === undefined) return
-    newest.recalling = true
-    most.recalls++
-    postTo(self, most, [Protocol.RECALL, newest.id])
-    budget--
-  }
-}
-
-// ---- callers that go away ----
-
-const awaitSettled = (ticket: PoolTicket): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    if (Ticket.isSettled(ticket)) return resume(Effect.void)
-    ticket.waiter = () => resume(Effect.void)
-  })
-
-/**
- * The ticket's caller is interrupted: a ticket not sent yet leaves the backlog at once and settles as interrupted;
- * a sent one is interrupted in its thread, and if it has not ended within the grace period its thread is doomed
- * (decided synchronously, so an answer that came first wins) and terminated. Waits until the ticket has settled.
- */
-export const cancel = (self: Section, ticket: PoolTicket): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    ticket.cancelling = true
-    switch (ticket.state) {
-      case Ticket.WAITING:
-      case Ticket.BACKLOGGED: {
-        drop(self, ticket, Exit.interrupt())
-        return Effect.void
-      }
-      case Ticket.SETTLED:
-        return Effect.void
-    }
-    const thread = ticket.thread!
-    postTo(self, thread, [Protocol.INTERRUPT, ticket.id])
-    return awaitSettled(ticket).pipe(
-      Effect.timeoutOption(self.config.interruptGracePeriod),
-      Effect.flatMap((ended) => {
-        if (ended._tag === "Some" || Ticket.isSettled(ticket)) return Effect.void
-        doom(self, thread)
-        return awaitSettled(ticket)
-      })
-    )
-  })
 
 // ---- the whole pool ----
 

@@ -64,23 +64,21 @@ export interface Ticket<H> {
   readonly onSent: ((millis: number) => void) | undefined
 }
 
-/** What makes a ticket. */
+/** What makes a ticket, besides its id and time. */
 export interface Init {
-  readonly id: number
   readonly task: Task.Any
   readonly payload: unknown
   readonly transfer: ReadonlyArray<unknown> | undefined
   readonly trace: Protocol.Trace | undefined
   readonly sticky: boolean
-  readonly madeAt: number
   readonly holds: boolean
   readonly onSettle: (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
   readonly onSent?: ((millis: number) => void) | undefined
 }
 
 /** A new ticket, `WAITING`. */
-export const make = <H>(init: Init): Ticket<H> => ({
-  id: init.id,
+export const make = <H>(init: Init, id: number, madeAt: number): Ticket<H> => ({
+  id,
   task: init.task,
   payload: init.payload,
   transfer: init.transfer,
@@ -92,7 +90,7 @@ export const make = <H>(init: Init): Ticket<H> => ({
   cancelling: false,
   after: undefined,
   sticky: init.sticky,
-  madeAt: init.madeAt,
+  madeAt,
   sentAt: 0,
   holds: init.holds,
   onSettle: init.onSettle,

@@ -1,0 +1,192 @@
+/**
+ * What threads say to the pool, heard by the section: a batch of answers (each answered ticket leaves its thread
+ * and the team is told in one pass, then the callers resume), READY, a call to the main thread, and a thread's exit
+ * (what it held fails: a crash, or a start failure). Work stealing is decided here, where threads become free.
+ *
+ * @internal
+ */
+import * as Exit from "effect/Exit"
+import * as ThreadError from "../ThreadError.ts"
+import type * as ThreadPlatform from "../ThreadPlatform.ts"
+import * as Outcome from "./outcome.ts"
+import * as Protocol from "./protocol.ts"
+import * as Section from "./section.ts"
+import * as Team from "./team.ts"
+import * as Thread from "./thread.ts"
+import * as Ticket from "./ticket.ts"
+
+type PoolTicket = Section.PoolTicket
+type Sec = Section.Section
+
+/** A batch from a thread: every answered ticket leaves its thread and the team is told, then the callers resume. */
+export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromThreadBatch): void => {
+  let answered: Array<PoolTicket> | undefined
+  let exits: Array<Exit.Exit<unknown, unknown>> | undefined
+  let releases: Array<(() => void) | undefined> | undefined
+  for (const message of batch) {
+    switch (message[0]) {
+      case Protocol.RESULT: {
+        const ticket = thread.held.get(message[1])
+        if (ticket === undefined) break
+        thread.held.delete(message[1])
+        if (message[2] === Protocol.RECALLED) {
+          thread.recalls--
+          Ticket.recalled(ticket)
+          Section.finishOn(self, thread)
+          if (ticket.cancelling || self.closing) Section.settle(self, ticket, Exit.interrupt())
+          else Section.place(self, ticket, 0)
+          break
+        }
+        const exit = Outcome.toExit(ticket.task, message.slice(2) as unknown as Protocol.Outcome)
+        let release: (() => void) | undefined
+        if (ticket.sticky && continueSequence(self, thread, ticket, exit)) {
+          // The sequence goes on, on this thread: the thread stays with it.
+        } else if (ticket.holds) {
+          release = releaser(self, thread)
+        } else {
+          Section.finishOn(self, thread)
+        }
+        ;(answered ??= []).push(ticket)
+        ;(exits ??= []).push(exit)
+        ;(releases ??= []).push(release)
+        break
+      }
+      case Protocol.CALL: {
+        self.config.onCall(thread, message[1], message[2], message[3])
+        break
+      }
+      case Protocol.READY: {
+        ready(thread)
+        break
+      }
+    }
+  }
+  if (self.config.capacity > 1) steal(self)
+  if (answered !== undefined) Section.settleAll(self, answered, exits!, releases)
+}
+
+/** Gives a released thread back to the team once; does nothing if it left meanwhile. */
+const releaser = (self: Sec, thread: Thread.Thread): () => void => {
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    Section.finishOn(self, thread)
+    Section.scheduleFlush(self)
+  }
+}
+
+/**
+ * A ticket of a `callMultipleInThread` sequence ended: on success the next one goes to the same thread (which stays
+ * busy); otherwise the rest of the sequence will not run. Gives whether the sequence goes on.
+ */
+const continueSequence = (
+  self: Sec,
+  thread: Thread.Thread,
+  ticket: PoolTicket,
+  exit: Exit.Exit<unknown, unknown>
+): boolean => {
+  const next = ticket.after
+  if (next === undefined) return false
+  if (Exit.isSuccess(exit) && !self.closing && Thread.isUsable(thread)) {
+    Section.dispatch(self, thread, next)
+    return true
+  }
+  for (let rest: PoolTicket | undefined = next; rest !== undefined; rest = rest.after) {
+    Section.settle(self, rest, Exit.interrupt())
+  }
+  return false
+}
+
+const ready = (thread: Thread.Thread): void => {
+  if (thread.state !== Thread.STARTING) return
+  thread.state = Thread.READY
+  thread.timer?.interruptUnsafe()
+  thread.timer = undefined
+  const waiters = thread.onReady
+  thread.onReady = []
+  for (const waiter of waiters) waiter(undefined)
+}
+
+/** The platform reported the thread's exit: what it held fails (a crash, or a start failure), then it is gone. */
+export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.ThreadExit): void => {
+  if (thread.state === Thread.DEAD) return
+  const starting = thread.state === Thread.STARTING || thread.startFailure !== undefined
+  thread.state = Thread.DEAD
+  thread.timer?.interruptUnsafe()
+  thread.timer = undefined
+  self.threads.delete(thread)
+  const left = thread.inTeam
+  if (left) {
+    thread.inTeam = false
+    Team.remove(self.team, thread)
+  }
+  const death = Thread.describeExit(exit)
+  const startFailed = new ThreadError.ThreadStartFailed({
+    message: `thread ${thread.id} could not start: ${thread.startFailure ?? death.message}`,
+    ...(death.cause === undefined ? {} : { cause: death.cause })
+  })
+  const waiters = thread.onReady
+  thread.onReady = []
+  for (const waiter of waiters) waiter(startFailed)
+  const held = Array.from(thread.held.values())
+  thread.held.clear()
+  if (!starting && held.length > 0 && !self.closing) {
+    self.threadsCrashed++
+    self.config.meters.pending.crashes++
+  }
+  const tickets: Array<PoolTicket> = []
+  const outcomes: Array<Exit.Exit<unknown, unknown>> = []
+  for (const ticket of held) {
+    const error = starting ? startFailed : new ThreadError.ThreadCrashed({
+      task: ticket.task._tag,
+      message: `thread ${thread.id} died while running ${ticket.task._tag}: ${death.message}`,
+      ...(death.exitCode === undefined ? {} : { exitCode: death.exitCode }),
+      ...(death.cause === undefined ? {} : { cause: death.cause })
+    })
+    for (let rest = ticket.after; rest !== undefined; rest = rest.after) {
+      tickets.push(rest)
+      outcomes.push(Exit.interrupt())
+    }
+    tickets.push(ticket)
+    outcomes.push(ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error))
+  }
+  Section.settleAll(self, tickets, outcomes)
+  if (left) self.config.threadLeft()
+  Section.scheduleFlush(self)
+  Section.wake(self)
+}
+
+// ---- stealing ----
+
+/**
+ * Work stealing, when tasks are sent ahead: while threads are idle and nothing is backlogged, each idle thread takes
+ * back one task that a busy thread holds and has not started (the newest of the thread that holds the most), so no
+ * task waits behind a slow one while a thread is free. Decided only here, after a batch, where threads become free.
+ */
+const steal = (self: Sec): void => {
+  const team = self.team
+  if (team.idle.length === 0 || team.backlog.length > 0) return
+  let budget = team.idle.length
+  for (const thread of self.threads) budget -= thread.recalls
+  while (budget > 0) {
+    let most: Thread.Thread | undefined
+    let ahead = 0
+    for (const thread of self.threads) {
+      if (thread.state !== Thread.READY) continue
+      const unstarted = thread.held.size - 1 - thread.recalls
+      if (unstarted > ahead) {
+        most = thread
+        ahead = unstarted
+      }
+    }
+    if (most === undefined) return
+    let newest: PoolTicket | undefined
+    for (const ticket of most.held.values()) if (!ticket.recalling && !ticket.sticky) newest = ticket
+    if (newest === undefined) return
+    newest.recalling = true
+    most.recalls++
+    Section.postTo(self, most, [Protocol.RECALL, newest.id])
+    budget--
+  }
+}
