@@ -2,7 +2,8 @@ import type { TestProjectConfiguration } from "vitest/config"
 
 /**
  * The test projects, one per package, plus `scripts` (the consumer test: packs the packages and runs them from a
- * throwaway npm project). vitest 5 reads projects only from `vitest.config.ts`, which imports this list.
+ * throwaway npm project) and `scripts/readme` (the README's code blocks, type-checked and run). vitest 5 reads
+ * projects only from `vitest.config.ts`, which imports this list.
  */
 export default [
   "packages/core",
@@ -10,5 +11,6 @@ export default [
   "bench",
   "packages/browser",
   "examples/browser",
-  "scripts"
+  "scripts",
+  "scripts/readme"
 ] satisfies Array<TestProjectConfiguration>

@@ -1,11 +1,13 @@
 /**
  * `pnpm demo`: counts the primes below a limit on a pool of worker threads, with a live view of the pool, then
- * compares the wall time with the same job on a pool of one thread.
+ * compares the wall time with the same job on a pool of one thread. On a terminal the live view is one line that
+ * `log-update` redraws in place; without one (a pipe, a CI log) it prints a plain line per tick.
  */
 import { ThreadPool } from "@effect-threads/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import logUpdate from "log-update"
 import { availableParallelism } from "node:os"
 import { NodeThreadPool } from "../src/index.ts"
 import { CountPrimes } from "./api.ts"
@@ -33,7 +35,7 @@ const run = (label: string, threads: number) =>
     const show = Effect.flatMap(pool.statistics, (stats) =>
       Effect.sync(() => {
         const line = render(label, done, chunks.length, stats)
-        if (tty) process.stdout.write(`\r${line}`)
+        if (tty) logUpdate(line)
         else console.log(line)
       }))
     const ticker = yield* show.pipe(
@@ -50,13 +52,13 @@ const run = (label: string, threads: number) =>
     const ms = performance.now() - start
     yield* Fiber.interrupt(ticker)
     yield* show
-    if (tty) process.stdout.write("\n")
+    if (tty) logUpdate.done()
     return { primes: counts.reduce((a, b) => a + b, 0), ms, tasks: chunks.length, threads }
   }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: threads, maxThreads: threads, name: label })))
 
 /**
  * The adaptive pool at work: a burst of tasks on a pool that keeps one thread, grows one thread per pacing step while
- * work waits (no cap), and gives idle threads back after a keep-alive, one per look.
+ * work waits (up to a ceiling of 4), and gives idle threads back after a keep-alive, one per look.
  */
 const adaptive = Effect.gen(function*() {
   const pool = yield* ThreadPool.ThreadPool

@@ -1,0 +1,135 @@
+/**
+ * The README's code runs as printed: its `ts` blocks (see `blocks.ts`) are written into a temporary project outside
+ * the workspace, whose `node_modules` links the workspace packages; the Node files and the browser files (with the
+ * DOM library) are type-checked with the workspace's `tsc` and the options of `tsconfig.base.json`, and the Node
+ * program runs on real threads and must print what the README says it prints.
+ */
+import { execFile } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { promisify } from "node:util"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { extractBlocks, filesFor, relativeImports, skipMarker } from "./blocks.ts"
+
+const root = path.resolve(import.meta.dirname, "..", "..")
+const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
+const blocks = extractBlocks(readme)
+const tsc = path.join(root, "node_modules", ".bin", "tsc")
+
+/** What the README says `node main.ts` prints. */
+const printed = "78498 primes below 1,000,000 (threads started: 1)"
+
+/** The packages a README file may import, and where the project's `node_modules` finds them. */
+const links: ReadonlyArray<readonly [string, string]> = [
+  ["@effect-threads/core", "packages/core"],
+  ["@effect-threads/node", "packages/node"],
+  ["@effect-threads/browser", "packages/browser"],
+  ["effect", "node_modules/effect"],
+  ["@types/node", "node_modules/@types/node"],
+  ["vite", "examples/browser/node_modules/vite"]
+]
+
+const tsconfig = (compilerOptions: Record<string, unknown>): string =>
+  JSON.stringify(
+    {
+      extends: path.join(root, "tsconfig.base.json"),
+      compilerOptions: {
+        composite: false,
+        incremental: false,
+        declaration: false,
+        emitDeclarationOnly: false,
+        noEmit: true,
+        ...compilerOptions
+      },
+      include: ["*.ts"]
+    },
+    null,
+    2
+  ) + "\n"
+
+const run = async (command: string, args: ReadonlyArray<string>, cwd: string) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(command, args, { cwd, timeout: 60_000, encoding: "utf8" })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string; message: string }
+    return { code: failed.code ?? 1, stdout: failed.stdout ?? "", stderr: `${failed.stderr ?? ""}\n${failed.message}` }
+  }
+}
+
+let temp = ""
+let failed = false
+
+beforeAll(() => {
+  temp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-threads-readme-"))
+  for (const [name, target] of links) {
+    const link = path.join(temp, "node_modules", name)
+    fs.mkdirSync(path.dirname(link), { recursive: true })
+    fs.symlinkSync(fs.realpathSync(path.join(root, target)), link, "dir")
+  }
+  fs.writeFileSync(
+    path.join(temp, "package.json"),
+    JSON.stringify({ name: "readme-examples", private: true, type: "module" }, null, 2) + "\n"
+  )
+  for (const platform of ["node", "browser"] as const) {
+    const dir = path.join(temp, platform)
+    fs.mkdirSync(dir)
+    for (const [name, code] of filesFor(blocks, platform)) fs.writeFileSync(path.join(dir, name), code)
+  }
+  fs.writeFileSync(path.join(temp, "node", "tsconfig.json"), tsconfig({ types: ["node"] }))
+  fs.writeFileSync(
+    path.join(temp, "browser", "tsconfig.json"),
+    tsconfig({ lib: ["ES2023", "DOM", "DOM.Iterable"], types: [] })
+  )
+})
+
+afterEach(({ task }) => {
+  if (task.result?.state === "fail") failed = true
+})
+
+// Kept when a test failed (or with KEEP_README=1), to look at.
+afterAll(() => {
+  if (temp === "") return
+  if (failed || process.env["KEEP_README"] !== undefined) console.log(`kept ${temp}`)
+  else fs.rmSync(temp, { recursive: true, force: true })
+})
+
+describe("README", () => {
+  it("every ts block names its file on its first line, once per platform, and imports only files it has", () => {
+    const unnamed = blocks.filter((block) => !block.skipped && block.name === undefined)
+    expect(unnamed.map((block) => `README.md:${block.line}`), `name them, or mark them ${skipMarker}`).toEqual([])
+    for (const platform of ["node", "browser"] as const) {
+      const names = blocks.filter((block) => !block.skipped && block.platform === platform).map((block) => block.name)
+      expect(names.filter((name, i) => names.indexOf(name) !== i), `${platform}: two blocks, one file`).toEqual([])
+      const files = filesFor(blocks, platform)
+      const missing = Array.from(files.values()).flatMap(relativeImports).filter((name) => !files.has(name))
+      expect(missing, `${platform}: imported, defined by no block`).toEqual([])
+    }
+    // The skip list stays tiny: every block is checked unless there is a reason.
+    expect(blocks.filter((block) => block.skipped).length).toBeLessThanOrEqual(1)
+    expect(Array.from(filesFor(blocks, "node").keys()).sort()).toEqual(
+      expect.arrayContaining(["api.ts", "count-primes.ts", "main.ts", "primes.ts"])
+    )
+    expect(Array.from(filesFor(blocks, "browser").keys()).sort()).toEqual(
+      expect.arrayContaining(["api.ts", "count-primes.ts", "main.ts", "tasks.ts"])
+    )
+  })
+
+  it("the Node files type-check (strict, the workspace's options)", async () => {
+    const { code, stdout, stderr } = await run(tsc, ["-p", "."], path.join(temp, "node"))
+    expect(code, stdout + stderr).toBe(0)
+  })
+
+  it("the browser files type-check (DOM)", async () => {
+    const { code, stdout, stderr } = await run(tsc, ["-p", "."], path.join(temp, "browser"))
+    expect(code, stdout + stderr).toBe(0)
+  })
+
+  it("the Node program runs on real threads and prints what the README says", async () => {
+    const { code, stdout, stderr } = await run(process.execPath, ["main.ts"], path.join(temp, "node"))
+    expect(code, stdout + stderr).toBe(0)
+    expect(stdout).toBe(`${printed}\n`)
+    expect(readme).toContain(`\`${printed}\``)
+  })
+})
