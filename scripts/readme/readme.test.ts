@@ -20,6 +20,9 @@ const tsc = path.join(root, "node_modules", ".bin", "tsc")
 /** What the README says `node main.ts` prints. */
 const printed = "78498 primes below 1,000,000 (threads started: 1)"
 
+/** What the README says `node in-process.ts` prints. */
+const printedInProcess = "ThreadCrashed, then 168 primes below 1,000 on a new thread (2 threads spawned)"
+
 /** The packages a README file may import, and where the project's `node_modules` finds them. */
 const links: ReadonlyArray<readonly [string, string]> = [
   ["@effect-threads/core", "packages/core"],
@@ -109,7 +112,7 @@ describe("README", () => {
     // The skip list stays tiny: every block is checked unless there is a reason.
     expect(blocks.filter((block) => block.skipped).length).toBeLessThanOrEqual(1)
     expect(Array.from(filesFor(blocks, "node").keys()).sort()).toEqual(
-      expect.arrayContaining(["api.ts", "count-primes.ts", "main.ts", "primes.ts"])
+      expect.arrayContaining(["api.ts", "count-primes.ts", "in-process.ts", "main.ts", "primes.ts"])
     )
     expect(Array.from(filesFor(blocks, "browser").keys()).sort()).toEqual(
       expect.arrayContaining(["api.ts", "count-primes.ts", "main.ts", "tasks.ts"])
@@ -131,5 +134,12 @@ describe("README", () => {
     expect(code, stdout + stderr).toBe(0)
     expect(stdout).toBe(`${printed}\n`)
     expect(readme).toContain(`\`${printed}\``)
+  })
+
+  it("the in-process program runs without threads and prints what the README says", async () => {
+    const { code, stdout, stderr } = await run(process.execPath, ["in-process.ts"], path.join(temp, "node"))
+    expect(code, stdout + stderr).toBe(0)
+    expect(stdout).toBe(`${printedInProcess}\n`)
+    expect(readme).toContain(`\`${printedInProcess}\``)
   })
 })
