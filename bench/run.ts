@@ -10,6 +10,9 @@
  * - E memory: peak RSS of the process during A (its warm-up run included, the same size).
  * - F the coordinator's own cost: the tiny tasks through a core `Team` of in-process workers against a plain
  *   `Effect.forEach`.
+ * - G a thread's start: spawn one of our threads (`workers/ours.ts`: the runner and tasks declared with `Schema`)
+ *   and time it to its first answer, against an empty thread's (`workers/empty.ts`, which speaks the protocol and
+ *   imports nothing), in pairs in this process (`start.ts`; `bench/startup.ts` breaks it down).
  *
  * A, D and E run in a fresh child process per pool and sample (`child.ts`), so that one pool's heap does not count
  * against another's; B, C and F run in this process. Every figure is the median of the samples.
@@ -23,6 +26,7 @@ import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import type { ChildResult } from "./child.ts"
 import { load, type Pool, type PoolName, poolNames } from "./pools/Pool.ts"
+import * as G from "./start.ts"
 import * as F from "./team.ts"
 import { fib } from "./workers/fib.ts"
 
@@ -44,7 +48,8 @@ const sizes = smoke
     tripsWarmup: 20,
     cpuTasks: 8,
     fibN: 22,
-    teamTasks: 2_000
+    teamTasks: 2_000,
+    threadStarts: 1
   }
   : {
     samples: 5,
@@ -55,7 +60,8 @@ const sizes = smoke
     tripsWarmup: 200,
     cpuTasks: 400,
     fibN: 29,
-    teamTasks: 100_000
+    teamTasks: 100_000,
+    threadStarts: 3
   }
 const samples = Number(flag("--samples") ?? sizes.samples)
 const out = flag("--out") ?? (smoke ? undefined : fileURLToPath(new URL("./results/latest.json", import.meta.url)))
@@ -99,6 +105,7 @@ const emptySamples = (): Samples => ({
 const samplesOf = new Map<PoolName, Samples>(poolNames.map((name) => [name, emptySamples()]))
 const syncMs: Array<number> = []
 const fSamples: Array<F.FSample> = []
+const gSamples: Array<G.GSample> = []
 const failures: Array<string> = []
 
 // ---- workloads ----
@@ -212,6 +219,7 @@ console.log(
 syncCpu(Math.ceil(sizes.cpuTasks / 10))
 await runInProcess(poolNames, undefined)
 await F.sample(Math.ceil(sizes.teamTasks / 10), 1)
+await G.sample(true)
 
 for (let round = 0; round < samples; round++) {
   const order = rotate(poolNames, round)
@@ -225,6 +233,13 @@ for (let round = 0; round < samples; round++) {
   }
   await runInProcess(order, round)
   fSamples.push(await F.sample(sizes.teamTasks, smoke ? 2 : 3))
+  for (let i = 0; i < sizes.threadStarts; i++) {
+    try {
+      gSamples.push(await G.sample((round + i) % 2 === 0))
+    } catch (error) {
+      failures.push(`G: a thread's start failed: ${String(error)}`)
+    }
+  }
   console.log(`round ${round + 1}/${samples} done at ${((performance.now() - began) / 1000).toFixed(0)} s`)
 }
 
@@ -263,6 +278,14 @@ const fBlock = {
   team_tasksPerSec: Math.round(sizes.teamTasks / (fTeam / 1000)),
   team_overheadUsPerTask: round(((fTeam - fPlain) * 1000) / sizes.teamTasks, 3),
   team_vs_plain: round(fPlain / fTeam, 3)
+}
+
+// G: the ratio is the median of the ratios within each pair (the two threads were started a moment apart).
+const gBlock = {
+  samples: gSamples.length,
+  thread_ms: round(median(gSamples.map((s) => s.oursMs)), 1),
+  empty_ms: round(median(gSamples.map((s) => s.emptyMs)), 1),
+  thread_vs_empty: round(median(gSamples.map((s) => s.oursMs / s.emptyMs)), 2)
 }
 
 // ---- the table ----
@@ -409,6 +432,12 @@ console.log(
 )
 console.log()
 console.log(
+  `G (a thread's start, spawn to first answer, median of ${gBlock.samples}): ours ${fmt(gBlock.thread_ms)} ms, ` +
+    `an empty thread ${fmt(gBlock.empty_ms)} ms: ${fmt(gBlock.thread_vs_empty, 2)}x ` +
+    `(target <= 2x: ${gBlock.thread_vs_empty <= 2 ? "met" : "MISSED"})`
+)
+console.log()
+console.log(
   `bench took ${elapsed.toFixed(0)} s; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, ` +
     `after ${loadavg().map((l) => l.toFixed(2)).join(" ")}`
 )
@@ -449,7 +478,8 @@ if (out !== undefined) {
       const { C_ms: _, ...f } = figuresOf(name)
       return [name, f]
     })),
-    F: fBlock
+    F: fBlock,
+    G: gBlock
   }
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`)
   console.log(`wrote ${out}`)
