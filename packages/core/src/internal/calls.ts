@@ -10,7 +10,7 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as Tracer from "effect/Tracer"
 import { AlreadyQuit } from "../AlreadyQuit.ts"
 import type * as Task from "../Task.ts"
@@ -47,8 +47,40 @@ const withLimit = <A, E>(
     ? Effect.flatMap(pool.readLimit, go)
     : go(pool.section.maxThreads)
 
-/** Runs a task and gives its outcome: the hot path. */
+/**
+ * Runs a task and gives its outcome: the hot path. With the limit known (`maxThreads`) and tracing off, it is one
+ * `Effect.callback`: encode, make the ticket, place it, wait.
+ */
 export const deferToThread = <T extends Task.Any>(
+  pool: Pool.Pool,
+  task: T,
+  payload: Task.Payload<T>,
+  options: RunOptions | undefined
+): Effect.Effect<Task.Success<T>, unknown> => {
+  if (pool.tracing || pool.readLimit !== undefined) return general(pool, task, payload, options)
+  return Effect.callback<Task.Success<T>, unknown>((resume) => {
+    const section = pool.section
+    if (section.quitting) return resume(alreadyQuit)
+    const encoded = Payload.encode(task, payload)
+    if (Exit.isFailure(encoded)) return resume(encoded)
+    const fiber = Fiber.getCurrent()
+    const ticket = Section.ticket(section, {
+      task,
+      payload: encoded.value,
+      transfer: options?.transfer,
+      trace: fiber === undefined ? undefined : traceOf(fiber),
+      sticky: false,
+      holds: false,
+      onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
+      onSent: undefined
+    })
+    Section.place(section, ticket, section.maxThreads)
+    return cancel(section, ticket)
+  })
+}
+
+/** `deferToThread` with a dynamic limit to read, or with tracing. */
+const general = <T extends Task.Any>(
   pool: Pool.Pool,
   task: T,
   payload: Task.Payload<T>,
@@ -61,9 +93,7 @@ export const deferToThread = <T extends Task.Any>(
     if (Exit.isFailure(encoded)) return encoded
     if (pool.tracing) return traced(pool, task, encoded.value, options)
     const trace = traceOf(fiber)
-    return pool.readLimit === undefined
-      ? wait(pool, task, encoded.value, options, trace, section.maxThreads, undefined)
-      : withLimit(pool, (limit) => wait(pool, task, encoded.value, options, trace, limit, undefined))
+    return withLimit(pool, (limit) => wait(pool, task, encoded.value, options, trace, limit, undefined))
   }) as Effect.Effect<Task.Success<T>, unknown>
 
 /** Places a ticket and waits for its outcome; an interrupt cancels it. */
