@@ -69,8 +69,9 @@ export interface Options<T, E, R> {
 /**
  * The adaptive sizing policy: the design that the note to future maintainers in Twisted's `pool()` asks for (spec
  * 5.1, ticket 5298). A hard cap turns a memory concern into a deadlock (tasks waiting for a slot held by tasks that
- * wait for them); this policy never refuses a worker for good, it only slows the creation of workers down, and
- * gives idle ones back slowly.
+ * wait for them); without a ceiling (`currentLimit` of `Infinity`) and with a `pacing` schedule that does not end,
+ * this policy never refuses a worker for good, it only slows the creation of workers down, and gives idle ones back
+ * slowly. With a ceiling of N workers, N tasks that wait on other tasks of the pool deadlock it as a hard cap does.
  *
  * **Details**
  *
