@@ -5,6 +5,12 @@
  * the file has loaded (and the `layer`, if any, is built), serves until the pool closes it, then lets the thread
  * exit.
  *
+ * A thread's start is mostly the loading of its entry's module graph (`effect/Schema`'s, which every task module
+ * brings, is about 140 modules). Node's compile cache cuts it by about a third from the second start on: set
+ * `NODE_COMPILE_CACHE` in the process's environment (threads inherit it; `module.enableCompileCache()` on the main
+ * thread is not inherited, and the entry's graph is compiled before any of its code runs) or in the pool's
+ * `workerOptions.env`. A bundled entry starts about as fast as an empty thread (`bench/README.md`, Start-up).
+ *
  * @since 0.1.0
  */
 import type * as Task from "@effect-threads/core/Task"
