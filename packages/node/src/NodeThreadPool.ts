@@ -11,6 +11,8 @@ import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as WorkerThreads from "node:worker_threads"
 
 /**
@@ -25,6 +27,23 @@ export interface Options extends ThreadPool.Options {
   readonly entry: URL | string
   /** Options for each `new Worker(entry, options)`: `resourceLimits`, `env`, `execArgv`, ... */
   readonly workerOptions?: Omit<WorkerThreads.WorkerOptions, "name"> | undefined
+  /**
+   * Node's compile cache for the threads' modules (`NODE_COMPILE_CACHE`): a directory, `true` for Node's own
+   * default (`<tmpdir>/node-compile-cache`), or `false`. Default `true`: a thread that loads `effect/Schema` starts
+   * about a third faster from the second start on (the first writes the cache). Left alone when the threads' `env`
+   * already says, or is `SHARE_ENV`.
+   */
+  readonly compileCache?: boolean | string | undefined
+}
+
+/** The threads' environment, with the compile cache switched on where the options ask for it. */
+const threadEnv = (options: Pick<Options, "workerOptions" | "compileCache">): WorkerThreads.WorkerOptions["env"] => {
+  const env = options.workerOptions?.env
+  const cache = options.compileCache ?? true
+  if (cache === false || typeof env === "symbol") return env
+  const base = (env ?? process.env) as Readonly<Record<string, string | undefined>>
+  if (base.NODE_COMPILE_CACHE !== undefined || base.NODE_DISABLE_COMPILE_CACHE !== undefined) return env
+  return { ...base, NODE_COMPILE_CACHE: cache === true ? Path.join(Os.tmpdir(), "node-compile-cache") : cache }
 }
 
 /**
@@ -41,38 +60,42 @@ export interface Options extends ThreadPool.Options {
  * @since 0.1.0
  */
 export const layerPlatform = (
-  options: Pick<Options, "entry" | "workerOptions" | "name">
+  options: Pick<Options, "entry" | "workerOptions" | "name" | "compileCache">
 ): Layer.Layer<ThreadPlatform> =>
-  Layer.succeed(ThreadPlatform)(ThreadPlatform.of({
-    spawn: (id, events) => {
-      const worker = new WorkerThreads.Worker(options.entry, {
-        ...options.workerOptions,
-        name: `${options.name ?? "ThreadPool"}-${id}`
-      })
-      let error: unknown = undefined
-      let terminated = false
-      const terminate = (): void => {
-        worker.terminate().then(undefined, () => undefined)
-      }
-      worker.on("message", events.onBatch)
-      worker.on("error", (cause) => {
-        error ??= cause
-      })
-      worker.on("messageerror", (cause) => {
-        error ??= cause
-        terminate()
-      })
-      worker.once("exit", (exitCode) => events.onExit({ exitCode, error, terminated }))
-      return {
-        post: (batch, transfer) => worker.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
-        terminate: () => {
-          if (terminated) return
-          terminated = true
+  Layer.sync(ThreadPlatform)(() => {
+    const env = threadEnv(options)
+    return ThreadPlatform.of({
+      spawn: (id, events) => {
+        const worker = new WorkerThreads.Worker(options.entry, {
+          ...options.workerOptions,
+          ...(env === undefined ? {} : { env }),
+          name: `${options.name ?? "ThreadPool"}-${id}`
+        })
+        let error: unknown = undefined
+        let terminated = false
+        const terminate = (): void => {
+          worker.terminate().then(undefined, () => undefined)
+        }
+        worker.on("message", events.onBatch)
+        worker.on("error", (cause) => {
+          error ??= cause
+        })
+        worker.on("messageerror", (cause) => {
+          error ??= cause
           terminate()
+        })
+        worker.once("exit", (exitCode) => events.onExit({ exitCode, error, terminated }))
+        return {
+          post: (batch, transfer) => worker.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
+          terminate: () => {
+            if (terminated) return
+            terminated = true
+            terminate()
+          }
         }
       }
-    }
-  }))
+    })
+  })
 
 /**
  * A started `ThreadPool` on `worker_threads`.
