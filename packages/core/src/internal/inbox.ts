@@ -37,7 +37,7 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
           else Section.place(self, ticket, 0)
           break
         }
-        const exit = Outcome.toExit(ticket.task, message.slice(2) as unknown as Protocol.Outcome)
+        const exit = Outcome.resultToExit(ticket.task, message)
         let release: (() => void) | undefined
         if (ticket.sticky && continueSequence(self, thread, ticket, exit)) {
           // The sequence goes on, on this thread: the thread stays with it.

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
 import * as PoolMetrics from "../PoolMetrics.ts"
 
@@ -34,21 +34,25 @@ export interface Meters {
   readonly gauges: { backlog: number; busy: number; idle: number }
 }
 
-/** The metrics of the pool `name`, updated in `context`. */
+/**
+ * The metrics of the pool `name`, updated in `context`. The pool's attribute is put in the context once, here (as
+ * `Metric.withAttributes` would on every update, with a new key each time): each update then finds its series by
+ * the cached key.
+ */
 export const make = (name: string, context: Context.Context<never>): Meters => {
-  const attributes = { pool: name }
+  const attributes = { ...Context.get(context, Metric.CurrentMetricAttributes), pool: name }
   return {
-    context,
-    backlog: Metric.withAttributes(PoolMetrics.backlog, attributes),
-    busy: Metric.withAttributes(PoolMetrics.busy, attributes),
-    idle: Metric.withAttributes(PoolMetrics.idle, attributes),
-    tasks: Metric.withAttributes(PoolMetrics.tasks, attributes),
-    failures: Metric.withAttributes(PoolMetrics.failures, attributes),
-    crashes: Metric.withAttributes(PoolMetrics.crashes, attributes),
-    threadsStarted: Metric.withAttributes(PoolMetrics.threadsStarted, attributes),
-    threadsReleased: Metric.withAttributes(PoolMetrics.threadsReleased, attributes),
-    queueWait: Metric.withAttributes(PoolMetrics.queueWait, attributes),
-    runTime: Metric.withAttributes(PoolMetrics.runTime, attributes),
+    context: Context.add(context, Metric.CurrentMetricAttributes, attributes),
+    backlog: PoolMetrics.backlog,
+    busy: PoolMetrics.busy,
+    idle: PoolMetrics.idle,
+    tasks: PoolMetrics.tasks,
+    failures: PoolMetrics.failures,
+    crashes: PoolMetrics.crashes,
+    threadsStarted: PoolMetrics.threadsStarted,
+    threadsReleased: PoolMetrics.threadsReleased,
+    queueWait: PoolMetrics.queueWait,
+    runTime: PoolMetrics.runTime,
     pending: { tasks: 0, failures: 0, crashes: 0, threadsStarted: 0, threadsReleased: 0 },
     gauges: { backlog: -1, busy: -1, idle: -1 }
   }

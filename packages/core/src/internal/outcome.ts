@@ -87,6 +87,19 @@ export const toExit = <T extends Task.Any>(
   }
 }
 
+/**
+ * {@link toExit} of the outcome inside a RESULT message (`[RESULT, id, ...outcome]`): a success, the common case, is
+ * decoded in place, without copying the outcome out.
+ */
+export const resultToExit = (
+  task: Task.Any,
+  result: ReadonlyArray<unknown>
+): Exit.Exit<unknown, unknown> => {
+  if (result[2] !== Protocol.SUCCESS) return toExit(task, result.slice(2) as unknown as Protocol.Outcome)
+  const decoded = decoder(task.success)(result[3])
+  return Exit.isSuccess(decoded) ? decoded : Exit.fail(invalidResult(task, mismatch(task, "success", decoded.cause)))
+}
+
 /** {@link toExit}, typed as the `Effect` it is. */
 export const decode: <T extends Task.Any>(
   task: T,
