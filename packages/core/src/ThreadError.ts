@@ -80,10 +80,30 @@ export class InvalidResult extends Schema.TaggedError<InvalidResult>()("InvalidR
 }) {}
 
 /**
+ * The pool's backlog was full (`maxBacklog`) and the task was submitted with `whenBacklogFull: "fail"`: it was not
+ * taken. `limit` is the bound.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.2.0
+ */
+export class BacklogFull extends Schema.TaggedError<BacklogFull>()("BacklogFull", {
+  task: Schema.String,
+  limit: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
  * Any error of running a task on a thread.
  *
  * @stability stable
  * @category models
  * @since 0.1.0
  */
-export type ThreadError = ThreadStartFailed | ThreadCrashed | InvalidPayload | TaskNotImplemented | InvalidResult
+export type ThreadError =
+  | ThreadStartFailed
+  | ThreadCrashed
+  | InvalidPayload
+  | TaskNotImplemented
+  | InvalidResult
+  | BacklogFull

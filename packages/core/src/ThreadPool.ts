@@ -69,6 +69,8 @@ export interface Statistics extends Team.Statistics {
   readonly threadsCrashed: number
   /** Tasks submitted and not yet settled. */
   readonly tasksInFlight: number
+  /** Tasks whose callers wait for room in a full backlog (`maxBacklog`); not counted in `backloggedWorkCount`. */
+  readonly waitingForRoom: number
 }
 
 /**
@@ -94,6 +96,14 @@ export type RunError<T extends Task.Any> =
 export interface RunOptions {
   /** Values to transfer rather than copy (an `ArrayBuffer`, a `MessagePort`): they are unusable here afterwards. */
   readonly transfer?: ReadonlyArray<unknown> | undefined
+  /**
+   * Among the tasks that wait (in the backlog, or for room in it), higher priorities go first; first in, first out
+   * within a priority. Default 0. Strict: a task waits as long as tasks of a higher priority keep coming. A task
+   * already sent to a thread (`concurrentTasksPerThread` above 1) is not overtaken.
+   */
+  readonly priority?: number | undefined
+  /** When the backlog is full (`maxBacklog`): wait for room (`"wait"`) or fail with `BacklogFull` (`"fail"`). Default: the pool's. */
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
 }
 
 /**
@@ -224,6 +234,15 @@ export interface Options {
   readonly mainHandlers?: ReadonlyArray<Task.AnyHandler> | undefined
   /** Receives the cause of every failure that has no caller to go to. */
   readonly logException?: Team.LogException | undefined
+  /**
+   * The most tasks the backlog holds (tasks waiting for a thread). Default: no bound. Past it a task's caller waits
+   * for room, interruptibly (its fiber suspends; `whenBacklogFull: "wait"`, the default), or fails at once with
+   * `BacklogFull` (`"fail"`). Nothing is lost either way; callers that wait come in first come, first served (by
+   * priority, then order).
+   */
+  readonly maxBacklog?: number | undefined
+  /** What a task does when the backlog is full, unless its call says: `"wait"` (default) or `"fail"`. */
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
 }
 
 /** Reads a duration option or fails with InvalidPoolSize. */
@@ -266,6 +285,8 @@ export const make = (
     )
     yield* durationOption("adaptive.keepAlive", options.adaptive?.keepAlive, Duration.zero)
     yield* checked(PoolOptions.checkCapacity(capacity))
+    const maxBacklog = options.maxBacklog ?? Infinity
+    yield* checked(PoolOptions.checkBacklog(maxBacklog))
     const name = options.name ?? "ThreadPool"
     const logException = options.logException ?? Team.logExceptionDefault
     const pool = yield* Pool.make({
@@ -279,7 +300,9 @@ export const make = (
       adaptive: options.adaptive !== undefined,
       tracing: options.tracing ?? false,
       mainHandlers: options.mainHandlers ?? [],
-      logException
+      logException,
+      maxBacklog,
+      whenBacklogFull: options.whenBacklogFull ?? "wait"
     })
     if (options.adaptive !== undefined) yield* Lifecycle.adaptive(pool, options.adaptive)
     const section = pool.section

@@ -25,6 +25,8 @@ import * as Ticket from "./ticket.ts"
 /** Options of one run. */
 export interface RunOptions {
   readonly transfer?: ReadonlyArray<unknown> | undefined
+  readonly priority?: number | undefined
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
 }
 
 const alreadyQuit = Exit.fail(new AlreadyQuit())
@@ -69,6 +71,8 @@ export const deferToThread = <T extends Task.Any>(
       payload: encoded.value,
       transfer: options?.transfer,
       trace: fiber === undefined ? undefined : traceOf(fiber),
+      priority: options?.priority ?? 0,
+      whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
       sticky: false,
       holds: false,
       onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
@@ -114,6 +118,8 @@ const wait = (
       payload,
       transfer: options?.transfer,
       trace,
+      priority: options?.priority ?? 0,
+      whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
       sticky: false,
       holds: false,
       onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
@@ -183,6 +189,8 @@ const submit = (
           payload: encoded.value,
           transfer: options?.transfer,
           trace,
+          priority: options?.priority ?? 0,
+          whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
           sticky: false,
           holds: true,
           onSettle
@@ -261,6 +269,8 @@ export const callMultipleInThread = (
             payload: encoded[i],
             transfer: undefined,
             trace,
+            priority: 0,
+            whenFull: pool.whenBacklogFull,
             sticky: true,
             holds: false,
             onSettle

@@ -61,6 +61,7 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
       }
     }
   }
+  if (self.room.length > 0) Section.admit(self)
   if (self.config.capacity > 1) steal(self)
   if (answered !== undefined) Section.settleAll(self, answered, exits!, releases)
 }
@@ -151,6 +152,7 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
     tickets.push(ticket)
     outcomes.push(ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error))
   }
+  if (self.room.length > 0) Section.admit(self)
   Section.settleAll(self, tickets, outcomes)
   if (left) self.config.threadLeft()
   Section.scheduleFlush(self)

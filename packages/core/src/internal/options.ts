@@ -41,3 +41,9 @@ export const checkCapacity = (capacity: number): string | undefined =>
   Number.isInteger(capacity) && capacity >= 1
     ? undefined
     : `concurrentTasksPerThread must be a positive integer, got ${capacity}`
+
+/** Checks the bound of the backlog: a non-negative integer, or `Infinity`. */
+export const checkBacklog = (bound: number): string | undefined =>
+  bound === Infinity || (Number.isInteger(bound) && bound >= 0)
+    ? undefined
+    : `maxBacklog must be a non-negative integer or Infinity, got ${bound}`

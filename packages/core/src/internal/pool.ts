@@ -32,6 +32,8 @@ export interface Pool {
   readonly readLimit: Effect.Effect<number, TeamPool.InvalidLimit> | undefined
   readonly tracing: boolean
   readonly logException: Team.LogException
+  /** What a task does when the backlog is full, unless it says otherwise. */
+  readonly whenBacklogFull: "wait" | "fail"
   /** Forks into the pool's scope. */
   readonly run: <A, E>(effect: Effect.Effect<A, E>) => void
 }
@@ -49,6 +51,8 @@ export interface Settings {
   readonly tracing: boolean
   readonly mainHandlers: ReadonlyArray<Task.AnyHandler>
   readonly logException: Team.LogException
+  readonly maxBacklog: number
+  readonly whenBacklogFull: "wait" | "fail"
 }
 
 /** Wires a pool in the current scope; closing the scope closes it (see {@link close}). */
@@ -75,7 +79,8 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
         run,
         adaptive: settings.adaptive,
         onCall: (thread, id, tag, payload) => answerCall(pool!, handlers, thread, id, tag, payload),
-        threadLeft: () => replenish(pool!)
+        threadLeft: () => replenish(pool!),
+        maxBacklog: settings.maxBacklog
       },
       { receive: Inbox.receive, exited: Inbox.exited },
       settings.minThreads,
@@ -87,6 +92,7 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
       readLimit,
       tracing: settings.tracing,
       logException: settings.logException,
+      whenBacklogFull: settings.whenBacklogFull,
       run: (effect) => void run(effect)
     }
     yield* Effect.addFinalizer(() => close(pool))

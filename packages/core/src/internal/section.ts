@@ -14,7 +14,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type { AlreadyQuit } from "../AlreadyQuit.ts"
+import * as ThreadError from "../ThreadError.ts"
 import type * as ThreadPlatform from "../ThreadPlatform.ts"
+import * as Backlog from "./backlog.ts"
 import * as Meters from "./meters.ts"
 import * as Payload from "./payload.ts"
 import * as Protocol from "./protocol.ts"
@@ -41,6 +43,8 @@ export interface Config {
   readonly adaptive: boolean
   /** A thread left the team without finishing (died, doomed): the pool replenishes for its backlog. */
   readonly threadLeft: () => void
+  /** The most tickets the backlog holds (`Infinity`: no bound). */
+  readonly maxBacklog: number
 }
 
 /** The section's state. Touched only by this module's functions. */
@@ -49,8 +53,10 @@ export interface Section {
   readonly team: Team.Team<Thread.Thread, PoolTicket>
   /** Threads not dead yet. */
   readonly threads: Set<Thread.Thread>
-  /** Tickets whose place waits for the pool's limit to be read. */
-  readonly waiting: Set<PoolTicket>
+  /** Tickets waiting for room in a full backlog (`maxBacklog`), in the order they will be admitted. */
+  readonly room: Backlog.Backlog<PoolTicket>
+  /** The most tickets the backlog holds. */
+  maxBacklog: number
   minThreads: number
   maxThreads: number
   started: boolean
@@ -90,7 +96,8 @@ export const make = (config: Config, events: Events, minThreads: number, maxThre
     config,
     team: undefined as unknown as Team.Team<Thread.Thread, PoolTicket>,
     threads: new Set(),
-    waiting: new Set(),
+    room: Backlog.make(),
+    maxBacklog: config.maxBacklog,
     minThreads,
     maxThreads,
     started: false,
@@ -248,15 +255,51 @@ export const needsThread = (self: Section): boolean => self.team.idle.length ===
 
 /**
  * Places a ticket: an idle thread, else a new thread while the pool is under `limit`, else a thread with room, else
- * the backlog.
+ * the backlog, at its priority. A full backlog (`maxBacklog`) makes the ticket wait for room, behind those already
+ * waiting, or fail with `BacklogFull`, as it asks.
  */
 export const place = (self: Section, ticket: PoolTicket, limit: number): void => {
   if (ticket.state === Ticket.SETTLED) return
-  self.waiting.delete(ticket)
   if (Team.placeIdle(self.team, ticket)) return
-  const node = Team.placeCreated(self.team, ticket, create(self, limit))
+  const created = create(self, limit)
+  if (created === undefined && self.team.partial.length === 0 && isFull(self)) return full(self, ticket)
+  const node = Team.placeCreated(self.team, ticket, created, ticket.priority)
   if (node !== undefined) Ticket.backlogged(ticket, node)
   scheduleFlush(self)
+}
+
+/** Whether a ticket that needs the backlog must wait: it is full, or others wait for room before it. */
+const isFull = (self: Section): boolean => self.team.backlog.length >= self.maxBacklog || self.room.length > 0
+
+const full = (self: Section, ticket: PoolTicket): void => {
+  if (ticket.whenFull === "wait") return Ticket.waitsForRoom(ticket, Backlog.append(self.room, ticket, ticket.priority))
+  const refused = Exit.fail(
+    new ThreadError.BacklogFull({
+      task: ticket.task._tag,
+      limit: self.maxBacklog,
+      message: `the backlog of the pool is full (maxBacklog: ${self.maxBacklog}): ${ticket.task._tag} was not taken`
+    })
+  )
+  // A sequence is refused whole.
+  for (let rest = ticket.after; rest !== undefined; rest = rest.after) settle(self, rest, Exit.interrupt())
+  settle(self, ticket, refused)
+}
+
+/**
+ * Tickets waiting for room come in, oldest first (highest priority first), while the backlog has room or a thread
+ * can take them. Called after every pass that may have made room.
+ */
+export const admit = (self: Section): void => {
+  const team = self.team
+  while (self.room.length > 0) {
+    if (team.idle.length === 0 && team.partial.length === 0 && team.backlog.length >= self.maxBacklog) return
+    const node = Backlog.take(self.room)!
+    const ticket = node.value
+    ticket.node = undefined
+    if (Team.placeIdle(team, ticket)) continue
+    const placed = Team.placeCreated(team, ticket, undefined, ticket.priority)
+    if (placed !== undefined) Ticket.backlogged(ticket, placed)
+  }
 }
 
 /** A new thread, counted by the team, if the pool may have one more now. */
@@ -308,6 +351,7 @@ export const grow = (self: Section, n: number, limit: number): Array<Thread.Thre
     created.push(thread)
     Team.add(self.team, thread)
   }
+  admit(self)
   scheduleFlush(self)
   return created
 }
@@ -366,8 +410,12 @@ export const unsettled = (self: Section): Array<PoolTicket> => {
   const add = (ticket: PoolTicket | undefined) => {
     for (let t = ticket; t !== undefined; t = t.after) if (!Ticket.isSettled(t)) all.push(t)
   }
-  for (let node = self.team.backlog.head; node !== undefined; node = node.next) add(node.value)
-  for (const ticket of self.waiting) add(ticket)
+  for (const level of self.team.backlog.levels) {
+    for (let node = level.head; node !== undefined; node = node.next) add(node.value)
+  }
+  for (const level of self.room.levels) {
+    for (let node = level.head; node !== undefined; node = node.next) add(node.value)
+  }
   for (const thread of self.threads) for (const ticket of thread.held.values()) add(ticket)
   return all
 }
@@ -378,7 +426,8 @@ export const statistics = (self: Section) => ({
   workerCount: Team.size(self.team),
   threadsStarted: self.threadsStarted,
   threadsCrashed: self.threadsCrashed,
-  tasksInFlight: self.inFlight
+  tasksInFlight: self.inFlight,
+  waitingForRoom: self.room.length
 })
 
 /** Waits until `done` holds, checking it whenever a thread leaves or the team quits. */
@@ -393,9 +442,12 @@ export const awaitUntil = (self: Section, done: () => boolean): Effect.Effect<vo
 
 /** Settles a ticket that is not running, taking it out of the backlog if it is there. */
 export const drop = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
-  if (ticket.state === Ticket.BACKLOGGED && ticket.node !== undefined) Team.cancel(self.team, ticket.node)
-  self.waiting.delete(ticket)
+  if (ticket.node !== undefined) {
+    if (ticket.state === Ticket.BACKLOGGED) Team.cancel(self.team, ticket.node)
+    else Backlog.remove(self.room, ticket.node)
+  }
   settle(self, ticket, exit)
+  admit(self)
   scheduleFlush(self)
 }
 

@@ -111,9 +111,14 @@ export const placeIdle = <W, T>(self: Team<W, T>, task: T): boolean => {
 
 /**
  * After {@link placeIdle} found no idle worker and the shell tried to create one: gives `task` the new worker, or
- * a busy worker with room (in turn, so they fill evenly), or the backlog, whose node it returns.
+ * a busy worker with room (in turn, so they fill evenly), or the backlog (at `priority`), whose node it returns.
  */
-export const placeCreated = <W, T>(self: Team<W, T>, task: T, created: W | undefined): Backlog.Node<T> | undefined => {
+export const placeCreated = <W, T>(
+  self: Team<W, T>,
+  task: T,
+  created: W | undefined,
+  priority = 0
+): Backlog.Node<T> | undefined => {
   if (created !== undefined) {
     dispatch(self, created, task)
     return undefined
@@ -123,7 +128,7 @@ export const placeCreated = <W, T>(self: Team<W, T>, task: T, created: W | undef
     dispatch(self, worker, task)
     return undefined
   }
-  return Backlog.append(self.backlog, task)
+  return Backlog.append(self.backlog, task, priority)
 }
 
 /** Takes a backlogged task out (its caller went away). */

@@ -38,8 +38,12 @@ export interface Ticket<H> {
   state: State
   /** The thread holding it, while `SENT`. */
   thread: H | undefined
-  /** Its backlog entry, while `BACKLOGGED`. */
+  /** Its backlog entry, while `BACKLOGGED`; its entry in the waiting room, while `WAITING` for room. */
   node: Backlog.Node<Ticket<H>> | undefined
+  /** Higher goes first among waiting tasks. */
+  readonly priority: number
+  /** When the backlog is full: wait for room, or fail. */
+  readonly whenFull: "wait" | "fail"
   /** A RECALL is on its way for it. */
   recalling: boolean
   /** Its caller is being interrupted: a ticket given back settles as interrupted instead of going out again. */
@@ -70,6 +74,8 @@ export interface Init {
   readonly payload: unknown
   readonly transfer: ReadonlyArray<unknown> | undefined
   readonly trace: Protocol.Trace | undefined
+  readonly priority: number
+  readonly whenFull: "wait" | "fail"
   readonly sticky: boolean
   readonly holds: boolean
   readonly onSettle: (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
@@ -86,6 +92,8 @@ export const make = <H>(init: Init, id: number, madeAt: number): Ticket<H> => ({
   state: WAITING,
   thread: undefined,
   node: undefined,
+  priority: init.priority,
+  whenFull: init.whenFull,
   recalling: false,
   cancelling: false,
   after: undefined,
@@ -97,6 +105,12 @@ export const make = <H>(init: Init, id: number, madeAt: number): Ticket<H> => ({
   waiter: undefined,
   onSent: init.onSent
 })
+
+/** The backlog is full: it waits for room, at `node` of the waiting room. */
+export const waitsForRoom = <H>(self: Ticket<H>, node: Backlog.Node<Ticket<H>>): void => {
+  self.state = WAITING
+  self.node = node
+}
 
 /** It waits in the backlog, at `node`. */
 export const backlogged = <H>(self: Ticket<H>, node: Backlog.Node<Ticket<H>>): void => {
