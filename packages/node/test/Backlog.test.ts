@@ -1,0 +1,61 @@
+/**
+ * Priorities and a bounded backlog on real threads: one thread is held by a gate, the tasks behind it log their
+ * values in shared memory in the order they ran.
+ */
+import { ThreadError, ThreadPool } from "@effect-threads/core"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { NodeThreadPool } from "../src/index.ts"
+import * as Api from "./fixtures/api.ts"
+import { entry, makeSignal, openGates, readLog, suiteOptions, waitGatesStarted, waitIdle } from "./helpers.ts"
+
+const holdThread = Effect.gen(function*() {
+  const pool = yield* ThreadPool.ThreadPool
+  const gates = makeSignal()
+  const gate = yield* Effect.forkChild(pool.deferToThread(Api.Gate, gates.buffer))
+  yield* waitGatesStarted(gates, 1)
+  return { pool, gates, gate }
+})
+
+describe("Backlog on threads", suiteOptions, () => {
+  it.live("higher priorities run first, in order within a priority", () =>
+    Effect.gen(function*() {
+      const { gate, gates, pool } = yield* holdThread
+      const log = makeSignal()
+      const plan = [[1, 0], [2, 9], [3, 1], [4, 9], [5, 0]] as const
+      const fibers = yield* Effect.forEach(plan, ([value, priority]) =>
+        Effect.forkChild(pool.deferToThread(Api.Append, { log: log.buffer, value }, { priority }), {
+          startImmediately: true
+        }))
+      assert.strictEqual((yield* pool.statistics).backloggedWorkCount, 5)
+      yield* openGates(gates)
+      yield* Fiber.join(gate)
+      yield* Effect.forEach(fibers, Fiber.join)
+      assert.deepStrictEqual(readLog(log).values, [2, 4, 3, 1, 5])
+      yield* waitIdle(pool)
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1 }))))
+
+  it.live("past maxBacklog, callers wait for room, or fail with BacklogFull when they ask to", () =>
+    Effect.gen(function*() {
+      const { gate, gates, pool } = yield* holdThread
+      const log = makeSignal()
+      const append = (value: number, options?: ThreadPool.RunOptions) =>
+        Effect.forkChild(pool.deferToThread(Api.Append, { log: log.buffer, value }, options), {
+          startImmediately: true
+        })
+      const kept = yield* Effect.forEach([1, 2, 3], (value) => append(value))
+      const refused = yield* Effect.flip(
+        pool.deferToThread(Api.Append, { log: log.buffer, value: 4 }, { whenBacklogFull: "fail" })
+      )
+      assert.instanceOf(refused, ThreadError.BacklogFull)
+      const stats = yield* pool.statistics
+      assert.strictEqual(stats.backloggedWorkCount, 2)
+      assert.strictEqual(stats.waitingForRoom, 1)
+      yield* openGates(gates)
+      yield* Fiber.join(gate)
+      yield* Effect.forEach(kept, Fiber.join)
+      assert.deepStrictEqual(readLog(log).values, [1, 2, 3])
+      yield* waitIdle(pool)
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1, maxBacklog: 2 }))))
+})
