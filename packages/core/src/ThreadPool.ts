@@ -102,6 +102,12 @@ export interface RunOptions {
    * already sent to a thread (`concurrentTasksPerThread` above 1) is not overtaken.
    */
   readonly priority?: number | undefined
+  /**
+   * A key: the tasks of one key run on one thread, in the order they were submitted, one at a time, so per-key state
+   * can stay in that thread; different keys still spread. A key is bound to the thread its first task is sent to; if
+   * that thread dies or is released, the key's next task goes to another thread (the per-key state there is gone).
+   */
+  readonly key?: string | undefined
   /** When the backlog is full (`maxBacklog`): wait for room (`"wait"`) or fail with `BacklogFull` (`"fail"`). Default: the pool's. */
   readonly whenBacklogFull?: "wait" | "fail" | undefined
 }
@@ -163,6 +169,15 @@ export interface ThreadPoolShape {
   readonly callMultipleInThread: (
     calls: ReadonlyArray<Call>
   ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
+  /**
+   * Runs a task once on every thread that can take work now (a thread still starting included): warm a cache,
+   * reload configuration. One `Exit` per thread; a thread that leaves before it ran the task gives `ThreadCrashed`.
+   * A thread started later does not run it (its `serve` layer is the place for set-up every thread needs).
+   */
+  readonly broadcast: <T extends Task.Any>(
+    task: T,
+    payload: Task.Payload<T>
+  ) => Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload>
   /** Changes the minimum and the maximum; grows or shrinks a started pool to fit. */
   readonly adjustPoolsize: (
     options: { readonly minThreads?: number | undefined; readonly maxThreads?: number | undefined }
@@ -324,6 +339,11 @@ export const make = (
           runOptions
         ),
       callMultipleInThread: (calls) => Calls.callMultipleInThread(pool, calls),
+      broadcast: (task, payload) =>
+        Calls.broadcast(pool, task, payload) as Effect.Effect<
+          ReadonlyArray<Exit.Exit<Task.Success<typeof task>, RunError<typeof task>>>,
+          AlreadyQuit | InvalidPayload
+        >,
       adjustPoolsize: (size) =>
         Effect.suspend((): Effect.Effect<void, InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit> => {
           const min = size.minThreads ?? section.minThreads
@@ -462,3 +482,16 @@ export const callMultipleInThread = (
  * @since 0.1.0
  */
 export const statistics: Effect.Effect<Statistics, never, ThreadPool> = ThreadPool.use((pool) => pool.statistics)
+
+/**
+ * Runs a task once on every thread of the {@link ThreadPool} that can take work now, and gives one `Exit` per thread.
+ *
+ * @stability stable
+ * @category combinators
+ * @since 0.2.0
+ */
+export const broadcast = <T extends Task.Any>(
+  task: T,
+  payload: Task.Payload<T>
+): Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload, ThreadPool> =>
+  ThreadPool.use((pool) => pool.broadcast(task, payload))

@@ -16,6 +16,7 @@ import { AlreadyQuit } from "../AlreadyQuit.ts"
 import type * as Task from "../Task.ts"
 import type { InvalidLimit } from "../TeamPool.ts"
 import type { InvalidPayload } from "../ThreadError.ts"
+import * as Lanes from "./lanes.ts"
 import * as Payload from "./payload.ts"
 import type * as Pool from "./pool.ts"
 import * as Protocol from "./protocol.ts"
@@ -27,7 +28,12 @@ export interface RunOptions {
   readonly transfer?: ReadonlyArray<unknown> | undefined
   readonly priority?: number | undefined
   readonly whenBacklogFull?: "wait" | "fail" | undefined
+  readonly key?: string | undefined
 }
+
+/** Places a new ticket: by its key's lane if it has one, else as any other. */
+const placeNew = (section: Section.Section, ticket: Section.PoolTicket, limit: number): void =>
+  ticket.key === undefined ? Section.place(section, ticket, limit) : Lanes.place(section, ticket, limit)
 
 const alreadyQuit = Exit.fail(new AlreadyQuit())
 
@@ -73,12 +79,13 @@ export const deferToThread = <T extends Task.Any>(
       trace: fiber === undefined ? undefined : traceOf(fiber),
       priority: options?.priority ?? 0,
       whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+      key: options?.key,
       sticky: false,
       holds: false,
       onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
       onSent: undefined
     })
-    Section.place(section, ticket, section.maxThreads)
+    placeNew(section, ticket, section.maxThreads)
     return cancel(section, ticket)
   })
 }
@@ -120,12 +127,13 @@ const wait = (
       trace,
       priority: options?.priority ?? 0,
       whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+      key: options?.key,
       sticky: false,
       holds: false,
       onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
       onSent
     })
-    Section.place(section, ticket, limit)
+    placeNew(section, ticket, limit)
     return cancel(section, ticket)
   })
 
@@ -191,11 +199,12 @@ const submit = (
           trace,
           priority: options?.priority ?? 0,
           whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+          key: options?.key,
           sticky: false,
           holds: true,
           onSettle
         })
-        Section.place(section, ticket, limit)
+        placeNew(section, ticket, limit)
       }))
   })
 
@@ -314,4 +323,50 @@ const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effect.Effec
         return awaitSettled(ticket)
       })
     )
+  })
+
+/**
+ * Runs a task once on every thread that can take work now (a thread still starting included), and gives one `Exit`
+ * per thread, in the order of the threads. A thread that leaves before it ran its ticket gives `ThreadCrashed`.
+ */
+export const broadcast = <T extends Task.Any>(
+  pool: Pool.Pool,
+  task: T,
+  payload: Task.Payload<T>
+): Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, unknown>>, AlreadyQuit | InvalidPayload> =>
+  Effect.callback<ReadonlyArray<Exit.Exit<Task.Success<T>, unknown>>, AlreadyQuit | InvalidPayload>((resume) => {
+    const section = pool.section
+    if (section.quitting) return resume(alreadyQuit)
+    const encoded = Payload.encodeChecked(task, payload)
+    if (Exit.isFailure(encoded)) return resume(Exit.fail(Cause.squash(encoded.cause) as InvalidPayload))
+    const fiber = Fiber.getCurrent()
+    const trace = fiber === undefined ? undefined : traceOf(fiber)
+    const exits: Array<Exit.Exit<Task.Success<T>, unknown>> = []
+    let pending = 1
+    const done = () => {
+      if (--pending === 0) resume(Exit.succeed(exits))
+    }
+    const tickets = Lanes.broadcast(section, (thread) => {
+      const at = exits.length
+      exits.push(Exit.interrupt())
+      pending++
+      return Section.ticket(section, {
+        task,
+        payload: encoded.value,
+        transfer: undefined,
+        trace,
+        priority: 0,
+        whenFull: "wait",
+        only: thread,
+        sticky: false,
+        holds: false,
+        onSettle: (exit) => {
+          exits[at] = exit as Exit.Exit<Task.Success<T>, unknown>
+          done()
+        },
+        onSent: undefined
+      })
+    })
+    done()
+    return Effect.forEach(tickets, (ticket) => cancel(section, ticket), { discard: true, concurrency: "unbounded" })
   })

@@ -122,6 +122,9 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
     thread.inTeam = false
     Team.remove(self.team, thread)
   }
+  // Its keys go elsewhere and its reserved work too, before what it held settles (a key's next task must not be
+  // pinned to it).
+  self.events.left(self, thread)
   const death = Thread.describeExit(exit)
   const startFailed = new ThreadError.ThreadStartFailed({
     message: `thread ${thread.id} could not start: ${thread.startFailure ?? death.message}`,
@@ -184,7 +187,9 @@ const steal = (self: Sec): void => {
     }
     if (most === undefined) return
     let newest: PoolTicket | undefined
-    for (const ticket of most.held.values()) if (!ticket.recalling && !ticket.sticky) newest = ticket
+    for (const ticket of most.held.values()) {
+      if (!ticket.recalling && !ticket.sticky && ticket.key === undefined && ticket.only === undefined) newest = ticket
+    }
     if (newest === undefined) return
     newest.recalling = true
     most.recalls++

@@ -17,6 +17,7 @@ import type * as Team from "../Team.ts"
 import * as TeamPool from "../TeamPool.ts"
 import * as ThreadPlatform from "../ThreadPlatform.ts"
 import * as Inbox from "./inbox.ts"
+import * as Lanes from "./lanes.ts"
 import * as Meters from "./meters.ts"
 import * as Outcome from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
@@ -82,7 +83,7 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
         threadLeft: () => replenish(pool!),
         maxBacklog: settings.maxBacklog
       },
-      { receive: Inbox.receive, exited: Inbox.exited },
+      { receive: Inbox.receive, exited: Inbox.exited, keyDone: Lanes.keyDone, left: Lanes.left },
       settings.minThreads,
       settings.maxThreads
     )

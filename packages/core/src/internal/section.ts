@@ -57,6 +57,8 @@ export interface Section {
   readonly room: Backlog.Backlog<PoolTicket>
   /** The most tickets the backlog holds. */
   maxBacklog: number
+  /** The lanes of the keys in use: the thread a key is bound to, whether a task of it is out, what waits. */
+  readonly lanes: Map<string, Lane>
   minThreads: number
   maxThreads: number
   started: boolean
@@ -84,10 +86,25 @@ export interface Section {
   readonly events: Events
 }
 
-/** How a section hears from its threads. */
+/** How a section hears from its threads, and what it does when a keyed ticket ends or a thread leaves. */
 export interface Events {
   readonly receive: (self: Section, thread: Thread.Thread, batch: Protocol.FromThreadBatch) => void
   readonly exited: (self: Section, thread: Thread.Thread, exit: ThreadPlatform.ThreadExit) => void
+  /** A ticket with a key ended: the next of its key may go (`lanes.ts`). */
+  readonly keyDone: (self: Section, key: string) => void
+  /** A thread takes no more work: its keys are unbound and its pinned work goes elsewhere (`lanes.ts`). */
+  readonly left: (self: Section, thread: Thread.Thread) => void
+}
+
+/** A key's lane: the tasks of one key run on one thread, in order, one at a time. */
+export interface Lane {
+  readonly key: string
+  /** The thread the key is bound to, once a task of it was sent; unbound when that thread leaves. */
+  thread: Thread.Thread | undefined
+  /** A task of the key is placed and has not ended. */
+  busy: boolean
+  /** The key's tasks that wait for the one before them. */
+  readonly queue: Backlog.Backlog<PoolTicket>
 }
 
 /** Makes a section; no thread starts until `started` is set and work or `grow` needs one. */
@@ -98,6 +115,7 @@ export const make = (config: Config, events: Events, minThreads: number, maxThre
     threads: new Set(),
     room: Backlog.make(),
     maxBacklog: config.maxBacklog,
+    lanes: new Map(),
     minThreads,
     maxThreads,
     started: false,
@@ -125,7 +143,8 @@ export const make = (config: Config, events: Events, minThreads: number, maxThre
       self.teamQuit = true
       wake(self)
     },
-    now: () => config.millis()
+    now: () => config.millis(),
+    reserved: (thread) => Backlog.take(thread.reserved)?.value
   }, config.capacity)
   return self
 }
@@ -191,6 +210,7 @@ const unsendable = (self: Section, thread: Thread.Thread, ticket: PoolTicket, er
 /** The books of a ticket about to settle: no longer in flight, its failure counted, its run time observed. */
 const account = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
   self.inFlight--
+  if (ticket.turn) self.events.keyDone(self, ticket.key!)
   if (Exit.isFailure(exit)) self.config.meters.pending.failures++
   if (ticket.thread !== undefined) {
     Meters.observe(self.config.meters, self.config.meters.runTime, now(self) - ticket.sentAt)
@@ -198,7 +218,7 @@ const account = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unk
 }
 
 export const flushMeters = (self: Section): void =>
-  Meters.flush(self.config.meters, self.team.backlog.length, self.team.busy, self.team.idle.length)
+  Meters.flush(self.config.meters, backlogged(self), self.team.busy, self.team.idle.length)
 
 /** Settles a ticket, once, keeping the count of tasks in flight. */
 export const settle = (
@@ -238,13 +258,31 @@ export const dispatch = (self: Section, thread: Thread.Thread, ticket: PoolTicke
   const at = now(self)
   Ticket.sent(ticket, thread, at)
   thread.held.set(ticket.id, ticket)
+  if (ticket.key !== undefined) bind(self, ticket.key, thread)
   Meters.observe(self.config.meters, self.config.meters.queueWait, at - ticket.madeAt)
   Thread.post(thread, Thread.runMessage(ticket), ticket)
   markDirty(self, thread)
 }
 
+/** Binds `key` to `thread`: the key's next tasks are pinned to it. */
+const bind = (self: Section, key: string, thread: Thread.Thread): void => {
+  const lane = self.lanes.get(key)
+  if (lane === undefined || lane.thread === thread) return
+  lane.thread = thread
+  thread.keys.add(key)
+}
+
+/**
+ * Pins a ticket to `thread`: it goes to it at once if it is idle or has room, else it is reserved for it and the
+ * thread takes it before the backlog.
+ */
+export const pin = (self: Section, thread: Thread.Thread, ticket: PoolTicket): void => {
+  if (Team.placeOn(self.team, thread, ticket)) return scheduleFlush(self)
+  Ticket.backlogged(ticket, thread.reserved, Backlog.append(thread.reserved, ticket, ticket.priority))
+}
+
 /** A new ticket, counted in flight. */
-export const ticket = (self: Section, init: Ticket.Init): PoolTicket => {
+export const ticket = (self: Section, init: Ticket.Init<Thread.Thread>): PoolTicket => {
   self.inFlight++
   self.config.meters.pending.tasks++
   return Ticket.make(init, self.nextTicketId++, now(self))
@@ -264,7 +302,7 @@ export const place = (self: Section, ticket: PoolTicket, limit: number): void =>
   const created = create(self, limit)
   if (created === undefined && self.team.partial.length === 0 && isFull(self)) return full(self, ticket)
   const node = Team.placeCreated(self.team, ticket, created, ticket.priority)
-  if (node !== undefined) Ticket.backlogged(ticket, node)
+  if (node !== undefined) Ticket.backlogged(ticket, self.team.backlog, node)
   scheduleFlush(self)
 }
 
@@ -272,7 +310,9 @@ export const place = (self: Section, ticket: PoolTicket, limit: number): void =>
 const isFull = (self: Section): boolean => self.team.backlog.length >= self.maxBacklog || self.room.length > 0
 
 const full = (self: Section, ticket: PoolTicket): void => {
-  if (ticket.whenFull === "wait") return Ticket.waitsForRoom(ticket, Backlog.append(self.room, ticket, ticket.priority))
+  if (ticket.whenFull === "wait") {
+    return Ticket.waits(ticket, self.room, Backlog.append(self.room, ticket, ticket.priority))
+  }
   const refused = Exit.fail(
     new ThreadError.BacklogFull({
       task: ticket.task._tag,
@@ -293,12 +333,12 @@ export const admit = (self: Section): void => {
   const team = self.team
   while (self.room.length > 0) {
     if (team.idle.length === 0 && team.partial.length === 0 && team.backlog.length >= self.maxBacklog) return
-    const node = Backlog.take(self.room)!
-    const ticket = node.value
+    const ticket = Backlog.take(self.room)!.value
+    ticket.list = undefined
     ticket.node = undefined
     if (Team.placeIdle(team, ticket)) continue
     const placed = Team.placeCreated(team, ticket, undefined, ticket.priority)
-    if (placed !== undefined) Ticket.backlogged(ticket, placed)
+    if (placed !== undefined) Ticket.backlogged(ticket, team.backlog, placed)
   }
 }
 
@@ -376,6 +416,7 @@ export const dismiss = (self: Section, thread: Thread.Thread): void => {
 const retire = (self: Section, thread: Thread.Thread): void => {
   thread.inTeam = false
   if (thread.state === Thread.DEAD) return
+  self.events.left(self, thread)
   thread.state = Thread.LEAVING
   self.config.meters.pending.threadsReleased++
   postTo(self, thread, [Protocol.CLOSE])
@@ -398,6 +439,7 @@ export const doom = (self: Section, thread: Thread.Thread): void => {
     thread.inTeam = false
     Team.remove(self.team, thread)
   }
+  self.events.left(self, thread)
   thread.handle?.terminate()
   self.config.threadLeft()
 }
@@ -416,19 +458,31 @@ export const unsettled = (self: Section): Array<PoolTicket> => {
   for (const level of self.room.levels) {
     for (let node = level.head; node !== undefined; node = node.next) add(node.value)
   }
-  for (const thread of self.threads) for (const ticket of thread.held.values()) add(ticket)
+  for (const thread of self.threads) {
+    for (const ticket of thread.held.values()) add(ticket)
+    for (const ticket of Backlog.toArray(thread.reserved)) add(ticket)
+  }
+  for (const lane of self.lanes.values()) for (const ticket of Backlog.toArray(lane.queue)) add(ticket)
   return all
 }
 
 /** The statistics, read off the state. */
 export const statistics = (self: Section) => ({
   ...Team.statistics(self.team),
+  backloggedWorkCount: backlogged(self),
   workerCount: Team.size(self.team),
   threadsStarted: self.threadsStarted,
   threadsCrashed: self.threadsCrashed,
   tasksInFlight: self.inFlight,
   waitingForRoom: self.room.length
 })
+
+/** Tasks waiting for a thread: the team's backlog and the work reserved for threads. */
+export const backlogged = (self: Section): number => {
+  let count = self.team.backlog.length
+  for (const thread of self.threads) count += thread.reserved.length
+  return count
+}
 
 /** Waits until `done` holds, checking it whenever a thread leaves or the team quits. */
 export const awaitUntil = (self: Section, done: () => boolean): Effect.Effect<void> =>
@@ -442,10 +496,7 @@ export const awaitUntil = (self: Section, done: () => boolean): Effect.Effect<vo
 
 /** Settles a ticket that is not running, taking it out of the backlog if it is there. */
 export const drop = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
-  if (ticket.node !== undefined) {
-    if (ticket.state === Ticket.BACKLOGGED) Team.cancel(self.team, ticket.node)
-    else Backlog.remove(self.room, ticket.node)
-  }
+  Ticket.unlist(ticket)
   settle(self, ticket, exit)
   admit(self)
   scheduleFlush(self)

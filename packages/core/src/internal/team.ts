@@ -29,6 +29,11 @@ export interface Hooks<W, T> {
   readonly quitCoordinator: () => void
   /** The time, in milliseconds, for `releaseIdle`. */
   readonly now: () => number
+  /**
+   * Beyond Twisted: work reserved for `worker` (pinned to it: a key's lane, a broadcast), which it takes before the
+   * backlog whenever it has room.
+   */
+  readonly reserved?: ((worker: W) => T | undefined) | undefined
 }
 
 /** The team's bookkeeping. Touched only by the functions below. */
@@ -82,7 +87,14 @@ export const statistics = <W, T>(self: Team<W, T>): Statistics => ({
 /** How many workers exist (idle and busy). */
 export const size = <W, T>(self: Team<W, T>): number => self.idle.length + self.busy
 
-/** Gives `task` to `worker`, then, while the worker has room, the oldest backlogged tasks. */
+/** What `worker` takes next: its reserved work, else the backlog's oldest task of the highest priority. */
+const nextFor = <W, T>(self: Team<W, T>, worker: W): T | undefined => {
+  const reserved = self.hooks.reserved?.(worker)
+  if (reserved !== undefined) return reserved
+  return Backlog.take(self.backlog)?.value
+}
+
+/** Gives `task` to `worker`, then, while the worker has room, its reserved work and the oldest backlogged tasks. */
 const dispatch = <W, T>(self: Team<W, T>, worker: W, task: T): void => {
   let next: T = task
   for (;;) {
@@ -91,13 +103,33 @@ const dispatch = <W, T>(self: Team<W, T>, worker: W, task: T): void => {
     if (held === 1) self.busy += 1
     self.hooks.dispatch(worker, next)
     if (held >= self.capacity) return
-    const more = Backlog.take(self.backlog)
+    const more = nextFor(self, worker)
     if (more === undefined) {
       self.partial.push(worker)
       return
     }
-    next = more.value
+    next = more
   }
+}
+
+/**
+ * Beyond Twisted: gives `task` to this very `worker` if it is idle or has room; otherwise gives `false` (the shell
+ * reserves the task for it, and the worker takes it before the backlog).
+ */
+export const placeOn = <W, T>(self: Team<W, T>, worker: W, task: T): boolean => {
+  const at = self.idle.lastIndexOf(worker)
+  if (at >= 0) {
+    self.idle.splice(at, 1)
+    self.idleSince.delete(worker)
+    dispatch(self, worker, task)
+    return true
+  }
+  const held = self.load.get(worker)
+  if (held === undefined || held >= self.capacity) return false
+  const room = self.partial.indexOf(worker)
+  if (room >= 0) self.partial.splice(room, 1)
+  dispatch(self, worker, task)
+  return true
 }
 
 /** Gives `task` the most recently idled worker, if there is one. */
@@ -138,9 +170,9 @@ export const cancel = <W, T>(self: Team<W, T>, node: Backlog.Node<T>): void => B
 const recycle = <W, T>(self: Team<W, T>, worker: W): void => {
   self.idle.push(worker)
   self.idleSince.set(worker, self.hooks.now())
-  const next = Backlog.take(self.backlog)
+  const next = nextFor(self, worker)
   if (next !== undefined) {
-    placeIdle(self, next.value)
+    placeIdle(self, next)
     return
   }
   if (self.shouldQuitCoordinator) {
@@ -168,10 +200,10 @@ export const finish = <W, T>(self: Team<W, T>, worker: W): void => {
     recycle(self, worker)
     return
   }
-  // Still busy, with room again: the oldest backlogged task, if any, goes to it.
+  // Still busy, with room again: its reserved work or the oldest backlogged task, if any, goes to it.
   self.load.set(worker, held)
-  const next = Backlog.take(self.backlog)
-  if (next !== undefined) dispatch(self, worker, next.value)
+  const next = nextFor(self, worker)
+  if (next !== undefined) dispatch(self, worker, next)
   else self.partial.push(worker)
 }
 

@@ -11,6 +11,7 @@
  */
 import type * as ThreadError from "../ThreadError.ts"
 import type * as ThreadPlatform from "../ThreadPlatform.ts"
+import * as Backlog from "./backlog.ts"
 import * as Protocol from "./protocol.ts"
 import type * as Ticket from "./ticket.ts"
 
@@ -46,6 +47,10 @@ export interface Thread {
   startFailure: string | undefined
   /** Its start timer, or the timer that terminates it if it does not close in time. */
   timer: { readonly interruptUnsafe: () => void } | undefined
+  /** Work pinned to it (a key's next task, a broadcast), taken before the backlog. */
+  readonly reserved: Backlog.Backlog<Ticket.Ticket<Thread>>
+  /** The keys whose tasks run on it. */
+  readonly keys: Set<string>
 }
 
 /** A thread record, before its platform thread is spawned. */
@@ -62,7 +67,9 @@ export const make = (id: number): Thread => ({
   recalls: 0,
   onReady: [],
   startFailure: undefined,
-  timer: undefined
+  timer: undefined,
+  reserved: Backlog.make(),
+  keys: new Set()
 })
 
 /** Whether it can be given work. */

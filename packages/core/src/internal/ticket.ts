@@ -12,7 +12,7 @@
  */
 import * as Exit from "effect/Exit"
 import type * as Task from "../Task.ts"
-import type * as Backlog from "./backlog.ts"
+import * as Backlog from "./backlog.ts"
 import type * as Protocol from "./protocol.ts"
 
 /** Made; the pool is deciding where it goes. */
@@ -38,8 +38,18 @@ export interface Ticket<H> {
   state: State
   /** The thread holding it, while `SENT`. */
   thread: H | undefined
-  /** Its backlog entry, while `BACKLOGGED`; its entry in the waiting room, while `WAITING` for room. */
+  /**
+   * Its entry in the list it waits in: the team's backlog or a thread's reserved work (`BACKLOGGED`), the waiting
+   * room of a full backlog or its key's lane (`WAITING`).
+   */
   node: Backlog.Node<Ticket<H>> | undefined
+  list: Backlog.Backlog<Ticket<H>> | undefined
+  /** Its key: the tasks of one key run on one thread, in order, one at a time. */
+  readonly key: string | undefined
+  /** It is its key's task in flight (the others of the key wait for it). */
+  turn: boolean
+  /** The thread it must run on (a broadcast): it runs there or nowhere. */
+  readonly only: H | undefined
   /** Higher goes first among waiting tasks. */
   readonly priority: number
   /** When the backlog is full: wait for room, or fail. */
@@ -69,13 +79,15 @@ export interface Ticket<H> {
 }
 
 /** What makes a ticket, besides its id and time. */
-export interface Init {
+export interface Init<H = unknown> {
   readonly task: Task.Any
   readonly payload: unknown
   readonly transfer: ReadonlyArray<unknown> | undefined
   readonly trace: Protocol.Trace | undefined
   readonly priority: number
   readonly whenFull: "wait" | "fail"
+  readonly key?: string | undefined
+  readonly only?: H | undefined
   readonly sticky: boolean
   readonly holds: boolean
   readonly onSettle: (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
@@ -83,7 +95,7 @@ export interface Init {
 }
 
 /** A new ticket, `WAITING`. */
-export const make = <H>(init: Init, id: number, madeAt: number): Ticket<H> => ({
+export const make = <H>(init: Init<H>, id: number, madeAt: number): Ticket<H> => ({
   id,
   task: init.task,
   payload: init.payload,
@@ -92,6 +104,10 @@ export const make = <H>(init: Init, id: number, madeAt: number): Ticket<H> => ({
   state: WAITING,
   thread: undefined,
   node: undefined,
+  list: undefined,
+  key: init.key,
+  turn: false,
+  only: init.only,
   priority: init.priority,
   whenFull: init.whenFull,
   recalling: false,
@@ -106,16 +122,29 @@ export const make = <H>(init: Init, id: number, madeAt: number): Ticket<H> => ({
   onSent: init.onSent
 })
 
-/** The backlog is full: it waits for room, at `node` of the waiting room. */
-export const waitsForRoom = <H>(self: Ticket<H>, node: Backlog.Node<Ticket<H>>): void => {
+/** It waits before it can be placed (for room in a full backlog, for its key's turn), at `node` of `list`. */
+export const waits = <H>(self: Ticket<H>, list: Backlog.Backlog<Ticket<H>>, node: Backlog.Node<Ticket<H>>): void => {
   self.state = WAITING
+  self.list = list
   self.node = node
 }
 
-/** It waits in the backlog, at `node`. */
-export const backlogged = <H>(self: Ticket<H>, node: Backlog.Node<Ticket<H>>): void => {
+/** It waits for a thread, at `node` of `list` (the team's backlog, or a thread's reserved work). */
+export const backlogged = <H>(
+  self: Ticket<H>,
+  list: Backlog.Backlog<Ticket<H>>,
+  node: Backlog.Node<Ticket<H>>
+): void => {
   self.state = BACKLOGGED
+  self.list = list
   self.node = node
+}
+
+/** Takes it out of the list it waits in, if any. */
+export const unlist = <H>(self: Ticket<H>): void => {
+  if (self.list !== undefined && self.node !== undefined) Backlog.remove(self.list, self.node)
+  self.list = undefined
+  self.node = undefined
 }
 
 /** It goes to `thread`. */
@@ -123,6 +152,7 @@ export const sent = <H>(self: Ticket<H>, thread: H, now: number): void => {
   self.state = SENT
   self.thread = thread
   self.node = undefined
+  self.list = undefined
   self.sentAt = now
   self.onSent?.(now)
 }
@@ -147,6 +177,7 @@ export const settle = <H>(
   self.state = SETTLED
   self.thread = undefined
   self.node = undefined
+  self.list = undefined
   self.onSettle(exit, release)
   const waiter = self.waiter
   if (waiter !== undefined) {
