@@ -18,6 +18,7 @@ import type { InvalidLimit } from "../TeamPool.ts"
 import type { InvalidPayload } from "../ThreadError.ts"
 import * as Lanes from "./lanes.ts"
 import * as Payload from "./payload.ts"
+import * as Placing from "./placing.ts"
 import type * as Pool from "./pool.ts"
 import * as Protocol from "./protocol.ts"
 import * as Section from "./section.ts"
@@ -33,7 +34,7 @@ export interface RunOptions {
 
 /** Places a new ticket: by its key's lane if it has one, else as any other. */
 const placeNew = (section: Section.Section, ticket: Section.PoolTicket, limit: number): void =>
-  ticket.key === undefined ? Section.place(section, ticket, limit) : Lanes.place(section, ticket, limit)
+  ticket.key === undefined ? Placing.place(section, ticket, limit) : Lanes.place(section, ticket, limit)
 
 const alreadyQuit = Exit.fail(new AlreadyQuit())
 
@@ -286,7 +287,7 @@ export const callMultipleInThread = (
           })
         )
         for (let i = 0; i + 1 < tickets.length; i++) tickets[i]!.after = tickets[i + 1]
-        Section.place(section, tickets[0]!, limit)
+        Placing.place(section, tickets[0]!, limit)
       }))
   })
 
@@ -319,7 +320,7 @@ const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effect.Effec
       Effect.timeoutOption(self.config.interruptGracePeriod),
       Effect.flatMap((ended) => {
         if (ended._tag === "Some" || Ticket.isSettled(ticket)) return Effect.void
-        Section.doom(self, thread)
+        Placing.doom(self, thread)
         return awaitSettled(ticket)
       })
     )

@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as ThreadError from "../ThreadError.ts"
 import type * as ThreadPlatform from "../ThreadPlatform.ts"
 import * as Outcome from "./outcome.ts"
+import * as Placing from "./placing.ts"
 import * as Protocol from "./protocol.ts"
 import * as Section from "./section.ts"
 import * as Team from "./team.ts"
@@ -34,7 +35,7 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
           Ticket.recalled(ticket)
           Section.finishOn(self, thread)
           if (ticket.cancelling || self.closing) Section.settle(self, ticket, Exit.interrupt())
-          else Section.place(self, ticket, 0)
+          else Placing.place(self, ticket, 0)
           break
         }
         const exit = Outcome.resultToExit(ticket.task, message)
@@ -61,7 +62,7 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
       }
     }
   }
-  if (self.room.length > 0) Section.admit(self)
+  if (self.room.length > 0) Placing.admit(self)
   if (self.config.capacity > 1) steal(self)
   if (answered !== undefined) Section.settleAll(self, answered, exits!, releases)
 }
@@ -90,7 +91,7 @@ const continueSequence = (
   const next = ticket.after
   if (next === undefined) return false
   if (Exit.isSuccess(exit) && !self.closing && Thread.isUsable(thread)) {
-    Section.dispatch(self, thread, next)
+    Placing.dispatch(self, thread, next)
     return true
   }
   for (let rest: PoolTicket | undefined = next; rest !== undefined; rest = rest.after) {
@@ -155,7 +156,7 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
     tickets.push(ticket)
     outcomes.push(ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error))
   }
-  if (self.room.length > 0) Section.admit(self)
+  if (self.room.length > 0) Placing.admit(self)
   Section.settleAll(self, tickets, outcomes)
   if (left) self.config.threadLeft()
   Section.scheduleFlush(self)

@@ -11,6 +11,7 @@
 import * as Exit from "effect/Exit"
 import * as ThreadError from "../ThreadError.ts"
 import * as Backlog from "./backlog.ts"
+import * as Placing from "./placing.ts"
 import * as Section from "./section.ts"
 import * as Thread from "./thread.ts"
 import * as Ticket from "./ticket.ts"
@@ -33,8 +34,8 @@ const go = (self: Section.Section, lane: Section.Lane, ticket: PoolTicket, limit
   lane.busy = true
   ticket.turn = true
   const thread = lane.thread
-  if (thread !== undefined && thread.inTeam && Thread.isUsable(thread)) Section.pin(self, thread, ticket)
-  else Section.place(self, ticket, limit)
+  if (thread !== undefined && thread.inTeam && Thread.isUsable(thread)) Placing.pin(self, thread, ticket)
+  else Placing.place(self, ticket, limit)
 }
 
 /** A task of `key` ended: the next one goes, or the lane rests (kept while bound, so the key keeps its thread). */
@@ -68,7 +69,7 @@ export const left = (self: Section.Section, thread: Thread.Thread): void => {
     const ticket = node.value
     ticket.list = undefined
     ticket.node = undefined
-    if (ticket.only === undefined) Section.place(self, ticket, 0)
+    if (ticket.only === undefined) Placing.place(self, ticket, 0)
     else {
       Section.settle(
         self,
@@ -91,7 +92,7 @@ export const broadcast = (self: Section.Section, make: (thread: Thread.Thread) =
     if (!thread.inTeam || !Thread.isUsable(thread)) continue
     const ticket = make(thread)
     tickets.push(ticket)
-    Section.pin(self, thread, ticket)
+    Placing.pin(self, thread, ticket)
   }
   return tickets
 }

@@ -12,6 +12,7 @@ import type * as Scope from "effect/Scope"
 import { AlreadyQuit } from "../AlreadyQuit.ts"
 import type { Adaptive, InvalidLimit } from "../TeamPool.ts"
 import type { ThreadStartFailed } from "../ThreadError.ts"
+import * as Placing from "./placing.ts"
 import type * as Pool from "./pool.ts"
 import * as Section from "./section.ts"
 import * as Team from "./team.ts"
@@ -37,7 +38,7 @@ export const adjust = (pool: Pool.Pool): Effect.Effect<Array<Thread.Thread>, Inv
     if (workers > section.maxThreads) Team.quitIdlers(section.team, workers - section.maxThreads)
     const now = Team.size(section.team)
     if (now >= section.minThreads) return Effect.succeed([])
-    return Effect.map(limit(pool), (max) => Section.grow(section, section.minThreads - now, max))
+    return Effect.map(limit(pool), (max) => Placing.grow(section, section.minThreads - now, max))
   })
 
 /** Starts the pool: threads up to the minimum, then one per backlogged task as the limit allows; waits for them. */
@@ -49,7 +50,7 @@ export const start = (pool: Pool.Pool): Effect.Effect<void, AlreadyQuit | Invali
     const created = yield* adjust(pool)
     if (section.team.backlog.length > 0) {
       const max = yield* limit(pool)
-      created.push(...Section.grow(section, section.team.backlog.length, max))
+      created.push(...Placing.grow(section, section.team.backlog.length, max))
     }
     yield* Effect.forEach(created, awaitReady, { discard: true })
   })
@@ -94,7 +95,7 @@ export const adaptive = (pool: Pool.Pool, policy: Adaptive): Effect.Effect<void,
       Effect.andThen(Effect.sync(() => {
         section.token = true
         if (section.team.backlog.length > 0 && section.started && !section.quitting) {
-          pool.run(Effect.flatMap(limit(pool), (max) => Effect.sync(() => Section.grow(section, 1, max))))
+          pool.run(Effect.flatMap(limit(pool), (max) => Effect.sync(() => Placing.grow(section, 1, max))))
         }
       })),
       Effect.forever

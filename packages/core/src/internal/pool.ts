@@ -20,6 +20,7 @@ import * as Inbox from "./inbox.ts"
 import * as Lanes from "./lanes.ts"
 import * as Meters from "./meters.ts"
 import * as Outcome from "./outcome.ts"
+import * as Placing from "./placing.ts"
 import * as Protocol from "./protocol.ts"
 import * as Section from "./section.ts"
 import * as Thread from "./thread.ts"
@@ -83,7 +84,15 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
         threadLeft: () => replenish(pool!),
         maxBacklog: settings.maxBacklog
       },
-      { receive: Inbox.receive, exited: Inbox.exited, keyDone: Lanes.keyDone, left: Lanes.left },
+      {
+        receive: Inbox.receive,
+        exited: Inbox.exited,
+        keyDone: Lanes.keyDone,
+        left: Lanes.left,
+        dispatch: Placing.dispatch,
+        retire: Placing.retire,
+        admit: Placing.admit
+      },
       settings.minThreads,
       settings.maxThreads
     )
@@ -104,10 +113,10 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
 export const replenish = (pool: Pool): void => {
   const section = pool.section
   if (section.team.backlog.length === 0 || !section.started || section.quitting) return
-  if (pool.readLimit === undefined) return Section.replenish(section, section.maxThreads)
+  if (pool.readLimit === undefined) return Placing.replenish(section, section.maxThreads)
   pool.run(Effect.matchCauseEffect(pool.readLimit, {
     onFailure: pool.logException,
-    onSuccess: (limit) => Effect.sync(() => Section.replenish(section, limit))
+    onSuccess: (limit) => Effect.sync(() => Placing.replenish(section, limit))
   }))
 }
 
@@ -151,8 +160,8 @@ export const close = (pool: Pool): Effect.Effect<void> =>
       Section.drop(section, ticket, Exit.interrupt())
     }
     for (const thread of Array.from(section.threads)) {
-      if (busy.has(thread) || thread.state === Thread.STARTING) Section.doom(section, thread)
-      else if (thread.state === Thread.READY) Section.dismiss(section, thread)
+      if (busy.has(thread) || thread.state === Thread.STARTING) Placing.doom(section, thread)
+      else if (thread.state === Thread.READY) Placing.dismiss(section, thread)
     }
     Section.flushAll(section)
     return Section.awaitUntil(section, () => section.threads.size === 0)

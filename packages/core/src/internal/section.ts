@@ -14,7 +14,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type { AlreadyQuit } from "../AlreadyQuit.ts"
-import * as ThreadError from "../ThreadError.ts"
 import type * as ThreadPlatform from "../ThreadPlatform.ts"
 import * as Backlog from "./backlog.ts"
 import * as Meters from "./meters.ts"
@@ -94,6 +93,10 @@ export interface Events {
   readonly keyDone: (self: Section, key: string) => void
   /** A thread takes no more work: its keys are unbound and its pinned work goes elsewhere (`lanes.ts`). */
   readonly left: (self: Section, thread: Thread.Thread) => void
+  /** The team's `dispatch` and `quitWorker`, and the admission of tickets waiting for room (`placing.ts`). */
+  readonly dispatch: (self: Section, thread: Thread.Thread, ticket: PoolTicket) => void
+  readonly retire: (self: Section, thread: Thread.Thread) => void
+  readonly admit: (self: Section) => void
 }
 
 /** A key's lane: the tasks of one key run on one thread, in order, one at a time. */
@@ -137,8 +140,8 @@ export const make = (config: Config, events: Events, minThreads: number, maxThre
     events
   }
   ;(self as { team: Team.Team<Thread.Thread, PoolTicket> }).team = Team.make<Thread.Thread, PoolTicket>({
-    dispatch: (thread, ticket) => dispatch(self, thread, ticket),
-    quitWorker: (thread) => retire(self, thread),
+    dispatch: (thread, ticket) => events.dispatch(self, thread, ticket),
+    quitWorker: (thread) => events.retire(self, thread),
     quitCoordinator: () => {
       self.teamQuit = true
       wake(self)
@@ -170,7 +173,7 @@ export const scheduleFlush = (self: Section): void => {
   Protocol.queueMicrotask(self.flushBound)
 }
 
-const markDirty = (self: Section, thread: Thread.Thread): void => {
+export const markDirty = (self: Section, thread: Thread.Thread): void => {
   if (!thread.dirty) {
     thread.dirty = true
     self.dirty.push(thread)
@@ -251,36 +254,6 @@ export const settleAll = (
   for (let i = 0; i < tickets.length; i++) Ticket.settle(tickets[i]!, exits[i]!, releases?.[i])
 }
 
-// ---- placing work ----
-
-/** The hook of the team's `dispatch`: the ticket goes into the thread's outbox. */
-export const dispatch = (self: Section, thread: Thread.Thread, ticket: PoolTicket): void => {
-  const at = now(self)
-  Ticket.sent(ticket, thread, at)
-  thread.held.set(ticket.id, ticket)
-  if (ticket.key !== undefined) bind(self, ticket.key, thread)
-  Meters.observe(self.config.meters, self.config.meters.queueWait, at - ticket.madeAt)
-  Thread.post(thread, Thread.runMessage(ticket), ticket)
-  markDirty(self, thread)
-}
-
-/** Binds `key` to `thread`: the key's next tasks are pinned to it. */
-const bind = (self: Section, key: string, thread: Thread.Thread): void => {
-  const lane = self.lanes.get(key)
-  if (lane === undefined || lane.thread === thread) return
-  lane.thread = thread
-  thread.keys.add(key)
-}
-
-/**
- * Pins a ticket to `thread`: it goes to it at once if it is idle or has room, else it is reserved for it and the
- * thread takes it before the backlog.
- */
-export const pin = (self: Section, thread: Thread.Thread, ticket: PoolTicket): void => {
-  if (Team.placeOn(self.team, thread, ticket)) return scheduleFlush(self)
-  Ticket.backlogged(ticket, thread.reserved, Backlog.append(thread.reserved, ticket, ticket.priority))
-}
-
 /** A new ticket, counted in flight. */
 export const ticket = (self: Section, init: Ticket.Init<Thread.Thread>): PoolTicket => {
   self.inFlight++
@@ -291,157 +264,9 @@ export const ticket = (self: Section, init: Ticket.Init<Thread.Thread>): PoolTic
 /** Whether placing a ticket now would need a thread that does not exist yet (so a dynamic limit must be read). */
 export const needsThread = (self: Section): boolean => self.team.idle.length === 0 && self.started
 
-/**
- * Places a ticket: an idle thread, else a new thread while the pool is under `limit`, else a thread with room, else
- * the backlog, at its priority. A full backlog (`maxBacklog`) makes the ticket wait for room, behind those already
- * waiting, or fail with `BacklogFull`, as it asks.
- */
-export const place = (self: Section, ticket: PoolTicket, limit: number): void => {
-  if (ticket.state === Ticket.SETTLED) return
-  if (Team.placeIdle(self.team, ticket)) return
-  const created = create(self, limit)
-  if (created === undefined && self.team.partial.length === 0 && isFull(self)) return full(self, ticket)
-  const node = Team.placeCreated(self.team, ticket, created, ticket.priority)
-  if (node !== undefined) Ticket.backlogged(ticket, self.team.backlog, node)
-  scheduleFlush(self)
-}
-
-/** Whether a ticket that needs the backlog must wait: it is full, or others wait for room before it. */
-const isFull = (self: Section): boolean => self.team.backlog.length >= self.maxBacklog || self.room.length > 0
-
-const full = (self: Section, ticket: PoolTicket): void => {
-  if (ticket.whenFull === "wait") {
-    return Ticket.waits(ticket, self.room, Backlog.append(self.room, ticket, ticket.priority))
-  }
-  const refused = Exit.fail(
-    new ThreadError.BacklogFull({
-      task: ticket.task._tag,
-      limit: self.maxBacklog,
-      message: `the backlog of the pool is full (maxBacklog: ${self.maxBacklog}): ${ticket.task._tag} was not taken`
-    })
-  )
-  // A sequence is refused whole.
-  for (let rest = ticket.after; rest !== undefined; rest = rest.after) settle(self, rest, Exit.interrupt())
-  settle(self, ticket, refused)
-}
-
-/**
- * Tickets waiting for room come in, oldest first (highest priority first), while the backlog has room or a thread
- * can take them. Called after every pass that may have made room.
- */
-export const admit = (self: Section): void => {
-  const team = self.team
-  while (self.room.length > 0) {
-    if (team.idle.length === 0 && team.partial.length === 0 && team.backlog.length >= self.maxBacklog) return
-    const ticket = Backlog.take(self.room)!.value
-    ticket.list = undefined
-    ticket.node = undefined
-    if (Team.placeIdle(team, ticket)) continue
-    const placed = Team.placeCreated(team, ticket, undefined, ticket.priority)
-    if (placed !== undefined) Ticket.backlogged(ticket, team.backlog, placed)
-  }
-}
-
-/** A new thread, counted by the team, if the pool may have one more now. */
-const create = (self: Section, limit: number): Thread.Thread | undefined => {
-  if (!self.started || self.quitting) return undefined
-  const size = Team.size(self.team)
-  if (size >= limit) return undefined
-  if (self.config.adaptive && size >= self.minThreads) {
-    if (!self.token) return undefined
-    self.token = false
-    self.onTokenTaken()
-  }
-  return spawn(self)
-}
-
-/** Spawns a platform thread. A spawn that throws is the thread's start failure, reported like an exit. */
-const spawn = (self: Section): Thread.Thread => {
-  const thread = Thread.make(self.nextThreadId++)
-  thread.inTeam = true
-  self.threads.add(thread)
-  self.threadsStarted++
-  self.config.meters.pending.threadsStarted++
-  try {
-    thread.handle = self.config.platform.spawn(thread.id, {
-      onBatch: (batch) => self.events.receive(self, thread, batch as Protocol.FromThreadBatch),
-      onExit: (exit) => self.events.exited(self, thread, exit)
-    })
-  } catch (error) {
-    Protocol.queueMicrotask(() => self.events.exited(self, thread, { error }))
-    return thread
-  }
-  thread.timer = self.config.run(Effect.andThen(
-    Effect.sleep(self.config.startTimeout),
-    Effect.sync(() => {
-      if (thread.state !== Thread.STARTING) return
-      thread.startFailure = `it did not become ready within ${Duration.format(self.config.startTimeout)}`
-      doom(self, thread)
-    })
-  ))
-  return thread
-}
-
-/** Creates up to `n` threads for the team (Twisted's `grow`); they take backlogged work at once. */
-export const grow = (self: Section, n: number, limit: number): Array<Thread.Thread> => {
-  const created: Array<Thread.Thread> = []
-  for (let i = 0; i < n; i++) {
-    const thread = create(self, limit)
-    if (thread === undefined) break
-    created.push(thread)
-    Team.add(self.team, thread)
-  }
-  admit(self)
-  scheduleFlush(self)
-  return created
-}
-
-/** After threads left: the backlog gets new threads while the pool may have them. */
-export const replenish = (self: Section, limit: number): void => {
-  if (self.team.backlog.length > 0) grow(self, self.team.backlog.length, limit)
-}
-
 /** The team finished with one of the thread's tickets. */
 export const finishOn = (self: Section, thread: Thread.Thread): void => {
   if (thread.inTeam) Team.finish(self.team, thread)
-}
-
-/** An idle thread leaves the team and closes (the pool closes). */
-export const dismiss = (self: Section, thread: Thread.Thread): void => {
-  if (thread.inTeam) Team.remove(self.team, thread)
-  retire(self, thread)
-}
-
-/** The hook of the team's `quitWorker`: the thread closes, gracefully, and is terminated if it does not. */
-const retire = (self: Section, thread: Thread.Thread): void => {
-  thread.inTeam = false
-  if (thread.state === Thread.DEAD) return
-  self.events.left(self, thread)
-  thread.state = Thread.LEAVING
-  self.config.meters.pending.threadsReleased++
-  postTo(self, thread, [Protocol.CLOSE])
-  thread.timer?.interruptUnsafe()
-  thread.timer = self.config.run(Effect.andThen(
-    Effect.sleep(self.config.interruptGracePeriod),
-    Effect.sync(() => thread.handle?.terminate())
-  ))
-}
-
-/**
- * The thread is to be terminated (it ignored an interrupt past the grace period, or never became ready): from this
- * moment it takes no work (the team no longer counts it, so the work that would have gone to it goes to another
- * thread or a replacement), then it is terminated; its exit settles what it still holds.
- */
-export const doom = (self: Section, thread: Thread.Thread): void => {
-  if (thread.state === Thread.DEAD) return
-  thread.state = Thread.LEAVING
-  if (thread.inTeam) {
-    thread.inTeam = false
-    Team.remove(self.team, thread)
-  }
-  self.events.left(self, thread)
-  thread.handle?.terminate()
-  self.config.threadLeft()
 }
 
 // ---- the whole pool ----
@@ -498,7 +323,7 @@ export const awaitUntil = (self: Section, done: () => boolean): Effect.Effect<vo
 export const drop = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
   Ticket.unlist(ticket)
   settle(self, ticket, exit)
-  admit(self)
+  self.events.admit(self)
   scheduleFlush(self)
 }
 
