@@ -109,4 +109,6 @@ export interface RunnerPort {
   readonly listen: (onBatch: (batch: unknown) => void) => void
   /** Stops listening and lets the thread end: the main thread asked it to close. */
   readonly close: () => void
+  /** The thread's heap in use, in bytes, where the platform can tell (for recycling threads by memory). */
+  readonly heapUsed?: (() => number) | undefined
 }

@@ -171,6 +171,8 @@ class Session<R> {
   runFork: ((effect: Effect.Effect<unknown, unknown, R>) => Fiber.Fiber<unknown, unknown>) | undefined = undefined
   nextCall = 0
   closed = false
+  /** Reads the heap in use, once the pool asked for it with each batch (`WATCH_HEAP`). */
+  watchHeap: (() => number) | undefined = undefined
   onClose: (() => void) | undefined = undefined
 
   readonly port: RunnerPort
@@ -217,6 +219,9 @@ class Session<R> {
         case Protocol.CLOSE:
           this.close()
           return
+        case Protocol.WATCH_HEAP:
+          this.watchHeap = this.port.heapUsed
+          break
       }
     }
     this.drain()
@@ -302,6 +307,7 @@ class Session<R> {
     const batch = this.outbox
     this.outbox = []
     if (batch.length === 0 || this.closed) return
+    if (this.watchHeap !== undefined) batch.push([Protocol.HEAP, this.watchHeap()])
     try {
       this.port.post(batch)
     } catch {

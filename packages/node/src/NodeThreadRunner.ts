@@ -18,6 +18,7 @@ import type { RunnerPort } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadRunner from "@effect-threads/core/ThreadRunner"
 import * as Cause from "effect/Cause"
 import type * as Fiber from "effect/Fiber"
+import * as V8 from "node:v8"
 import * as WorkerThreads from "node:worker_threads"
 
 /**
@@ -36,7 +37,8 @@ export const makePort = (parent: WorkerThreads.MessagePort): RunnerPort => ({
       throw error
     })
   },
-  close: () => parent.close()
+  close: () => parent.close(),
+  heapUsed: () => V8.getHeapStatistics().used_heap_size
 })
 
 /**

@@ -38,12 +38,16 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
           else Placing.place(self, ticket, 0)
           break
         }
+        thread.completed++
         const exit = Outcome.resultToExit(ticket.task, message)
         let release: (() => void) | undefined
         if (ticket.sticky && continueSequence(self, thread, ticket, exit)) {
           // The sequence goes on, on this thread: the thread stays with it.
         } else if (ticket.holds) {
           release = releaser(self, thread)
+        } else if (thread.completed >= self.config.recycleAfterTasks) {
+          // Its share of tasks is done: it leaves the team instead of taking the next task.
+          Placing.recycleIfDue(self, thread)
         } else {
           Section.finishOn(self, thread)
         }
@@ -60,8 +64,13 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
         ready(thread)
         break
       }
+      case Protocol.HEAP: {
+        thread.heap = message[1]
+        break
+      }
     }
   }
+  if (thread.recycling || self.config.recycleAboveHeap !== Infinity) Placing.recycleIfDue(self, thread)
   if (self.room.length > 0) Placing.admit(self)
   if (self.config.capacity > 1) steal(self)
   if (answered !== undefined) Section.settleAll(self, answered, exits!, releases)
@@ -74,6 +83,7 @@ const releaser = (self: Sec, thread: Thread.Thread): () => void => {
     if (done) return
     done = true
     Section.finishOn(self, thread)
+    if (thread.recycling || thread.completed >= self.config.recycleAfterTasks) Placing.recycleIfDue(self, thread)
     Section.scheduleFlush(self)
   }
 }

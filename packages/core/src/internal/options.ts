@@ -47,3 +47,16 @@ export const checkBacklog = (bound: number): string | undefined =>
   bound === Infinity || (Number.isInteger(bound) && bound >= 0)
     ? undefined
     : `maxBacklog must be a non-negative integer or Infinity, got ${bound}`
+
+/** Checks the recycling bounds: positive integers (tasks) and positive numbers (bytes), or absent. */
+export const checkRecycle = (
+  recycle: { readonly afterTasks?: number | undefined; readonly heapAbove?: number | undefined } | undefined
+): string | undefined => {
+  const tasks = recycle?.afterTasks
+  const heap = recycle?.heapAbove
+  if (tasks !== undefined && !(Number.isInteger(tasks) && tasks >= 1)) {
+    return `recycle.afterTasks must be a positive integer, got ${tasks}`
+  }
+  if (heap !== undefined && !(heap > 0)) return `recycle.heapAbove must be a positive number of bytes, got ${heap}`
+  return undefined
+}

@@ -128,6 +128,7 @@ const spawn = (self: Sec): Thread.Thread => {
     Protocol.queueMicrotask(() => self.events.exited(self, thread, { error }))
     return thread
   }
+  if (self.config.recycleAboveHeap !== Infinity) Section.postTo(self, thread, [Protocol.WATCH_HEAP])
   thread.timer = self.config.run(Effect.andThen(
     Effect.sleep(self.config.startTimeout),
     Effect.sync(() => {
@@ -194,4 +195,28 @@ export const doom = (self: Sec, thread: Thread.Thread): void => {
   self.events.left(self, thread)
   thread.handle?.terminate()
   self.config.threadLeft()
+}
+
+/** Whether `thread` is due for recycling: it has run its share of tasks, or its heap has passed the bound. */
+const recycleDue = (self: Sec, thread: Thread.Thread): boolean =>
+  thread.completed >= self.config.recycleAfterTasks || thread.heap > self.config.recycleAboveHeap
+
+/**
+ * After a batch from `thread`: a thread due for recycling leaves the team (it takes nothing new; a replacement is made
+ * for the backlog and up to the minimum), and closes once it holds nothing: always between tasks, never during one.
+ */
+export const recycleIfDue = (self: Sec, thread: Thread.Thread): void => {
+  if (thread.inTeam && !thread.recycling && recycleDue(self, thread)) {
+    thread.recycling = true
+    thread.inTeam = false
+    Team.remove(self.team, thread)
+    self.threadsRecycled++
+    self.events.left(self, thread)
+    self.config.threadLeft()
+    const size = Team.size(self.team)
+    if (self.started && !self.quitting && size < self.minThreads) grow(self, self.minThreads - size, self.maxThreads)
+  }
+  if (thread.recycling && thread.held.size === 0 && thread.state !== Thread.LEAVING && thread.state !== Thread.DEAD) {
+    retire(self, thread)
+  }
 }

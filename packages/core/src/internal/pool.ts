@@ -55,6 +55,7 @@ export interface Settings {
   readonly logException: Team.LogException
   readonly maxBacklog: number
   readonly whenBacklogFull: "wait" | "fail"
+  readonly recycle: { readonly afterTasks?: number | undefined; readonly heapAbove?: number | undefined } | undefined
 }
 
 /** Wires a pool in the current scope; closing the scope closes it (see {@link close}). */
@@ -82,7 +83,9 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
         adaptive: settings.adaptive,
         onCall: (thread, id, tag, payload) => answerCall(pool!, handlers, thread, id, tag, payload),
         threadLeft: () => replenish(pool!),
-        maxBacklog: settings.maxBacklog
+        maxBacklog: settings.maxBacklog,
+        recycleAfterTasks: settings.recycle?.afterTasks ?? Infinity,
+        recycleAboveHeap: settings.recycle?.heapAbove ?? Infinity
       },
       {
         receive: Inbox.receive,

@@ -24,6 +24,8 @@ export const REPLY = 2
 export const RECALL = 3
 /** Main to thread: stop listening and end (the thread is retired; it holds no work). */
 export const CLOSE = 4
+/** Main to thread: from now on, end each batch with the thread's heap in use (`HEAP`), for recycling. */
+export const WATCH_HEAP = 5
 
 /** Thread to main: request `id` ended. */
 export const RESULT = 0
@@ -31,6 +33,8 @@ export const RESULT = 0
 export const CALL = 1
 /** Thread to main: the entry has loaded and the runner listens: the thread may be given work. */
 export const READY = 2
+/** Thread to main: the thread's heap in use, in bytes, after the answers of its batch (asked by `WATCH_HEAP`). */
+export const HEAP = 3
 
 /** How a request ended. */
 export const SUCCESS = 0
@@ -71,12 +75,14 @@ export type ToThread =
   | readonly [typeof RECALL, id: number]
   | readonly [typeof REPLY, id: number, ...Outcome]
   | readonly [typeof CLOSE]
+  | readonly [typeof WATCH_HEAP]
 
 /** @internal */
 export type FromThread =
   | readonly [typeof RESULT, id: number, ...Answer]
   | readonly [typeof CALL, id: number, tag: string, payload: unknown]
   | readonly [typeof READY]
+  | readonly [typeof HEAP, bytes: number]
 
 /** What is posted: messages travel in batches, one `postMessage` for all the messages of one turn. */
 export type ToThreadBatch = ReadonlyArray<ToThread>

@@ -44,6 +44,9 @@ export interface Config {
   readonly threadLeft: () => void
   /** The most tickets the backlog holds (`Infinity`: no bound). */
   readonly maxBacklog: number
+  /** Recycling: a thread is retired after this many tasks, or once its heap passes this many bytes. */
+  readonly recycleAfterTasks: number
+  readonly recycleAboveHeap: number
 }
 
 /** The section's state. Touched only by this module's functions. */
@@ -73,6 +76,7 @@ export interface Section {
   nextTicketId: number
   threadsStarted: number
   threadsCrashed: number
+  threadsRecycled: number
   inFlight: number
   dirty: Array<Thread.Thread>
   flushScheduled: boolean
@@ -131,6 +135,7 @@ export const make = (config: Config, events: Events, minThreads: number, maxThre
     nextTicketId: 0,
     threadsStarted: 0,
     threadsCrashed: 0,
+    threadsRecycled: 0,
     inFlight: 0,
     dirty: [],
     flushScheduled: false,
@@ -298,6 +303,7 @@ export const statistics = (self: Section) => ({
   workerCount: Team.size(self.team),
   threadsStarted: self.threadsStarted,
   threadsCrashed: self.threadsCrashed,
+  threadsRecycled: self.threadsRecycled,
   tasksInFlight: self.inFlight,
   waitingForRoom: self.room.length
 })

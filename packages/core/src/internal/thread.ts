@@ -51,6 +51,11 @@ export interface Thread {
   readonly reserved: Backlog.Backlog<Ticket.Ticket<Thread>>
   /** The keys whose tasks run on it. */
   readonly keys: Set<string>
+  /** Tasks it has answered, and its heap in use as it last said (when the pool watches heaps). */
+  completed: number
+  heap: number
+  /** It is being recycled: it finishes what it holds, takes nothing new, then closes. */
+  recycling: boolean
 }
 
 /** A thread record, before its platform thread is spawned. */
@@ -69,7 +74,10 @@ export const make = (id: number): Thread => ({
   startFailure: undefined,
   timer: undefined,
   reserved: Backlog.make(),
-  keys: new Set()
+  keys: new Set(),
+  completed: 0,
+  heap: 0,
+  recycling: false
 })
 
 /** Whether it can be given work. */
