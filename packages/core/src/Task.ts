@@ -13,9 +13,10 @@
  *
  * @since 0.1.0
  */
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import { hasProperty } from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 
 /**
  * @since 0.1.0
@@ -166,6 +167,8 @@ export interface Handler<T extends Any = Any, R = never> {
 export interface AnyHandler<out R = never> {
   readonly task: Any
   readonly handle: (payload: never) => Effect.Effect<unknown, unknown, R>
+  /** For a streaming task ({@link implementStream}): the stream it produces. */
+  readonly stream?: ((payload: never) => Stream.Stream<unknown, unknown, R>) | undefined
 }
 
 /**
@@ -190,3 +193,96 @@ export const implement = <T extends Any, R = never>(
   task: T,
   handle: (payload: Payload<T>) => Effect.Effect<Success<T>, Failure<T>, R>
 ): Handler<T, R> => ({ task, handle })
+
+/**
+ * A streaming task: its handler produces a `Stream` of elements in the thread, and the caller gets a `Stream` of
+ * them (`ThreadPool.stream`), with backpressure across the thread boundary.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.2.0
+ */
+export interface StreamTask<
+  out Tag extends string,
+  out Payload extends AnySchema,
+  out Element extends AnySchema,
+  out Failure extends AnySchema
+> extends Task<Tag, Payload, Schema.Void, Failure> {
+  readonly element: Element
+}
+
+/**
+ * Any streaming task.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.2.0
+ */
+export interface AnyStream extends StreamTask<string, AnySchema, AnySchema, AnySchema> {}
+
+/**
+ * The elements a streaming task produces.
+ *
+ * @category type-level
+ * @since 0.2.0
+ */
+export type Element<T extends AnyStream> = T["element"]["Type"]
+
+/**
+ * Declares a streaming task: a payload, the schema of each element, a failure. Omitted schemas default to
+ * `Schema.Void` (payload) and `Schema.Never` (failure).
+ *
+ * **Example** (Rows produced in a thread)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "@effect-threads/core"
+ *
+ * export const Rows = Task.stream("Rows", {
+ *   payload: Schema.Struct({ count: Schema.Number }),
+ *   element: Schema.Struct({ id: Schema.Number })
+ * })
+ * ```
+ *
+ * @stability experimental
+ * @category constructors
+ * @since 0.2.0
+ */
+export const stream = <
+  const Tag extends string,
+  Element extends AnySchema,
+  Payload extends AnySchema = Schema.Void,
+  Failure extends AnySchema = Schema.Never
+>(tag: Tag, options: {
+  readonly payload?: Payload | undefined
+  readonly element: Element
+  readonly failure?: Failure | undefined
+}): StreamTask<Tag, Payload, Element, Failure> => ({
+  ...make(tag, { payload: options.payload, failure: options.failure }),
+  element: options.element
+})
+
+/**
+ * Implements a streaming task in a thread: the stream's elements go to the caller as the caller takes them.
+ *
+ * @stability experimental
+ * @category constructors
+ * @since 0.2.0
+ */
+export const implementStream = <T extends AnyStream, R = never>(
+  task: T,
+  stream: (payload: Payload<T>) => Stream.Stream<Element<T>, Failure<T>, R>
+): AnyHandler<R> => ({
+  task,
+  handle: () => Effect.die(new Error(`${task._tag} is a streaming task: run it with ThreadPool.stream`)),
+  stream: stream as (payload: never) => Stream.Stream<unknown, unknown, R>
+})
+
+/**
+ * Whether a task is a streaming task.
+ *
+ * @stability experimental
+ * @category guards
+ * @since 0.2.0
+ */
+export const isStream = (task: Any): task is AnyStream => "element" in task

@@ -28,12 +28,14 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { AlreadyQuit } from "./AlreadyQuit.ts"
 import * as Calls from "./internal/calls.ts"
 import * as Lifecycle from "./internal/lifecycle.ts"
 import * as PoolOptions from "./internal/options.ts"
 import * as Pool from "./internal/pool.ts"
 import * as Section from "./internal/section.ts"
+import * as Streams from "./internal/streams.ts"
 import type * as Task from "./Task.ts"
 import * as Team from "./Team.ts"
 import type * as TeamPool from "./TeamPool.ts"
@@ -115,6 +117,18 @@ export interface RunOptions {
 }
 
 /**
+ * Options of one streaming run.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.2.0
+ */
+export interface StreamOptions extends RunOptions {
+  /** How many elements may wait between the thread and the consumer (the thread's credit). Default 16. */
+  readonly bufferSize?: number | undefined
+}
+
+/**
  * One call of {@link ThreadPoolShape.callMultipleInThread}.
  *
  * @stability stable
@@ -180,6 +194,17 @@ export interface ThreadPoolShape {
     task: T,
     payload: Task.Payload<T>
   ) => Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload>
+  /**
+   * Runs a streaming task (`Task.stream`, implemented with `Task.implementStream`): its elements arrive as the thread
+   * produces them and the consumer takes them, at most `bufferSize` (default 16) waiting between the two: a slow
+   * consumer: a slow consumer slows the producer. Its typed failure fails the stream; stopping the stream (fewer elements taken,
+   * interrupting) stops the thread's stream. The task holds its thread until its stream ends.
+   */
+  readonly stream: <T extends Task.AnyStream>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: StreamOptions
+  ) => Stream.Stream<Task.Element<T>, RunError<T>>
   /** Changes the minimum and the maximum; grows or shrinks a started pool to fit. */
   readonly adjustPoolsize: (
     options: { readonly minThreads?: number | undefined; readonly maxThreads?: number | undefined }
@@ -353,6 +378,11 @@ export const make = (
           runOptions
         ),
       callMultipleInThread: (calls) => Calls.callMultipleInThread(pool, calls),
+      stream: (task, payload, streamOptions) =>
+        Streams.stream(pool, task, payload, streamOptions) as Stream.Stream<
+          Task.Element<typeof task>,
+          RunError<typeof task>
+        >,
       broadcast: (task, payload) =>
         Calls.broadcast(pool, task, payload) as Effect.Effect<
           ReadonlyArray<Exit.Exit<Task.Success<typeof task>, RunError<typeof task>>>,
@@ -509,3 +539,29 @@ export const broadcast = <T extends Task.Any>(
   payload: Task.Payload<T>
 ): Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload, ThreadPool> =>
   ThreadPool.use((pool) => pool.broadcast(task, payload))
+
+/**
+ * Runs a streaming task on a thread of the {@link ThreadPool}: a `Stream` of its elements, with backpressure across
+ * the thread.
+ *
+ * **Example** (Rows produced in a thread, taken as they come)
+ *
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { Task, ThreadPool } from "@effect-threads/core"
+ *
+ * const Rows = Task.stream("Rows", { payload: Schema.Number, element: Schema.Number })
+ *
+ * const firstTen = ThreadPool.stream(Rows, 1_000_000).pipe(Stream.take(10), Stream.runCollect)
+ * ```
+ *
+ * @stability experimental
+ * @category combinators
+ * @since 0.2.0
+ */
+export const stream = <T extends Task.AnyStream>(
+  task: T,
+  payload: Task.Payload<T>,
+  options?: StreamOptions
+): Stream.Stream<Task.Element<T>, RunError<T>, ThreadPool> =>
+  Stream.unwrap(ThreadPool.use((pool) => Effect.succeed(pool.stream(task, payload, options))))

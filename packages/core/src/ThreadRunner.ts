@@ -17,12 +17,14 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as Outcome from "./internal/outcome.ts"
 import * as Protocol from "./internal/protocol.ts"
@@ -222,6 +224,9 @@ class Session<R> {
         case Protocol.WATCH_HEAP:
           this.watchHeap = this.port.heapUsed
           break
+        case Protocol.PULL:
+          this.grant(message[1], message[2])
+          break
       }
     }
     this.drain()
@@ -266,7 +271,9 @@ class Session<R> {
     }
     let effect: Effect.Effect<unknown, unknown, R>
     try {
-      effect = handler.handle(decoded.value as never)
+      effect = handler.stream === undefined
+        ? handler.handle(decoded.value as never)
+        : this.streamed(id, task as Task.AnyStream, handler.stream(decoded.value as never))
     } catch (defect) {
       return this.post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(defect)])
     }
@@ -283,6 +290,71 @@ class Session<R> {
     this.runningTask = task
     this.fiber = fiber
     fiber.addObserver(this.onDone)
+  }
+
+  /** The credit of each streaming request: how many more elements its caller can take, and who waits for more. */
+  readonly credits = new Map<number, { credit: number; waiter: (() => void) | undefined }>()
+
+  /** The caller of streaming request `id` can take `n` more elements. */
+  grant(id: number, n: number): void {
+    let credit = this.credits.get(id)
+    if (credit === undefined) this.credits.set(id, credit = { credit: 0, waiter: undefined })
+    credit.credit += n
+    const waiter = credit.waiter
+    credit.waiter = undefined
+    waiter?.()
+  }
+
+  /** Waits until streaming request `id` has credit; gives it. */
+  awaitCredit(id: number): Effect.Effect<{ credit: number; waiter: (() => void) | undefined }> {
+    return Effect.callback((resume) => {
+      let credit = this.credits.get(id)
+      if (credit === undefined) this.credits.set(id, credit = { credit: 0, waiter: undefined })
+      const entry = credit
+      if (entry.credit > 0) return resume(Effect.succeed(entry))
+      entry.waiter = () => resume(Effect.succeed(entry))
+    })
+  }
+
+  /**
+   * Runs a streaming handler's stream: its elements go out as CHUNKs, never more than the caller's credit, so a
+   * slow caller slows the stream down here (it waits for credit) and memory stays bounded on both sides.
+   */
+  streamed(
+    id: number,
+    task: Task.AnyStream,
+    stream: Stream.Stream<unknown, unknown, R>
+  ): Effect.Effect<void, unknown, R> {
+    const encode = Outcome.encoder(task.element)
+    const session = this
+    // Loaded only when a streaming task runs (an entry with one has loaded it already): other threads start faster.
+    return Effect.flatMap(
+      Effect.promise(() => import("effect/Stream")),
+      (Stream) =>
+        Stream.runForEachArray(stream, (elements) =>
+          Effect.gen(function*() {
+            let at = 0
+            while (at < elements.length) {
+              const entry = yield* session.awaitCredit(id)
+              const n = Math.min(entry.credit, elements.length - at)
+              const encoded: Array<unknown> = []
+              for (let i = at; i < at + n; i++) {
+                const one = encode(elements[i])
+                if (Exit.isFailure(one)) {
+                  return yield* Effect.die(
+                    new Error(
+                      `an element of ${task._tag} does not match its schema: ${String(Cause.squash(one.cause))}`
+                    )
+                  )
+                }
+                encoded.push(one.value)
+              }
+              entry.credit -= n
+              at += n
+              session.post([Protocol.CHUNK, id, encoded])
+            }
+          }))
+    ).pipe(Effect.ensuring(Effect.sync(() => this.credits.delete(id))))
   }
 
   readonly onDone = (exit: Exit.Exit<unknown, unknown>): void => {

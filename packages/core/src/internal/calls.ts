@@ -33,13 +33,13 @@ export interface RunOptions {
 }
 
 /** Places a new ticket: by its key's lane if it has one, else as any other. */
-const placeNew = (section: Section.Section, ticket: Section.PoolTicket, limit: number): void =>
+export const placeNew = (section: Section.Section, ticket: Section.PoolTicket, limit: number): void =>
   ticket.key === undefined ? Placing.place(section, ticket, limit) : Lanes.place(section, ticket, limit)
 
 const alreadyQuit = Exit.fail(new AlreadyQuit())
 
 /** The caller's span, sent along so that the thread's span is its child. */
-const traceOf = (fiber: Fiber.Fiber<unknown, unknown>): Protocol.Trace | undefined => {
+export const traceOf = (fiber: Fiber.Fiber<unknown, unknown>): Protocol.Trace | undefined => {
   const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
   return span === undefined ? undefined : [span.traceId, span.spanId, span.sampled]
 }
@@ -302,7 +302,7 @@ const awaitSettled = (ticket: Section.PoolTicket): Effect.Effect<void> =>
  * a sent one is interrupted in its thread, and if it has not ended within the grace period its thread is doomed
  * (decided synchronously, so an answer that came first wins) and terminated. Waits until the ticket has settled.
  */
-const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effect.Effect<void> =>
+export const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effect.Effect<void> =>
   Effect.suspend(() => {
     ticket.cancelling = true
     switch (ticket.state) {

@@ -68,6 +68,10 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
         thread.heap = message[1]
         break
       }
+      case Protocol.CHUNK: {
+        thread.held.get(message[1])?.onChunk?.(message[2])
+        break
+      }
     }
   }
   if (thread.recycling || self.config.recycleAboveHeap !== Infinity) Placing.recycleIfDue(self, thread)
@@ -175,6 +179,11 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
 
 // ---- stealing ----
 
+/** Whether a ticket may be taken back from its thread: not a sequence's, a key's, a broadcast's or a stream's. */
+const isMovable = (ticket: PoolTicket): boolean =>
+  !ticket.recalling && !ticket.sticky && ticket.key === undefined && ticket.only === undefined &&
+  ticket.onChunk === undefined
+
 /**
  * Work stealing, when tasks are sent ahead: while threads are idle and nothing is backlogged, each idle thread takes
  * back one task that a busy thread holds and has not started (the newest of the thread that holds the most), so no
@@ -199,7 +208,7 @@ const steal = (self: Sec): void => {
     if (most === undefined) return
     let newest: PoolTicket | undefined
     for (const ticket of most.held.values()) {
-      if (!ticket.recalling && !ticket.sticky && ticket.key === undefined && ticket.only === undefined) newest = ticket
+      if (isMovable(ticket)) newest = ticket
     }
     if (newest === undefined) return
     newest.recalling = true

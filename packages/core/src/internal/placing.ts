@@ -28,6 +28,11 @@ export const dispatch = (self: Sec, thread: Thread.Thread, ticket: PoolTicket): 
   if (ticket.key !== undefined) bind(self, ticket.key, thread)
   Meters.observe(self.config.meters, self.config.meters.queueWait, at - ticket.madeAt)
   Thread.post(thread, Thread.runMessage(ticket), ticket)
+  if (ticket.credit > 0) {
+    // A streaming ticket's credit goes with it, in the same batch, after its RUN.
+    Thread.post(thread, [Protocol.PULL, ticket.id, ticket.credit])
+    ticket.credit = 0
+  }
   Section.markDirty(self, thread)
 }
 

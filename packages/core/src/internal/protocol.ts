@@ -26,6 +26,8 @@ export const RECALL = 3
 export const CLOSE = 4
 /** Main to thread: from now on, end each batch with the thread's heap in use (`HEAP`), for recycling. */
 export const WATCH_HEAP = 5
+/** Main to thread: the caller of streaming request `id` can take `n` more elements (credit: backpressure). */
+export const PULL = 6
 
 /** Thread to main: request `id` ended. */
 export const RESULT = 0
@@ -35,6 +37,8 @@ export const CALL = 1
 export const READY = 2
 /** Thread to main: the thread's heap in use, in bytes, after the answers of its batch (asked by `WATCH_HEAP`). */
 export const HEAP = 3
+/** Thread to main: elements of streaming request `id`, encoded, within the credit the caller gave. */
+export const CHUNK = 4
 
 /** How a request ended. */
 export const SUCCESS = 0
@@ -76,6 +80,7 @@ export type ToThread =
   | readonly [typeof REPLY, id: number, ...Outcome]
   | readonly [typeof CLOSE]
   | readonly [typeof WATCH_HEAP]
+  | readonly [typeof PULL, id: number, n: number]
 
 /** @internal */
 export type FromThread =
@@ -83,6 +88,7 @@ export type FromThread =
   | readonly [typeof CALL, id: number, tag: string, payload: unknown]
   | readonly [typeof READY]
   | readonly [typeof HEAP, bytes: number]
+  | readonly [typeof CHUNK, id: number, elements: ReadonlyArray<unknown>]
 
 /** What is posted: messages travel in batches, one `postMessage` for all the messages of one turn. */
 export type ToThreadBatch = ReadonlyArray<ToThread>

@@ -76,6 +76,10 @@ export interface Ticket<H> {
   waiter: (() => void) | undefined
   /** Told when it is sent (each time), with the time: the end of the `queued` span when tracing. */
   readonly onSent: ((millis: number) => void) | undefined
+  /** A streaming ticket's elements, as they come (encoded). */
+  readonly onChunk: ((elements: ReadonlyArray<unknown>) => void) | undefined
+  /** A streaming ticket's credit not yet given to its thread (it was not sent yet). */
+  credit: number
 }
 
 /** What makes a ticket, besides its id and time. */
@@ -92,6 +96,8 @@ export interface Init<H = unknown> {
   readonly holds: boolean
   readonly onSettle: (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
   readonly onSent?: ((millis: number) => void) | undefined
+  readonly onChunk?: ((elements: ReadonlyArray<unknown>) => void) | undefined
+  readonly credit?: number | undefined
 }
 
 /** A new ticket, `WAITING`. */
@@ -119,7 +125,9 @@ export const make = <H>(init: Init<H>, id: number, madeAt: number): Ticket<H> =>
   holds: init.holds,
   onSettle: init.onSettle,
   waiter: undefined,
-  onSent: init.onSent
+  onSent: init.onSent,
+  onChunk: init.onChunk,
+  credit: init.credit ?? 0
 })
 
 /** It waits before it can be placed (for room in a full backlog, for its key's turn), at `node` of `list`. */

@@ -1,0 +1,106 @@
+/**
+ * Streaming tasks on the main side: `ThreadPool.stream` gives the caller a `Stream` of the elements a thread's
+ * streaming handler produces. Backpressure crosses the thread by credit: the caller's side holds a bounded queue and
+ * grants the thread one element of credit for each element the consumer takes out of it (`PULL`); the thread sends
+ * (`CHUNK`) only within its credit and otherwise waits. So a slow consumer slows the producer, and memory stays
+ * bounded on both sides. The end, a typed failure, a defect or an interruption comes as the ticket's outcome; a
+ * consumer that stops early cancels the ticket, which interrupts the stream in its thread.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { AlreadyQuit } from "../AlreadyQuit.ts"
+import type * as Task from "../Task.ts"
+import * as ThreadError from "../ThreadError.ts"
+import * as Calls from "./calls.ts"
+import * as Outcome from "./outcome.ts"
+import * as Payload from "./payload.ts"
+import type * as Pool from "./pool.ts"
+import * as Protocol from "./protocol.ts"
+import * as Section from "./section.ts"
+import * as Ticket from "./ticket.ts"
+
+/** Options of one streaming run. */
+export interface StreamOptions extends Calls.RunOptions {
+  /** How many elements may wait between the thread and the consumer. Default 16. */
+  readonly bufferSize?: number | undefined
+}
+
+/** Gives the ticket's thread `n` more elements of credit, now if it was sent, else with its RUN. */
+const grant = (section: Section.Section, ticket: Section.PoolTicket, n: number): void => {
+  if (ticket.state === Ticket.SENT && ticket.thread !== undefined) {
+    Section.postTo(section, ticket.thread, [Protocol.PULL, ticket.id, n])
+  } else if (ticket.state !== Ticket.SETTLED) {
+    ticket.credit += n
+  }
+}
+
+/** Runs a streaming task; its elements arrive as the thread produces them and the consumer takes them. */
+export const stream = <T extends Task.AnyStream>(
+  pool: Pool.Pool,
+  task: T,
+  payload: Task.Payload<T>,
+  options: StreamOptions | undefined
+): Stream.Stream<Task.Element<T>, unknown> =>
+  Stream.unwrap(Effect.gen(function*(): Effect.fn.Return<Stream.Stream<Task.Element<T>, unknown>, unknown, Scope.Scope> {
+    const section = pool.section
+    if (section.quitting) return yield* new AlreadyQuit()
+    const encoded = Payload.encode(task, payload)
+    if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
+    const window = Math.max(1, Math.floor(options?.bufferSize ?? 16))
+    const queue = yield* Queue.bounded<Task.Element<T>, unknown>(window)
+    const decode = Outcome.decoder(task.element)
+    const fiber = Fiber.getCurrent()
+    const ticket = Section.ticket(section, {
+      task,
+      payload: encoded.value,
+      transfer: options?.transfer,
+      trace: fiber === undefined ? undefined : Calls.traceOf(fiber),
+      priority: options?.priority ?? 0,
+      whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+      key: options?.key,
+      sticky: false,
+      holds: false,
+      credit: window,
+      onChunk: (elements) => {
+        for (const element of elements) {
+          const decoded = decode(element)
+          if (Exit.isSuccess(decoded)) {
+            Queue.offerUnsafe(queue, decoded.value as Task.Element<T>)
+            continue
+          }
+          const issue = String(Cause.squash(decoded.cause))
+          Queue.failCauseUnsafe(
+            queue,
+            Cause.fail(
+              new ThreadError.InvalidResult({
+                task: task._tag,
+                path: Payload.pathOf(issue),
+                message: `an element of ${task._tag} does not match its schema: ${issue}`
+              })
+            )
+          )
+          return
+        }
+      },
+      onSettle: (exit) => {
+        if (Exit.isSuccess(exit)) Queue.endUnsafe(queue)
+        else Queue.failCauseUnsafe(queue, exit.cause)
+      }
+    })
+    Calls.placeNew(section, ticket, section.maxThreads)
+    // The consumer stops (early, or interrupted): the stream stops in its thread.
+    yield* Effect.addFinalizer(() => Calls.cancel(section, ticket))
+    return Stream.fromQueue(queue).pipe(
+      Stream.mapArray((elements) => {
+        grant(section, ticket, elements.length)
+        return elements
+      })
+    )
+  }))
