@@ -326,35 +326,40 @@ class Session<R> {
     stream: Stream.Stream<unknown, unknown, R>
   ): Effect.Effect<void, unknown, R> {
     const encode = Outcome.encoder(task.element)
-    const session = this
     // Loaded only when a streaming task runs (an entry with one has loaded it already): other threads start faster.
     return Effect.flatMap(
       Effect.promise(() => import("effect/Stream")),
-      (Stream) =>
-        Stream.runForEachArray(stream, (elements) =>
-          Effect.gen(function*() {
-            let at = 0
-            while (at < elements.length) {
-              const entry = yield* session.awaitCredit(id)
-              const n = Math.min(entry.credit, elements.length - at)
-              const encoded: Array<unknown> = []
-              for (let i = at; i < at + n; i++) {
-                const one = encode(elements[i])
-                if (Exit.isFailure(one)) {
-                  return yield* Effect.die(
-                    new Error(
-                      `an element of ${task._tag} does not match its schema: ${String(Cause.squash(one.cause))}`
-                    )
-                  )
-                }
-                encoded.push(one.value)
-              }
-              entry.credit -= n
-              at += n
-              session.post([Protocol.CHUNK, id, encoded])
-            }
-          }))
+      (Stream) => Stream.runForEachArray(stream, (elements) => this.emit(id, task, encode, elements))
     ).pipe(Effect.ensuring(Effect.sync(() => this.credits.delete(id))))
+  }
+
+  /** Sends `elements` as CHUNKs, each within the credit the caller has given, waiting for more when it runs out. */
+  emit(
+    id: number,
+    task: Task.AnyStream,
+    encode: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>,
+    elements: ReadonlyArray<unknown>
+  ): Effect.Effect<void> {
+    let at = 0
+    const step: Effect.Effect<void> = Effect.suspend(() =>
+      at >= elements.length ? Effect.void : Effect.flatMap(this.awaitCredit(id), (entry) => {
+        const n = Math.min(entry.credit, elements.length - at)
+        const encoded: Array<unknown> = []
+        for (let i = at; i < at + n; i++) {
+          const one = encode(elements[i])
+          if (Exit.isFailure(one)) {
+            const issue = String(Cause.squash(one.cause))
+            return Effect.die(new Error(`an element of ${task._tag} does not match its schema: ${issue}`))
+          }
+          encoded.push(one.value)
+        }
+        entry.credit -= n
+        at += n
+        this.post([Protocol.CHUNK, id, encoded])
+        return step
+      })
+    )
+    return step
   }
 
   readonly onDone = (exit: Exit.Exit<unknown, unknown>): void => {

@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { until } from "./helpers.ts"
 
 /** Which thread ran it (each in-process thread's runner is told its number by a layer), and when it started. */
 const Where = Task.make("Where", { payload: Schema.String, success: Schema.Number })
@@ -45,15 +46,6 @@ const handlers: ReadonlyArray<Task.AnyHandler<ThreadNumber | ThreadRunner.Curren
 ]
 
 const numbered = Layer.sync(ThreadNumber)(() => ({ n: ++threads }))
-
-const until = <R>(what: string, condition: Effect.Effect<boolean, never, R>): Effect.Effect<void, never, R> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 500; i++) {
-      if (yield* condition) return
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-    }
-    return yield* Effect.die(new Error(`${what} did not happen`))
-  })
 
 const reset = Effect.sync(() => {
   threads = 0

@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { until } from "./helpers.ts"
 
 const Gate = Task.make("Gate")
 const Record = Task.make("Record", { payload: Schema.String, success: Schema.String })
@@ -23,15 +24,6 @@ const handlers = [
     })),
   Task.implement(Record, (name) => Effect.sync(() => (ran.push(name), name)))
 ]
-
-const until = <R>(what: string, condition: Effect.Effect<boolean, never, R>): Effect.Effect<void, never, R> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 500; i++) {
-      if (yield* condition) return
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-    }
-    return yield* Effect.die(new Error(`${what} did not happen`))
-  })
 
 const poolWith = (options: ThreadPool.Options) =>
   ThreadPool.layer({ minThreads: 1, maxThreads: 1, ...options }).pipe(

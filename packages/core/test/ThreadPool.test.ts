@@ -11,6 +11,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
+import { until } from "./helpers.ts"
 
 const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
 /** Never ends, and cannot be interrupted: a thread's synchronous loop, as far as the pool can tell. */
@@ -28,16 +29,6 @@ const handlers = [
       gates.set(n, () => resume(Effect.succeed(n)))
     }))
 ]
-
-/** Waits, turn by turn of the event loop (at most 500), until `condition` holds. */
-const until = <R>(what: string, condition: Effect.Effect<boolean, never, R>): Effect.Effect<void, never, R> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 500; i++) {
-      if (yield* condition) return
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-    }
-    return yield* Effect.die(new Error(`${what} did not happen`))
-  })
 
 const stats = ThreadPool.statistics
 

@@ -56,6 +56,34 @@ const withLimit = <A, E>(
     ? Effect.flatMap(pool.readLimit, go)
     : go(pool.section.maxThreads)
 
+/** Where a ticket's outcome goes. */
+type Settle = (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
+
+/** A ticket of a run with `options`: its place in the waiting order, its key, and where its outcome goes. */
+const runTicket = (
+  pool: Pool.Pool,
+  task: Task.Any,
+  payload: unknown,
+  options: RunOptions | undefined,
+  trace: Protocol.Trace | undefined,
+  holds: boolean,
+  onSettle: Settle,
+  onSent?: ((millis: number) => void) | undefined
+): Section.PoolTicket =>
+  Section.ticket(pool.section, {
+    task,
+    payload,
+    transfer: options?.transfer,
+    trace,
+    priority: options?.priority ?? 0,
+    whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+    key: options?.key,
+    sticky: false,
+    holds,
+    onSettle,
+    onSent
+  })
+
 /**
  * Runs a task and gives its outcome: the hot path. With the limit known (`maxThreads`) and tracing off, it is one
  * `Effect.callback`: encode, make the ticket, place it, wait.
@@ -73,19 +101,8 @@ export const deferToThread = <T extends Task.Any>(
     const encoded = Payload.encode(task, payload)
     if (Exit.isFailure(encoded)) return resume(encoded)
     const fiber = Fiber.getCurrent()
-    const ticket = Section.ticket(section, {
-      task,
-      payload: encoded.value,
-      transfer: options?.transfer,
-      trace: fiber === undefined ? undefined : traceOf(fiber),
-      priority: options?.priority ?? 0,
-      whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
-      key: options?.key,
-      sticky: false,
-      holds: false,
-      onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
-      onSent: undefined
-    })
+    const trace = fiber === undefined ? undefined : traceOf(fiber)
+    const ticket = runTicket(pool, task, encoded.value, options, trace, false, resume as Settle)
     placeNew(section, ticket, section.maxThreads)
     return cancel(section, ticket)
   })
@@ -121,19 +138,7 @@ const wait = (
   Effect.callback<unknown, unknown>((resume) => {
     const section = pool.section
     if (section.quitting) return resume(alreadyQuit)
-    const ticket = Section.ticket(section, {
-      task,
-      payload,
-      transfer: options?.transfer,
-      trace,
-      priority: options?.priority ?? 0,
-      whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
-      key: options?.key,
-      sticky: false,
-      holds: false,
-      onSettle: resume as (exit: Exit.Exit<unknown, unknown>) => void,
-      onSent
-    })
+    const ticket = runTicket(pool, task, payload, options, trace, false, resume as Settle, onSent)
     placeNew(section, ticket, limit)
     return cancel(section, ticket)
   })
@@ -193,19 +198,7 @@ const submit = (
     const trace = traceOf(fiber)
     return withLimit(pool, (limit) =>
       Effect.sync(() => {
-        const ticket = Section.ticket(section, {
-          task,
-          payload: encoded.value,
-          transfer: options?.transfer,
-          trace,
-          priority: options?.priority ?? 0,
-          whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
-          key: options?.key,
-          sticky: false,
-          holds: true,
-          onSettle
-        })
-        placeNew(section, ticket, limit)
+        placeNew(section, runTicket(pool, task, encoded.value, options, trace, true, onSettle), limit)
       }))
   })
 
