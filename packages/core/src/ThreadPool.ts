@@ -21,21 +21,15 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { AlreadyQuit } from "./AlreadyQuit.ts"
-import * as Calls from "./internal/calls.ts"
-import * as Lifecycle from "./internal/lifecycle.ts"
+import * as Make from "./internal/make.ts"
 import * as PoolOptions from "./internal/options.ts"
-import * as Pool from "./internal/pool.ts"
-import * as Section from "./internal/section.ts"
-import * as Streams from "./internal/streams.ts"
 import type * as Task from "./Task.ts"
 import * as Team from "./Team.ts"
 import type * as TeamPool from "./TeamPool.ts"
@@ -51,9 +45,16 @@ import type * as ThreadPlatform from "./ThreadPlatform.ts"
  * @category errors
  * @since 0.1.0
  */
-export class InvalidPoolSize extends Schema.TaggedError<InvalidPoolSize>()("InvalidPoolSize", {
-  message: Schema.String
-}) {}
+export const InvalidPoolSize = PoolOptions.InvalidPoolSize
+
+/**
+ * The pool's options are out of range.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export type InvalidPoolSize = PoolOptions.InvalidPoolSize
 
 /**
  * The statistics of a pool: the team's, plus its threads.
@@ -297,21 +298,6 @@ export interface Options {
   } | undefined
 }
 
-/** Reads a duration option or fails with InvalidPoolSize. */
-const durationOption = (
-  name: string,
-  input: Duration.Input | undefined,
-  fallback: Duration.Duration
-): Effect.Effect<Duration.Duration, InvalidPoolSize> => {
-  const read = PoolOptions.duration(name, input, fallback)
-  return Result.isSuccess(read)
-    ? Effect.succeed(read.success)
-    : Effect.fail(new InvalidPoolSize({ message: read.failure }))
-}
-
-const checked = (problem: string | undefined): Effect.Effect<void, InvalidPoolSize> =>
-  problem === undefined ? Effect.void : Effect.fail(new InvalidPoolSize({ message: problem }))
-
 /**
  * Creates a pool that has not started: it accepts tasks and backlogs them, and starts no thread until
  * `start`. Closing the scope interrupts every task still in flight and leaves no thread alive.
@@ -320,92 +306,9 @@ const checked = (problem: string | undefined): Effect.Effect<void, InvalidPoolSi
  * @category constructors
  * @since 0.1.0
  */
-export const make = (
-  options: Options = {}
-): Effect.Effect<ThreadPoolShape, InvalidPoolSize, ThreadPlatform.ThreadPlatform | Scope.Scope> =>
-  Effect.gen(function*() {
-    const minThreads = options.minThreads ?? 0
-    const maxThreads = options.maxThreads ??
-      (options.adaptive === undefined ? Math.max(minThreads, PoolOptions.defaultMaxThreads()) : Infinity)
-    yield* checked(PoolOptions.checkSize(minThreads, maxThreads))
-    const capacity = options.concurrentTasksPerThread ?? 1
-    const startTimeout = yield* durationOption("startTimeout", options.startTimeout, Duration.seconds(30))
-    const interruptGracePeriod = yield* durationOption(
-      "interruptGracePeriod",
-      options.interruptGracePeriod,
-      Duration.seconds(1)
-    )
-    yield* durationOption("adaptive.keepAlive", options.adaptive?.keepAlive, Duration.zero)
-    yield* checked(PoolOptions.checkCapacity(capacity))
-    const maxBacklog = options.maxBacklog ?? Infinity
-    yield* checked(PoolOptions.checkBacklog(maxBacklog))
-    yield* checked(PoolOptions.checkRecycle(options.recycle))
-    const name = options.name ?? "ThreadPool"
-    const logException = options.logException ?? Team.logExceptionDefault
-    const pool = yield* Pool.make({
-      name,
-      minThreads,
-      maxThreads,
-      capacity,
-      startTimeout,
-      interruptGracePeriod,
-      currentLimit: options.currentLimit,
-      adaptive: options.adaptive !== undefined,
-      tracing: options.tracing ?? false,
-      mainHandlers: options.mainHandlers ?? [],
-      logException,
-      maxBacklog,
-      whenBacklogFull: options.whenBacklogFull ?? "wait",
-      recycle: options.recycle
-    })
-    if (options.adaptive !== undefined) yield* Lifecycle.adaptive(pool, options.adaptive)
-    const section = pool.section
-    const statistics = Effect.sync((): Statistics => Section.statistics(section))
-    return {
-      name,
-      deferToThread: (task, payload, runOptions) =>
-        Calls.deferToThread(pool, task, payload, runOptions) as Effect.Effect<
-          Task.Success<typeof task>,
-          RunError<typeof task>
-        >,
-      callInThread: (task, payload, runOptions) => Calls.callInThread(pool, task, payload, runOptions),
-      callInThreadWithCallback: (onResult, task, payload, runOptions) =>
-        Calls.callInThreadWithCallback(
-          pool,
-          onResult as (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>,
-          task,
-          payload,
-          runOptions
-        ),
-      callMultipleInThread: (calls) => Calls.callMultipleInThread(pool, calls),
-      stream: (task, payload, streamOptions) =>
-        Streams.stream(pool, task, payload, streamOptions) as Stream.Stream<
-          Task.Element<typeof task>,
-          RunError<typeof task>
-        >,
-      broadcast: (task, payload) =>
-        Calls.broadcast(pool, task, payload) as Effect.Effect<
-          ReadonlyArray<Exit.Exit<Task.Success<typeof task>, RunError<typeof task>>>,
-          AlreadyQuit | InvalidPayload
-        >,
-      adjustPoolsize: (size) =>
-        Effect.suspend((): Effect.Effect<void, InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit> => {
-          const min = size.minThreads ?? section.minThreads
-          const max = size.maxThreads ?? section.maxThreads
-          const problem = PoolOptions.checkSize(min, max)
-          if (problem !== undefined) return Effect.fail(new InvalidPoolSize({ message: problem }))
-          section.minThreads = min
-          section.maxThreads = max
-          return Effect.asVoid(Lifecycle.adjust(pool))
-        }),
-      start: Lifecycle.start(pool),
-      stop: Lifecycle.stop(pool),
-      statistics,
-      dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
-      size: Effect.sync(() => ({ minThreads: section.minThreads, maxThreads: section.maxThreads })),
-      started: Effect.sync(() => section.started && !section.quitting)
-    }
-  })
+export const make: (
+  options?: Options
+) => Effect.Effect<ThreadPoolShape, InvalidPoolSize, ThreadPlatform.ThreadPlatform | Scope.Scope> = Make.make
 
 /**
  * The thread pool service.

@@ -17,17 +17,11 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
-import type * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
-import * as Outcome from "./internal/outcome.ts"
-import * as Protocol from "./internal/protocol.ts"
+import * as Session from "./internal/session.ts"
 import type * as Task from "./Task.ts"
 import * as ThreadError from "./ThreadError.ts"
 import type { RunnerPort } from "./ThreadPlatform.ts"
@@ -125,325 +119,22 @@ export const serve = <R = never, E = never>(
   handlers: ReadonlyArray<Task.AnyHandler<R | CurrentRunner>>,
   options?: ServeOptions<R, E> | undefined
 ): Fiber.Fiber<void, E> => {
-  const session = new Session<R | CurrentRunner>(port, handlers)
+  const session = new Session.Session<R | CurrentRunner>(port, handlers)
   port.listen(session.receive)
+  const withRunner = (context: Context.Context<never>) =>
+    Context.add(context, CurrentRunner, { callMain: session.callMain }) as Context.Context<R | CurrentRunner>
   const layer = options?.layer
   const serving = Effect.callback<void>((resume) => {
     session.onClose = () => resume(Effect.void)
   })
   const program: Effect.Effect<void, E> = layer === undefined
     ? Effect.suspend(() => {
-      session.ready(Context.empty())
+      session.ready(withRunner(Context.empty()))
       return serving
     })
     : Effect.scoped(Effect.flatMap(Layer.build(layer), (context) => {
-      session.ready(context as Context.Context<never>)
+      session.ready(withRunner(context as Context.Context<never>))
       return serving
     }))
   return Effect.runFork(Effect.onExit(program, () => Effect.sync(session.stop)))
-}
-
-// ---- Session ----
-
-/** A call to the main thread that waits for its reply. */
-interface PendingCall {
-  readonly task: Task.Any
-  readonly resume: (exit: Exit.Exit<unknown, unknown>) => void
-}
-
-/**
- * The state of one thread's runner, and its transitions. Every message is handled synchronously here; fibers exist
- * only for requests whose handler is asynchronous.
- */
-class Session<R> {
-  readonly byTag = new Map<string, Task.AnyHandler<R>>()
-  /** The requests that wait, in the order they came; a dropped one leaves a hole. */
-  waiting: Array<Protocol.Run | undefined> = []
-  head = 0
-  /** Where each waiting request is in `waiting`, by id: dropping one is O(1). */
-  readonly slots = new Map<number, number>()
-  readonly calls = new Map<number, PendingCall>()
-  /** Batches that came before the runner could serve. */
-  early: Array<unknown> | undefined = []
-  outbox: Array<Protocol.FromThread> = []
-  /** The request whose handler runs asynchronously, if any: its id, task and fiber. */
-  runningId = -1
-  runningTask: Task.Any | undefined = undefined
-  fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
-  runFork: ((effect: Effect.Effect<unknown, unknown, R>) => Fiber.Fiber<unknown, unknown>) | undefined = undefined
-  nextCall = 0
-  closed = false
-  /** Reads the heap in use, once the pool asked for it with each batch (`WATCH_HEAP`). */
-  watchHeap: (() => number) | undefined = undefined
-  onClose: (() => void) | undefined = undefined
-
-  readonly port: RunnerPort
-
-  constructor(port: RunnerPort, handlers: ReadonlyArray<Task.AnyHandler<R>>) {
-    this.port = port
-    for (const handler of handlers) this.byTag.set(handler.task._tag, handler)
-  }
-
-  /** The runner can serve: says so, then handles what came before. */
-  ready(context: Context.Context<never>): void {
-    const runner: Runner = { callMain: this.callMain }
-    this.runFork = Effect.runForkWith(Context.add(context, CurrentRunner, runner) as Context.Context<R>)
-    this.port.post([[Protocol.READY]])
-    const early = this.early!
-    this.early = undefined
-    for (const batch of early) this.receive(batch)
-  }
-
-  readonly receive = (batch: unknown): void => {
-    if (this.closed) return
-    if (this.early !== undefined) {
-      this.early.push(batch)
-      return
-    }
-    for (const message of batch as Protocol.ToThreadBatch) {
-      switch (message[0]) {
-        case Protocol.RUN:
-          this.slots.set(message[1], this.waiting.push(message) - 1)
-          break
-        case Protocol.INTERRUPT:
-          if (this.fiber !== undefined && this.runningId === message[1]) this.fiber.interruptUnsafe()
-          else if (this.drop(message[1])) this.post([Protocol.RESULT, message[1], Protocol.INTERRUPTED])
-          break
-        case Protocol.RECALL:
-          if (this.drop(message[1])) this.post([Protocol.RESULT, message[1], Protocol.RECALLED])
-          break
-        case Protocol.REPLY: {
-          const call = this.calls.get(message[1])
-          this.calls.delete(message[1])
-          call?.resume(Outcome.toExit(call.task, message.slice(2) as unknown as Protocol.Outcome))
-          break
-        }
-        case Protocol.CLOSE:
-          this.close()
-          return
-        case Protocol.WATCH_HEAP:
-          this.watchHeap = this.port.heapUsed
-          break
-        case Protocol.PULL:
-          this.grant(message[1], message[2])
-          break
-      }
-    }
-    this.drain()
-  }
-
-  /** Takes a waiting request out, if it is there. */
-  drop(id: number): boolean {
-    const slot = this.slots.get(id)
-    if (slot === undefined) return false
-    this.slots.delete(id)
-    this.waiting[slot] = undefined
-    return true
-  }
-
-  /** Starts the requests that wait, one at a time, until one is asynchronous. */
-  drain(): void {
-    while (this.fiber === undefined && !this.closed) {
-      if (this.head === this.waiting.length) {
-        if (this.head > 0) {
-          this.waiting = []
-          this.head = 0
-        }
-        return
-      }
-      const next = this.waiting[this.head]
-      this.waiting[this.head++] = undefined
-      if (next === undefined) continue
-      this.slots.delete(next[1])
-      this.start(next)
-    }
-  }
-
-  start(run: Protocol.Run): void {
-    const [, id, tag, payload, trace] = run
-    const handler = this.byTag.get(tag)
-    if (handler === undefined) return this.post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
-    const task = handler.task
-    const decoded = Outcome.decoder(task.payload)(payload)
-    if (Exit.isFailure(decoded)) {
-      const error = new Error(`the payload of ${tag} does not match its schema`)
-      return this.post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(error)])
-    }
-    let effect: Effect.Effect<unknown, unknown, R>
-    try {
-      effect = handler.stream === undefined
-        ? handler.handle(decoded.value as never)
-        : this.streamed(id, task as Task.AnyStream, handler.stream(decoded.value as never))
-    } catch (defect) {
-      return this.post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(defect)])
-    }
-    if (trace === undefined && Exit.isExit(effect)) return this.answer(id, task, effect)
-    const fiber = this.runFork!(
-      trace === undefined ? effect : Effect.withSpan(effect, `effect-threads.thread ${tag}`, {
-        parent: Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] }),
-        kind: "server"
-      })
-    )
-    const exit = fiber.pollUnsafe()
-    if (exit !== undefined) return this.answer(id, task, exit)
-    this.runningId = id
-    this.runningTask = task
-    this.fiber = fiber
-    fiber.addObserver(this.onDone)
-  }
-
-  /** The credit of each streaming request: how many more elements its caller can take, and who waits for more. */
-  readonly credits = new Map<number, { credit: number; waiter: (() => void) | undefined }>()
-
-  /** The caller of streaming request `id` can take `n` more elements. */
-  grant(id: number, n: number): void {
-    let credit = this.credits.get(id)
-    if (credit === undefined) this.credits.set(id, credit = { credit: 0, waiter: undefined })
-    credit.credit += n
-    const waiter = credit.waiter
-    credit.waiter = undefined
-    waiter?.()
-  }
-
-  /** Waits until streaming request `id` has credit; gives it. */
-  awaitCredit(id: number): Effect.Effect<{ credit: number; waiter: (() => void) | undefined }> {
-    return Effect.callback((resume) => {
-      let credit = this.credits.get(id)
-      if (credit === undefined) this.credits.set(id, credit = { credit: 0, waiter: undefined })
-      const entry = credit
-      if (entry.credit > 0) return resume(Effect.succeed(entry))
-      entry.waiter = () => resume(Effect.succeed(entry))
-    })
-  }
-
-  /**
-   * Runs a streaming handler's stream: its elements go out as CHUNKs, never more than the caller's credit, so a
-   * slow caller slows the stream down here (it waits for credit) and memory stays bounded on both sides.
-   */
-  streamed(
-    id: number,
-    task: Task.AnyStream,
-    stream: Stream.Stream<unknown, unknown, R>
-  ): Effect.Effect<void, unknown, R> {
-    const encode = Outcome.encoder(task.element)
-    // Loaded only when a streaming task runs (an entry with one has loaded it already): other threads start faster.
-    return Effect.flatMap(
-      Effect.promise(() => import("effect/Stream")),
-      (Stream) => Stream.runForEachArray(stream, (elements) => this.emit(id, task, encode, elements))
-    ).pipe(Effect.ensuring(Effect.sync(() => this.credits.delete(id))))
-  }
-
-  /** Sends `elements` as CHUNKs, each within the credit the caller has given, waiting for more when it runs out. */
-  emit(
-    id: number,
-    task: Task.AnyStream,
-    encode: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>,
-    elements: ReadonlyArray<unknown>
-  ): Effect.Effect<void> {
-    let at = 0
-    const step: Effect.Effect<void> = Effect.suspend(() =>
-      at >= elements.length ? Effect.void : Effect.flatMap(this.awaitCredit(id), (entry) => {
-        const n = Math.min(entry.credit, elements.length - at)
-        const encoded: Array<unknown> = []
-        for (let i = at; i < at + n; i++) {
-          const one = encode(elements[i])
-          if (Exit.isFailure(one)) {
-            const issue = String(Cause.squash(one.cause))
-            return Effect.die(new Error(`an element of ${task._tag} does not match its schema: ${issue}`))
-          }
-          encoded.push(one.value)
-        }
-        entry.credit -= n
-        at += n
-        this.post([Protocol.CHUNK, id, encoded])
-        return step
-      })
-    )
-    return step
-  }
-
-  readonly onDone = (exit: Exit.Exit<unknown, unknown>): void => {
-    const task = this.runningTask
-    this.runningTask = undefined
-    this.fiber = undefined
-    if (task === undefined || this.closed) return
-    this.answer(this.runningId, task, exit)
-    this.drain()
-  }
-
-  answer(id: number, task: Task.Any, exit: Exit.Exit<unknown, unknown>): void {
-    this.post([Protocol.RESULT, id, ...Outcome.encode(task, exit)])
-  }
-
-  post(message: Protocol.FromThread): void {
-    if (this.outbox.push(message) === 1) Protocol.queueMicrotask(this.flush)
-  }
-
-  /** Sends the turn's messages as one; if something cannot be cloned, one by one, answering what failed. */
-  readonly flush = (): void => {
-    const batch = this.outbox
-    this.outbox = []
-    if (batch.length === 0 || this.closed) return
-    if (this.watchHeap !== undefined) batch.push([Protocol.HEAP, this.watchHeap()])
-    try {
-      this.port.post(batch)
-    } catch {
-      for (const message of batch) {
-        try {
-          this.port.post([message])
-        } catch (cause) {
-          this.undeliverable(message, cause)
-        }
-      }
-    }
-  }
-
-  /** A message that could not be cloned: a result becomes an invalid result, a call fails on the thread's side. */
-  undeliverable(message: Protocol.FromThread, cause: unknown): void {
-    if (message[0] === Protocol.RESULT) {
-      this.port.post([[Protocol.RESULT, message[1], ...Outcome.uncloneable(message[3], cause)]])
-    } else if (message[0] === Protocol.CALL) {
-      const call = this.calls.get(message[1])
-      this.calls.delete(message[1])
-      const path = Protocol.findUncloneable(message[3]) ?? "$"
-      call?.resume(Exit.fail(
-        new ThreadError.InvalidPayload({
-          task: message[2],
-          path,
-          message: `the payload of ${message[2]} holds a value at ${path} that cannot be sent to the main thread`
-        })
-      ))
-    }
-  }
-
-  readonly callMain: Runner["callMain"] = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
-    Effect.suspend((): Effect.Effect<Task.Success<T>, Task.Failure<T> | CallMainError> => {
-      const encoded = Schema.encodeUnknownExit(task.payload)(payload)
-      if (Exit.isFailure(encoded)) {
-        const [, path, message] = Outcome.mismatch(task, "payload", encoded.cause)
-        return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path, message }))
-      }
-      const id = this.nextCall++
-      return Effect.callback<Task.Success<T>, Task.Failure<T> | CallMainError>((resume) => {
-        this.calls.set(id, { task, resume: resume as PendingCall["resume"] })
-        this.post([Protocol.CALL, id, task._tag, encoded.value])
-        return Effect.sync(() => this.calls.delete(id))
-      })
-    })
-
-  /** The main thread closes the thread: it holds no work. */
-  close(): void {
-    this.flush()
-    this.closed = true
-    this.port.close()
-    this.onClose?.()
-  }
-
-  /** The session ended (closed, failed to start, or interrupted): stop serving, interrupt what runs. */
-  readonly stop = (): void => {
-    this.closed = true
-    this.waiting = []
-    this.slots.clear()
-    this.fiber?.interruptUnsafe()
-  }
 }

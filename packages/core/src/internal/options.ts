@@ -6,6 +6,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 
 /** The platform's hardware concurrency, or 4. */
 export const defaultMaxThreads = (): number => {
@@ -60,3 +61,15 @@ export const checkRecycle = (
   if (heap !== undefined && !(heap > 0)) return `recycle.heapAbove must be a positive number of bytes, got ${heap}`
   return undefined
 }
+
+/**
+ * The pool's options are out of range: `minThreads` and `maxThreads` do not describe a pool (Twisted's assertions
+ * `0 <= min <= max`), `concurrentTasksPerThread` is not a positive integer, or a duration is negative or unreadable.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidPoolSize extends Schema.TaggedError<InvalidPoolSize>()("InvalidPoolSize", {
+  message: Schema.String
+}) {}

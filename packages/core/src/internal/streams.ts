@@ -48,59 +48,61 @@ export const stream = <T extends Task.AnyStream>(
   payload: Task.Payload<T>,
   options: StreamOptions | undefined
 ): Stream.Stream<Task.Element<T>, unknown> =>
-  Stream.unwrap(Effect.gen(function*(): Effect.fn.Return<Stream.Stream<Task.Element<T>, unknown>, unknown, Scope.Scope> {
-    const section = pool.section
-    if (section.quitting) return yield* new AlreadyQuit()
-    const encoded = Payload.encode(task, payload)
-    if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
-    const window = Math.max(1, Math.floor(options?.bufferSize ?? 16))
-    const queue = yield* Queue.bounded<Task.Element<T>, unknown>(window)
-    const decode = Outcome.decoder(task.element)
-    const fiber = Fiber.getCurrent()
-    const ticket = Section.ticket(section, {
-      task,
-      payload: encoded.value,
-      transfer: options?.transfer,
-      trace: fiber === undefined ? undefined : Calls.traceOf(fiber),
-      priority: options?.priority ?? 0,
-      whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
-      key: options?.key,
-      sticky: false,
-      holds: false,
-      credit: window,
-      onChunk: (elements) => {
-        for (const element of elements) {
-          const decoded = decode(element)
-          if (Exit.isSuccess(decoded)) {
-            Queue.offerUnsafe(queue, decoded.value as Task.Element<T>)
-            continue
-          }
-          const issue = String(Cause.squash(decoded.cause))
-          Queue.failCauseUnsafe(
-            queue,
-            Cause.fail(
-              new ThreadError.InvalidResult({
-                task: task._tag,
-                path: Payload.pathOf(issue),
-                message: `an element of ${task._tag} does not match its schema: ${issue}`
-              })
+  Stream.unwrap(
+    Effect.gen(function*(): Effect.fn.Return<Stream.Stream<Task.Element<T>, unknown>, unknown, Scope.Scope> {
+      const section = pool.section
+      if (section.quitting) return yield* new AlreadyQuit()
+      const encoded = Payload.encode(task, payload)
+      if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
+      const window = Math.max(1, Math.floor(options?.bufferSize ?? 16))
+      const queue = yield* Queue.bounded<Task.Element<T>, unknown>(window)
+      const decode = Outcome.decoder(task.element)
+      const fiber = Fiber.getCurrent()
+      const ticket = Section.ticket(section, {
+        task,
+        payload: encoded.value,
+        transfer: options?.transfer,
+        trace: fiber === undefined ? undefined : Calls.traceOf(fiber),
+        priority: options?.priority ?? 0,
+        whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+        key: options?.key,
+        sticky: false,
+        holds: false,
+        credit: window,
+        onChunk: (elements) => {
+          for (const element of elements) {
+            const decoded = decode(element)
+            if (Exit.isSuccess(decoded)) {
+              Queue.offerUnsafe(queue, decoded.value as Task.Element<T>)
+              continue
+            }
+            const issue = String(Cause.squash(decoded.cause))
+            Queue.failCauseUnsafe(
+              queue,
+              Cause.fail(
+                new ThreadError.InvalidResult({
+                  task: task._tag,
+                  path: Payload.pathOf(issue),
+                  message: `an element of ${task._tag} does not match its schema: ${issue}`
+                })
+              )
             )
-          )
-          return
+            return
+          }
+        },
+        onSettle: (exit) => {
+          if (Exit.isSuccess(exit)) Queue.endUnsafe(queue)
+          else Queue.failCauseUnsafe(queue, exit.cause)
         }
-      },
-      onSettle: (exit) => {
-        if (Exit.isSuccess(exit)) Queue.endUnsafe(queue)
-        else Queue.failCauseUnsafe(queue, exit.cause)
-      }
-    })
-    Calls.placeNew(section, ticket, section.maxThreads)
-    // The consumer stops (early, or interrupted): the stream stops in its thread.
-    yield* Effect.addFinalizer(() => Calls.cancel(section, ticket))
-    return Stream.fromQueue(queue).pipe(
-      Stream.mapArray((elements) => {
-        grant(section, ticket, elements.length)
-        return elements
       })
-    )
-  }))
+      Calls.placeNew(section, ticket, section.maxThreads)
+      // The consumer stops (early, or interrupted): the stream stops in its thread.
+      yield* Effect.addFinalizer(() => Calls.cancel(section, ticket))
+      return Stream.fromQueue(queue).pipe(
+        Stream.mapArray((elements) => {
+          grant(section, ticket, elements.length)
+          return elements
+        })
+      )
+    })
+  )
