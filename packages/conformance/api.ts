@@ -2,9 +2,9 @@
  * The conformance tasks, declared once for every platform. Nothing here (nor in `handlers.ts`) may touch a
  * platform: this package is type-checked with the ECMAScript library alone, no DOM and no Node types.
  *
- * The tasks that must be held or watched while they run (`Hold`, `Spin`, `Record`) report to the main thread with
- * `ThreadRunner.callMain`, so the tests see what a thread does without shared memory (which a browser grants only
- * to cross-origin isolated pages).
+ * The tasks that must be held or watched while they run (`Hold`, `Spin`, `Record`, `Numbers`) report to the main
+ * thread with `ThreadRunner.callMain`, so the tests see what a thread does without shared memory (which a browser
+ * grants only to cross-origin isolated pages).
  */
 import { Task } from "@effect-threads/core"
 import * as Schema from "effect/Schema"
@@ -33,8 +33,19 @@ export const Spin = Task.make("Spin", {
   payload: Schema.Struct({ id: Schema.Number, ms: Schema.Number }),
   success: Schema.Number
 })
-/** Calls `Ran(value)`: the main thread keeps a log of the values. */
-export const Record = Task.make("Record", { payload: Schema.Number })
+/** Calls `Ran(value)` (the main thread keeps a log of the values), and returns this thread's `ThreadToken`. */
+export const Record = Task.make("Record", { payload: Schema.Number, success: Schema.Number })
+/**
+ * A stream of 1, 2, ... `count` (`count` 0: endless), then `Rejected` if `fail`. The thread counts the elements it
+ * produced (`Produced`); when the stream is interrupted in the thread, it calls `WasInterrupted(id)`.
+ */
+export const Numbers = Task.stream("Numbers", {
+  payload: Schema.Struct({ id: Schema.Number, count: Schema.Number, fail: Schema.Boolean }),
+  element: Schema.Number,
+  failure: Rejected
+})
+/** How many elements this thread's `Numbers` streams produced. */
+export const Produced = Task.make("Produced", { success: Schema.Number })
 
 /** Main-thread tasks, implemented by each test. */
 export const Started = Task.make("Started", { payload: Schema.Number })

@@ -4,6 +4,8 @@
  */
 import { Task, ThreadRunner } from "@effect-threads/core"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
 import * as Api from "./api.ts"
 
 /** `setTimeout` exists on every platform, but the ECMAScript library does not declare it. */
@@ -11,6 +13,7 @@ const later = (globalThis as unknown as { readonly setTimeout: (f: () => void, m
 
 const token = Math.random()
 let interruptions = 0
+let produced = 0
 
 const spin = (ms: number): number => {
   const end = Date.now() + ms
@@ -47,5 +50,17 @@ export const handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>
       Effect.orDie,
       Effect.andThen(Effect.sync(() => spin(ms)))
     )),
-  Task.implement(Api.Record, (value) => Effect.orDie(ThreadRunner.callMain(Api.Ran, value)))
+  Task.implement(Api.Record, (value) => Effect.orDie(ThreadRunner.callMain(Api.Ran, value)).pipe(Effect.as(token))),
+  Task.implementStream(
+    Api.Numbers,
+    ({ count, fail, id }) =>
+      (count === 0 ? Stream.iterate(1, (n) => n + 1) : Stream.range(1, count)).pipe(
+        Stream.tap(() => Effect.sync(() => void produced++)),
+        Stream.concat(fail ? Stream.fail(new Api.Rejected({ reason: `after ${count}` })) : Stream.empty),
+        Stream.onExit((exit) =>
+          Exit.hasInterrupts(exit) ? Effect.ignore(ThreadRunner.callMain(Api.WasInterrupted, id)) : Effect.void
+        )
+      )
+  ),
+  Task.implement(Api.Produced, () => Effect.sync(() => produced))
 ]

@@ -5,6 +5,9 @@
  * {@link Harness}: its pool layer, and its platform layer with a spawn function that counts the workers it creates
  * and the ones that ended.
  *
+ * Beyond the basics, it covers the pool's features where both platforms allow them: priorities and the bounded
+ * backlog, keys and broadcast, streaming tasks, recycling, and a timeout around a running task.
+ *
  * This is a private workspace package that depends on `@effect-threads/core` alone, so neither platform depends on
  * the other for its tests.
  */
@@ -12,6 +15,7 @@ import { Task, ThreadError, ThreadPool } from "@effect-threads/core"
 import type { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -20,6 +24,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Api from "./api.ts"
 
 /**
@@ -115,6 +120,26 @@ const makeProbe = (): Probe => {
       Task.implement(Api.WasInterrupted, (id) => Effect.sync(() => void interrupted.push(id))),
       Task.implement(Api.Ran, (value) => Effect.sync(() => void ran.push(value)))
     ]
+  }
+}
+
+/**
+ * A clock that tells the real time but whose sleeps end only when the test passes the deadline: an `Effect.timeout`
+ * on it fires at a point of the test's choosing (once a task runs in its thread), not at a time that may come first.
+ */
+const makeDeadline = (live: Clock.Clock): { readonly clock: Clock.Clock; readonly pass: Effect.Effect<void> } => {
+  const passed = Deferred.makeUnsafe<void>()
+  return {
+    clock: {
+      currentTimeMillisUnsafe: () => live.currentTimeMillisUnsafe(),
+      currentTimeMillis: live.currentTimeMillis,
+      currentTimeNanosUnsafe: () => live.currentTimeNanosUnsafe(),
+      currentTimeNanos: live.currentTimeNanos,
+      monotonicTimeNanosUnsafe: () => live.monotonicTimeNanosUnsafe(),
+      monotonicTimeNanos: live.monotonicTimeNanos,
+      sleep: () => Deferred.await(passed)
+    },
+    pass: Effect.asVoid(Deferred.succeed(passed, undefined))
   }
 }
 
@@ -355,6 +380,295 @@ export const conformance = (harness: Harness): void => {
           assert.strictEqual(after.threadsStarted, 2)
           assert.strictEqual(after.threadsCrashed, 0)
         }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 2, mainHandlers: probe.mainHandlers })))
+      })
+    })
+
+    describe("the backlog", () => {
+      it.live("higher priorities leave a held thread's backlog first, in order within a priority", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const held = yield* Effect.forkChild(pool.deferToThread(Api.Hold, 0))
+          yield* probe.waitStarted(1)
+          // [value, priority], submitted in this order while the only thread is held.
+          const plan = [[1, 0], [2, 9], [3, 1], [4, 9], [5, 0], [6, -1]] as const
+          const queued = yield* Effect.forEach(
+            plan,
+            ([value, priority]) =>
+              Effect.forkChild(pool.deferToThread(Api.Record, value, { priority }), { startImmediately: true })
+          )
+          yield* waitStatistics(pool, "6 tasks are backlogged", (s) => s.backloggedWorkCount === 6)
+          assert.deepStrictEqual(probe.ran, [])
+          yield* probe.open
+          assert.strictEqual(yield* Fiber.join(held), 0)
+          yield* Fiber.joinAll(queued)
+          assert.deepStrictEqual(probe.ran, [2, 4, 3, 1, 5, 6])
+          yield* waitIdle(pool)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1, mainHandlers: probe.mainHandlers })))
+      })
+
+      it.live("past maxBacklog a caller waits for room (waitingForRoom), interruptibly, and nothing is lost", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const held = yield* Effect.forkChild(pool.deferToThread(Api.Hold, 0))
+          yield* probe.waitStarted(1)
+          const record = (value: number) =>
+            Effect.forkChild(pool.deferToThread(Api.Record, value), { startImmediately: true })
+          const backlogged = yield* Effect.forEach([1, 2], record)
+          yield* waitStatistics(pool, "2 tasks are backlogged", (s) => s.backloggedWorkCount === 2)
+          // The backlog is full: these callers wait for room, outside the backlog.
+          const waiting = yield* record(3)
+          const givesUp = yield* record(4)
+          yield* waitStatistics(
+            pool,
+            "2 callers wait for room",
+            (s) => s.waitingForRoom === 2 && s.backloggedWorkCount === 2
+          )
+          assert.isUndefined(waiting.pollUnsafe())
+          // A caller waiting for room can be interrupted: it leaves, and its task never runs.
+          yield* Fiber.interrupt(givesUp)
+          assert.isTrue(isInterruptedOnly(yield* Fiber.await(givesUp)))
+          yield* waitStatistics(pool, "1 caller waits for room", (s) => s.waitingForRoom === 1)
+          yield* probe.open
+          assert.strictEqual(yield* Fiber.join(held), 0)
+          yield* Fiber.joinAll([...backlogged, waiting])
+          assert.deepStrictEqual(probe.ran, [1, 2, 3])
+          yield* waitIdle(pool)
+          const stats = yield* pool.statistics
+          assert.strictEqual(stats.waitingForRoom, 0)
+          assert.strictEqual(stats.tasksInFlight, 0)
+        }).pipe(
+          Effect.provide(
+            harness.layer({ minThreads: 1, maxThreads: 1, maxBacklog: 2, mainHandlers: probe.mainHandlers })
+          )
+        )
+      })
+
+      it.live("past maxBacklog, whenBacklogFull \"fail\" fails at once with BacklogFull naming the bound", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const held = yield* Effect.forkChild(pool.deferToThread(Api.Hold, 0))
+          yield* probe.waitStarted(1)
+          const backlogged = yield* Effect.forkChild(pool.deferToThread(Api.Record, 1), { startImmediately: true })
+          yield* waitStatistics(pool, "1 task is backlogged", (s) => s.backloggedWorkCount === 1)
+          // The pool's choice: fail.
+          const refused = yield* Effect.flip(pool.deferToThread(Api.Record, 2))
+          assert.instanceOf(refused, ThreadError.BacklogFull)
+          assert.strictEqual((refused as ThreadError.BacklogFull).task, "Record")
+          assert.strictEqual((refused as ThreadError.BacklogFull).limit, 1)
+          // A call can choose otherwise: this one waits for room.
+          const waiting = yield* Effect.forkChild(
+            pool.deferToThread(Api.Record, 3, { whenBacklogFull: "wait" }),
+            { startImmediately: true }
+          )
+          yield* waitStatistics(pool, "1 caller waits for room", (s) => s.waitingForRoom === 1)
+          const stats = yield* pool.statistics
+          assert.strictEqual(stats.backloggedWorkCount, 1)
+          assert.strictEqual(stats.tasksInFlight, 3)
+          yield* probe.open
+          yield* Fiber.joinAll([held, backlogged, waiting])
+          // The refused task never ran; the others all did.
+          assert.deepStrictEqual(probe.ran, [1, 3])
+          yield* waitIdle(pool)
+        }).pipe(
+          Effect.provide(
+            harness.layer({
+              minThreads: 1,
+              maxThreads: 1,
+              maxBacklog: 1,
+              whenBacklogFull: "fail",
+              mainHandlers: probe.mainHandlers
+            })
+          )
+        )
+      })
+    })
+
+    describe("keys and broadcast", () => {
+      it.live("a key's tasks run on its thread, in order, one at a time; other work and keys use the other thread", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          // The key's first task binds it to a thread; the next one holds that thread.
+          const keyThread = yield* pool.deferToThread(Api.ThreadToken, undefined, { key: "a" })
+          const held = yield* Effect.forkChild(pool.deferToThread(Api.Hold, 0, { key: "a" }))
+          yield* probe.waitStarted(1)
+          const keyed = yield* Effect.forEach(
+            [10, 11, 12],
+            (value) => Effect.forkChild(pool.deferToThread(Api.Record, value, { key: "a" }), { startImmediately: true })
+          )
+          // The other thread is free, and takes unkeyed work and another key's; the key's tasks wait for its thread.
+          const unkeyedThread = yield* pool.deferToThread(Api.Record, 20)
+          const otherKeyThread = yield* pool.deferToThread(Api.Record, 30, { key: "b" })
+          assert.notStrictEqual(unkeyedThread, keyThread)
+          assert.notStrictEqual(otherKeyThread, keyThread)
+          assert.deepStrictEqual(probe.ran, [20, 30])
+          for (const fiber of keyed) assert.isUndefined(fiber.pollUnsafe())
+          yield* probe.open
+          assert.strictEqual(yield* Fiber.join(held), 0)
+          assert.deepStrictEqual(yield* Fiber.joinAll(keyed), [keyThread, keyThread, keyThread])
+          assert.deepStrictEqual(probe.ran, [20, 30, 10, 11, 12])
+          // The key stays bound to its thread.
+          assert.strictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined, { key: "a" }), keyThread)
+          assert.strictEqual((yield* pool.statistics).threadsStarted, 2)
+          yield* waitIdle(pool)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 2, maxThreads: 2, mainHandlers: probe.mainHandlers })))
+      })
+
+      it.live("a broadcast runs its task once on every thread: one Exit per thread", () => {
+        const probe = makeProbe()
+        return withCountedPool(
+          { minThreads: 3, maxThreads: 3, mainHandlers: probe.mainHandlers },
+          (pool, workers) =>
+            Effect.gen(function*() {
+              const exits = yield* pool.broadcast(Api.Record, 7)
+              assert.strictEqual(exits.length, 3)
+              const tokens = exits.map((exit) => Exit.isSuccess(exit) ? exit.value : -1)
+              assert.notInclude(tokens, -1)
+              assert.strictEqual(new Set(tokens).size, 3)
+              assert.deepStrictEqual(probe.ran, [7, 7, 7])
+              // Each thread's own failure is its Exit.
+              const failures = yield* pool.broadcast(Api.Fail, "everywhere")
+              assert.strictEqual(failures.length, 3)
+              for (const exit of failures) {
+                const error = onlyFailure(exit)
+                assert.instanceOf(error, Api.Rejected)
+                assert.strictEqual((error as Api.Rejected).reason, "everywhere")
+              }
+              const stats = yield* pool.statistics
+              assert.strictEqual(stats.threadsStarted, 3)
+              assert.strictEqual(stats.workerCount, 3)
+              assert.strictEqual(workers.spawned(), 3)
+              yield* waitIdle(pool)
+            })
+        )
+      })
+    })
+
+    describe("streaming", () => {
+      it.live("a streaming task's elements all arrive, in order", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const numbers = yield* Stream.runCollect(
+            pool.stream(Api.Numbers, { id: 1, count: 1_000, fail: false }, { bufferSize: 4 })
+          )
+          assert.deepStrictEqual(numbers, Array.from({ length: 1_000 }, (_, i) => i + 1))
+          assert.strictEqual(yield* pool.deferToThread(Api.Produced, undefined), 1_000)
+          assert.deepStrictEqual(probe.interrupted, [])
+          yield* waitIdle(pool)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1, mainHandlers: probe.mainHandlers })))
+      })
+
+      it.live("taking a few elements of an endless stream stops it in its thread, which stays", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
+          const bufferSize = 4
+          const numbers = yield* pool.stream(Api.Numbers, { id: 2, count: 0, fail: false }, { bufferSize }).pipe(
+            Stream.take(5),
+            Stream.runCollect
+          )
+          assert.deepStrictEqual(numbers, [1, 2, 3, 4, 5])
+          // The thread's stream was interrupted there, having run only a bounded way ahead of the consumer.
+          yield* waitUntil("the thread's stream was interrupted", Effect.sync(() => probe.interrupted.includes(2)))
+          assert.deepStrictEqual(probe.interrupted, [2])
+          assert.isAtMost(yield* pool.deferToThread(Api.Produced, undefined), 5 + 2 * bufferSize + 1)
+          assert.strictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
+          const stats = yield* pool.statistics
+          assert.strictEqual(stats.threadsStarted, 1)
+          assert.strictEqual(stats.threadsCrashed, 0)
+          yield* waitIdle(pool)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1, mainHandlers: probe.mainHandlers })))
+      })
+
+      it.live("a typed failure fails the stream after the elements before it", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const seen: Array<number> = []
+          const error = yield* Effect.flip(
+            pool.stream(Api.Numbers, { id: 3, count: 3, fail: true }).pipe(
+              Stream.runForEach((n) => Effect.sync(() => void seen.push(n)))
+            )
+          )
+          assert.instanceOf(error, Api.Rejected)
+          assert.strictEqual((error as Api.Rejected).reason, "after 3")
+          assert.deepStrictEqual(seen, [1, 2, 3])
+          assert.deepStrictEqual(probe.interrupted, [])
+          assert.strictEqual(yield* pool.deferToThread(Api.Add, { x: 1, y: 2 }), 3)
+          assert.strictEqual((yield* pool.statistics).threadsStarted, 1)
+          yield* waitIdle(pool)
+        }).pipe(Effect.provide(harness.layer({ minThreads: 1, maxThreads: 1, mainHandlers: probe.mainHandlers })))
+      })
+    })
+
+    describe("recycling", () => {
+      it.live("after 3 tasks a thread is retired and replaced: 7 tasks on 3 threads, in turn", () =>
+        withCountedPool(
+          { minThreads: 1, maxThreads: 1, recycle: { afterTasks: 3 } },
+          (pool, workers) =>
+            Effect.gen(function*() {
+              const tokens: Array<number> = []
+              for (let i = 0; i < 7; i++) tokens.push(yield* pool.deferToThread(Api.ThreadToken, undefined))
+              assert.strictEqual(new Set(tokens.slice(0, 3)).size, 1)
+              assert.strictEqual(new Set(tokens.slice(3, 6)).size, 1)
+              assert.strictEqual(new Set(tokens).size, 3)
+              const stats = yield* pool.statistics
+              assert.strictEqual(stats.threadsRecycled, 2)
+              assert.strictEqual(stats.threadsStarted, 3)
+              assert.strictEqual(stats.threadsCrashed, 0)
+              assert.strictEqual(stats.workerCount, 1)
+              assert.strictEqual(workers.spawned(), 3)
+              yield* waitUntil("the recycled workers ended", Effect.sync(() => workers.alive() === 1))
+            })
+        ))
+    })
+
+    describe("timeouts", () => {
+      it.live("Effect.timeout on a running task: TimeoutError, the task interrupted in its thread, which stays", () => {
+        const probe = makeProbe()
+        return Effect.gen(function*() {
+          const pool = yield* ThreadPool.ThreadPool
+          const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
+          // The timeout's clock passes its deadline (an hour: nothing else ends the task) when the test says so, once
+          // the task runs in its thread; the task itself runs on the real clock.
+          const live = yield* Effect.clockWith(Effect.succeed)
+          const deadline = makeDeadline(live)
+          const timed = yield* Effect.forkChild(
+            pool.deferToThread(Api.Hold, 1).pipe(
+              Effect.provideService(Clock.Clock, live),
+              Effect.timeout("1 hour"),
+              Effect.provideService(Clock.Clock, deadline.clock),
+              Effect.flip
+            )
+          )
+          yield* probe.waitStarted(1)
+          yield* deadline.pass
+          const error = yield* Fiber.join(timed)
+          assert.isTrue(Cause.isTimeoutError(error), "a TimeoutError")
+          // The caller resumed once the thread answered the interrupt: the task's fiber there was interrupted.
+          assert.deepStrictEqual(probe.interrupted, [1])
+          assert.strictEqual(yield* pool.deferToThread(Api.Interruptions, undefined), 1)
+          // The thread was kept, and takes the next task.
+          assert.strictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
+          const stats = yield* pool.statistics
+          assert.strictEqual(stats.threadsStarted, 1)
+          assert.strictEqual(stats.threadsCrashed, 0)
+          assert.strictEqual(stats.workerCount, 1)
+          yield* waitIdle(pool)
+        }).pipe(
+          // A grace period no loaded machine reaches: the thread must answer the interrupt, never be terminated.
+          Effect.provide(harness.layer({
+            minThreads: 1,
+            maxThreads: 1,
+            interruptGracePeriod: "10 seconds",
+            mainHandlers: probe.mainHandlers
+          }))
+        )
       })
     })
 
