@@ -1,9 +1,15 @@
 /**
- * What the benchmark needs from a pool: the four workloads and a way to close it. Each pool module exports `make`,
- * which creates a started pool of two threads.
+ * What the benchmark needs from a pool: the workloads and a way to close it. Each pool module exports `make`, which
+ * creates a started pool of two threads (or `threads`, for the cost curves).
  */
 
-/** A started pool of two threads, driven by the benchmark. */
+/** A row of the cost curves' object payloads (`bench/curves.ts`). */
+export interface Row {
+  readonly k: number
+  readonly v: string
+}
+
+/** A started pool, driven by the benchmark. */
 export interface Pool {
   /** Workload A: `count` tiny tasks (`i => i + 1`) submitted at once; resolves with the sum of their results. */
   readonly tiny: (count: number) => Promise<number>
@@ -11,13 +17,21 @@ export interface Pool {
   readonly latency: (count: number) => Promise<Array<number>>
   /** Workload C: `count` tasks of `fib(n)` submitted at once. */
   readonly cpu: (count: number, n: number) => Promise<void>
+  /** Cost curves: one task per payload of rows, submitted at once; resolves with the rows the threads counted. */
+  readonly rows: (payloads: ReadonlyArray<ReadonlyArray<Row>>) => Promise<number>
+  /**
+   * Cost curves: one task per typed array, submitted at once, each copied or its buffer transferred; resolves with
+   * the bytes the threads counted.
+   */
+  readonly bytes: (payloads: ReadonlyArray<Uint8Array<ArrayBuffer>>, transfer: boolean) => Promise<number>
   /** Closes the pool and ends its threads. */
   readonly close: () => Promise<void>
 }
 
 /** A pool module: `bench/pools/<name>.ts`. */
 export interface PoolModule {
-  readonly make: () => Promise<Pool>
+  /** A started pool of `threads` threads (minimum and maximum), 2 by default. */
+  readonly make: (threads?: number) => Promise<Pool>
 }
 
 /** The pools compared, in the order of the table. */
@@ -55,9 +69,16 @@ export const tinySum = (count: number): number => (count * (count + 1)) / 2
 export const fromPromises = (options: {
   readonly add: (n: number) => Promise<number>
   readonly fib: (n: number) => Promise<number>
+  readonly rows: (rows: ReadonlyArray<Row>) => Promise<number>
+  readonly bytes: (bytes: Uint8Array<ArrayBuffer>, transfer: boolean) => Promise<number>
   readonly close: () => Promise<void>
 }): Pool => {
   const { add, fib } = options
+  const sumOf = async (results: Promise<Array<number>>): Promise<number> => {
+    let sum = 0
+    for (const result of await results) sum += result
+    return sum
+  }
   return {
     tiny: async (count) => {
       const results = await Promise.all(inputs(count).map(add))
@@ -77,6 +98,8 @@ export const fromPromises = (options: {
     cpu: async (count, n) => {
       await Promise.all(Array.from({ length: count }, () => fib(n)))
     },
+    rows: (payloads) => sumOf(Promise.all(payloads.map(options.rows))),
+    bytes: (payloads, transfer) => sumOf(Promise.all(payloads.map((bytes) => options.bytes(bytes, transfer)))),
     close: options.close
   }
 }

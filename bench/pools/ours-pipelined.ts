@@ -1,7 +1,7 @@
 /**
- * effect-threads' Node pool, two threads, pipelined: `concurrentTasksPerThread: 16`.
+ * effect-threads' Node pool, two threads (or `threads`), pipelined: `concurrentTasksPerThread: 16`.
  */
 import { makeWith } from "./ours.ts"
 import type { Pool } from "./Pool.ts"
 
-export const make = (): Promise<Pool> => makeWith(16)
+export const make = (threads = 2): Promise<Pool> => makeWith(16, threads)

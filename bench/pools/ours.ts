@@ -1,7 +1,7 @@
 /**
  * effect-threads' Node pool, two threads, Twisted's semantics (`concurrentTasksPerThread: 1`). Each workload runs
  * as one Effect program: the tiny tasks with `Effect.forEach(..., { concurrency: "unbounded" })`, the round trips
- * in a loop.
+ * in a loop. A transfer is `deferToThread(task, payload, { transfer: [buffer] })`.
  */
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
@@ -10,14 +10,20 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
-import { AddOne, Fib } from "../workers/api.ts"
+import { AddOne, Bytes, Fib, Rows } from "../workers/api.ts"
 import { inputs, type Pool } from "./Pool.ts"
 
 export const entry = new URL("../workers/ours.ts", import.meta.url)
 
-export const makeWith = async (concurrentTasksPerThread: number): Promise<Pool> => {
+const sum = (results: ReadonlyArray<number>): number => {
+  let sum = 0
+  for (const result of results) sum += result
+  return sum
+}
+
+export const makeWith = async (concurrentTasksPerThread: number, threads = 2): Promise<Pool> => {
   const scope = Effect.runSync(Scope.make())
-  const layer = NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2, concurrentTasksPerThread })
+  const layer = NodeThreadPool.layer({ entry, minThreads: threads, maxThreads: threads, concurrentTasksPerThread })
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   const pool = Context.get(context, ThreadPool.ThreadPool)
   return {
@@ -45,8 +51,22 @@ export const makeWith = async (concurrentTasksPerThread: number): Promise<Pool> 
       Effect.runPromise(
         Effect.forEach(inputs(count), () => pool.deferToThread(Fib, n), { concurrency: "unbounded", discard: true })
       ),
+    rows: (payloads) =>
+      Effect.runPromise(
+        Effect.forEach(payloads, (rows) => pool.deferToThread(Rows, rows), { concurrency: "unbounded" }).pipe(
+          Effect.map(sum)
+        )
+      ),
+    bytes: (payloads, transfer) =>
+      Effect.runPromise(
+        Effect.forEach(
+          payloads,
+          (bytes) => pool.deferToThread(Bytes, bytes, transfer ? { transfer: [bytes.buffer] } : undefined),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.map(sum))
+      ),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
 
-export const make = (): Promise<Pool> => makeWith(1)
+export const make = (threads = 2): Promise<Pool> => makeWith(1, threads)

@@ -1,5 +1,6 @@
 /**
- * poolifier's `FixedThreadPool` with its defaults, two threads.
+ * poolifier's `FixedThreadPool` with its defaults, two threads (or `threads`). A transfer is
+ * `execute(payload, name, undefined, [buffer])`.
  *
  * `destroy()` of poolifier 5.3.2 never settles in about a third of the closes here: a thread exits on the kill
  * message before `terminate()` starts waiting for its `exit` event, which then never comes (and the process exits
@@ -10,9 +11,9 @@ import { fileURLToPath } from "node:url"
 import { FixedThreadPool } from "poolifier"
 import { fromPromises, type Pool } from "./Pool.ts"
 
-export const make = async (): Promise<Pool> => {
-  const pool = new FixedThreadPool<number, number>(
-    2,
+export const make = async (threads = 2): Promise<Pool> => {
+  const pool = new FixedThreadPool<unknown, number>(
+    threads,
     fileURLToPath(new URL("../workers/poolifier.ts", import.meta.url)),
     { errorHandler: (error) => console.error("poolifier worker error", error) }
   )
@@ -27,6 +28,8 @@ export const make = async (): Promise<Pool> => {
   return fromPromises({
     add: (n) => pool.execute(n),
     fib: (n) => pool.execute(n, "fib"),
+    rows: (rows) => pool.execute(rows, "rows"),
+    bytes: (bytes, transfer) => pool.execute(bytes, "bytes", undefined, transfer ? [bytes.buffer] : undefined),
     close
   })
 }
