@@ -18,7 +18,9 @@
  * against another's; B, C and F run in this process. Every figure is the median of the samples.
  *
  * Options: `--smoke` (tiny sizes, one sample: proves that everything runs, measures nothing), `--samples N`,
- * `--out PATH` (default `bench/results/latest.json`; a smoke run writes no file unless given one).
+ * `--out PATH` (default `bench/results/latest.json`; a smoke run writes no file unless given one), `--curves` (then
+ * the cost curves, `curves.ts`, with its options: `--curve-samples N`, `--threads N`, `--curve-timeout S`,
+ * `--curves-out PATH`).
  */
 import { execFile, execFileSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
@@ -505,6 +507,13 @@ if (out !== undefined) {
   }
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`)
   console.log(`wrote ${out}`)
+}
+
+// ---- the cost curves (`--curves`): curves.ts ----
+
+if (args.includes("--curves")) {
+  const Curves = await import("./curves.ts")
+  failures.push(...await Curves.run(Curves.optionsFrom(args)))
 }
 
 if (failures.length > 0) {

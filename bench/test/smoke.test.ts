@@ -1,6 +1,7 @@
 /**
- * CI runs `pnpm bench --smoke` (tiny sizes, one sample) to prove that the benchmark runs: it exits 0, prints the
- * tables with a row for every pool, and writes the JSON layout. No figure is asserted: a benchmark is no test.
+ * CI runs `pnpm bench --smoke --curves` (tiny sizes, one sample) to prove that the benchmark runs: it exits 0, prints
+ * the tables with a row for every pool, and writes the JSON layouts and the cost curves' SVGs. No figure is asserted:
+ * a benchmark is no test.
  */
 import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -14,11 +15,11 @@ const run = fileURLToPath(new URL("../run.ts", import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), "effect-threads-bench-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const smoke = (out: string) =>
+const smoke = (out: string, curvesOut: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = execFile(
       process.execPath,
-      [run, "--smoke", "--out", out],
+      [run, "--smoke", "--out", out, "--curves", "--curves-out", curvesOut],
       { timeout: 240_000, killSignal: "SIGKILL" },
       (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr })
     )
@@ -27,14 +28,15 @@ const smoke = (out: string) =>
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 describe("pnpm bench --smoke", () => {
-  it("exits 0, prints every pool's row and writes the JSON layout", { timeout: 300_000 }, async () => {
+  it("exits 0, prints every pool's row and writes the JSON layouts and the SVGs", { timeout: 300_000 }, async () => {
     const out = join(dir, "smoke.json")
-    const { code, stderr, stdout } = await smoke(out)
+    const curvesOut = join(dir, "curves.json")
+    const { code, stderr, stdout } = await smoke(out, curvesOut)
     expect(stderr).not.toMatch(/failure/)
     expect(code).toBe(0)
     for (const name of poolNames) {
-      // One row in each table: figures, ratios, spread.
-      expect(stdout.match(new RegExp(`^\\| ${escape(name)} +\\|`, "gm"))?.length).toBe(3)
+      // One row in each table: figures, ratios, spread; then the curves': tiny tasks, memory, MB/s, tasks/s, threads.
+      expect(stdout.match(new RegExp(`^\\| ${escape(name)} +\\|`, "gm"))?.length).toBe(3 + 5)
     }
     expect(stdout).toMatch(/^\| A \(pipelined\) >= 2\.0x poolifier /m)
     expect(stdout).toMatch(/^F \(/m)
@@ -51,6 +53,14 @@ describe("pnpm bench --smoke", () => {
         "D_startMs",
         "E_rssMB"
       ])
+    }
+    const curves = JSON.parse(readFileSync(curvesOut, "utf8")) as Record<string, Record<string, Array<unknown>>>
+    for (const curve of ["tiny", "payload", "threads"]) {
+      expect(Object.keys(curves[curve]!)).toEqual([...poolNames])
+    }
+    expect(curves.payload!.raw).toHaveLength(9)
+    for (const svg of ["curves-tiny.svg", "curves-payload.svg", "curves-threads.svg"]) {
+      expect(readFileSync(join(dir, svg), "utf8")).toMatch(/^<svg /)
     }
   })
 })
