@@ -172,7 +172,10 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   }
   if (self.room.length > 0) Placing.admit(self)
   Section.settleAll(self, tickets, outcomes)
-  if (left) self.config.threadLeft()
+  if (left) {
+    self.config.threadLeft()
+    if (!starting) Placing.restoreMinimum(self)
+  }
   Section.scheduleFlush(self)
   Section.wake(self)
 }

@@ -192,6 +192,7 @@ export const retire = (self: Sec, thread: Thread.Thread): void => {
  */
 export const doom = (self: Sec, thread: Thread.Thread): void => {
   if (thread.state === Thread.DEAD) return
+  const serving = thread.state === Thread.READY
   thread.state = Thread.LEAVING
   if (thread.inTeam) {
     thread.inTeam = false
@@ -200,6 +201,7 @@ export const doom = (self: Sec, thread: Thread.Thread): void => {
   self.events.left(self, thread)
   thread.handle?.terminate()
   self.config.threadLeft()
+  if (serving) restoreMinimum(self)
 }
 
 /** Whether `thread` is due for recycling: it has run its share of tasks, or its heap has passed the bound. */
@@ -218,10 +220,19 @@ export const recycleIfDue = (self: Sec, thread: Thread.Thread): void => {
     self.threadsRecycled++
     self.events.left(self, thread)
     self.config.threadLeft()
-    const size = Team.size(self.team)
-    if (self.started && !self.quitting && size < self.minThreads) grow(self, self.minThreads - size, self.maxThreads)
+    restoreMinimum(self)
   }
   if (thread.recycling && thread.held.size === 0 && thread.state !== Thread.LEAVING && thread.state !== Thread.DEAD) {
     retire(self, thread)
   }
+}
+
+/**
+ * A thread that was serving left the team (it crashed, was terminated after an interrupt's grace period, or was
+ * recycled): the pool grows back to `minThreads`, the threads it keeps once started. Never after a failed start, so a
+ * broken entry is not respawned in a loop.
+ */
+export const restoreMinimum = (self: Sec): void => {
+  const size = Team.size(self.team)
+  if (self.started && !self.quitting && size < self.minThreads) grow(self, self.minThreads - size, self.maxThreads)
 }
