@@ -29,3 +29,10 @@ export * as NodeCluster from "./NodeCluster.ts"
  * @since 0.3.0
  */
 export * as TaskEntity from "./TaskEntity.ts"
+
+/**
+ * Clusters for many machines: runners and clients sharing a Postgres database.
+ *
+ * @since 0.3.0
+ */
+export * as PgCluster from "./PgCluster.ts"
