@@ -109,3 +109,25 @@ describe("ClusterThreadPool over Postgres, three runner processes", () => {
     120_000
   )
 })
+
+describe("ClusterThreadPool over Postgres, no runner", () => {
+  it.live(
+    "a call fails with ThreadStartFailed after runnerTimeout instead of waiting forever",
+    () =>
+      Effect.gen(function*() {
+        const pg = yield* Effect.acquireRelease(Effect.promise(startPostgres), (pg) => Effect.sync(pg.stop))
+        const client = PgCluster.layerClient({
+          postgres: { host: "127.0.0.1", port: pg.port, database: "postgres", username: "postgres" },
+          sharding,
+          runnerTimeout: "1 second"
+        })
+        const started = Date.now()
+        const error = yield* Effect.flip(ThreadPool.deferToThread(Square, 3).pipe(Effect.provide(client)))
+        const waited = Date.now() - started
+        assert.strictEqual(error._tag, "ThreadStartFailed")
+        assert.include(error.message, "no cluster runner is up")
+        assert.isBelow(waited, 10_000)
+      }).pipe(Effect.scoped),
+    30_000
+  )
+})
