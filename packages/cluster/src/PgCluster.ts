@@ -6,7 +6,6 @@
  * @since 0.3.0
  */
 import type * as Task from "@effect-threads/core/Task"
-import type * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
@@ -108,7 +107,7 @@ export interface RunnerOptions extends NodeThreadPool.Options {
  * @category layers
  * @since 0.3.0
  */
-export const layerRunner = (options: RunnerOptions): Layer.Layer<never, unknown> =>
+export const layerRunner = (options: RunnerOptions) =>
   ClusterRunner.layer({ tasks: options.tasks }).pipe(
     Layer.provide(NodeThreadPool.layer(options)),
     Layer.provide(
@@ -149,7 +148,7 @@ export interface ClientOptions extends ClusterThreadPool.Options {
  * @category layers
  * @since 0.3.0
  */
-export const layerClient = (options: ClientOptions): Layer.Layer<ThreadPool.ThreadPool, unknown> =>
+export const layerClient = (options: ClientOptions) =>
   Layer.unwrap(Effect.gen(function*() {
     const runners = yield* RunnerStorage.RunnerStorage
     const runnerCount = Effect.map(runners.getRunners, (all) => all.filter(([, healthy]) => healthy).length)
