@@ -8,6 +8,7 @@ import type { TestProjectConfiguration } from "vitest/config"
 export default [
   "packages/core",
   "packages/node",
+  "packages/cluster",
   "bench",
   "packages/browser",
   "examples/browser",

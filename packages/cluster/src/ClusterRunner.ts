@@ -1,0 +1,118 @@
+/**
+ * The runner side: serves the tasks of a worker entry to the cluster. It registers the two entities of
+ * {@link TaskEntity} with the runner's `Sharding`, and runs every task it receives on the runner's local
+ * `ThreadPool` (a `NodeThreadPool` over the same worker entry a local program would use), never on the runner's own
+ * event loop: a handler that blocked the event loop would make callers miss the runner's keep-alives and send the
+ * call again, forever.
+ *
+ * @since 0.3.0
+ */
+import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type * as Task from "@effect-threads/core/Task"
+import { InvalidLimit } from "@effect-threads/core/TeamPool"
+import * as ThreadError from "@effect-threads/core/ThreadError"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import type * as Sharding from "effect/cluster/Sharding"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as TaskEntity from "./TaskEntity.ts"
+
+/**
+ * Options of {@link layer}.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.3.0
+ */
+export interface Options {
+  /** The task declarations the runner accepts (the worker entry implements them). */
+  readonly tasks: ReadonlyArray<Task.Any>
+  /**
+   * How many calls without a key one entity id runs at once. Default `"unbounded"`: the local pool's backlog (and
+   * `maxBacklog`) is what bounds the work on a runner.
+   */
+  readonly spreadConcurrency?: number | "unbounded" | undefined
+  /** How long an idle entity stays in memory. Default: the cluster's (`entityMaxIdleTime`). */
+  readonly maxIdleTime?: `${number} ${"millis" | "seconds" | "minutes"}` | undefined
+}
+
+const poolErrors: ReadonlyArray<new(...args: ReadonlyArray<never>) => unknown> = [
+  ThreadError.ThreadStartFailed,
+  ThreadError.ThreadCrashed,
+  ThreadError.InvalidPayload,
+  ThreadError.TaskNotImplemented,
+  ThreadError.InvalidResult,
+  ThreadError.BacklogFull,
+  AlreadyQuit,
+  InvalidLimit
+]
+
+const isPoolError = (error: unknown): boolean => poolErrors.some((ctor) => error instanceof ctor)
+
+type RunError = (typeof TaskEntity.RunError)["Type"]
+
+/**
+ * Runs one `Run` request on the local pool: decode the payload, run it in a thread, encode the outcome.
+ *
+ * @stability experimental
+ * @category handlers
+ * @since 0.3.0
+ */
+export const runOn = (
+  pool: ThreadPool.ThreadPoolShape,
+  tasks: ReadonlyMap<string, Task.Any>
+) =>
+(request: { readonly task: string; readonly payload: unknown }): Effect.Effect<unknown, RunError> =>
+  Effect.suspend((): Effect.Effect<unknown, RunError> => {
+    const task = tasks.get(request.task)
+    if (task === undefined) {
+      return Effect.fail(
+        new ThreadError.TaskNotImplemented({
+          task: request.task,
+          message: `the runner does not serve the task ${request.task}`
+        })
+      )
+    }
+    return Effect.flatMap(
+      TaskEntity.decodePayload(task, request.payload),
+      (payload) => pool.deferToThread(task, payload)
+    ).pipe(
+      Effect.matchEffect({
+        onSuccess: (value) => TaskEntity.convertResult("encode", task, task.success, value),
+        onFailure: (error): Effect.Effect<never, RunError> =>
+          isPoolError(error)
+            ? Effect.fail(error as RunError)
+            : Effect.flatMap(
+              TaskEntity.convertResult("encode", task, task.failure, error),
+              (encoded) => Effect.fail(new TaskEntity.TaskFailed({ task: task._tag, error: encoded }))
+            )
+      })
+    )
+  })
+
+/**
+ * Registers the task entities with the runner's `Sharding`, running their tasks on the `ThreadPool` it is given
+ * (provide `NodeThreadPool.layer({ entry })`). Defects of a task come back to the caller as defects (they are not
+ * treated as fatal to the entity, so a task that dies is not retried).
+ *
+ * @stability experimental
+ * @category layers
+ * @since 0.3.0
+ */
+export const layer = (options: Options): Layer.Layer<never, never, ThreadPool.ThreadPool | Sharding.Sharding> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const pool = yield* ThreadPool.ThreadPool
+    const tasks = new Map(options.tasks.map((task) => [task._tag, task] as const))
+    const run = runOn(pool, tasks)
+    const common = {
+      disableFatalDefects: true,
+      ...(options.maxIdleTime === undefined ? {} : { maxIdleTime: options.maxIdleTime })
+    }
+    return Layer.mergeAll(
+      TaskEntity.Keyed.toLayer({ Run: (envelope) => run(envelope.payload) }, { ...common, concurrency: 1 }),
+      TaskEntity.Spread.toLayer(
+        { Run: (envelope) => run(envelope.payload) },
+        { ...common, concurrency: options.spreadConcurrency ?? "unbounded" }
+      )
+    )
+  }))

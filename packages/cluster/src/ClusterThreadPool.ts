@@ -1,0 +1,220 @@
+/**
+ * The caller side: a `ThreadPool` whose tasks run on a cluster of runners (`effect/cluster`), each running them on
+ * its own local thread pool. Programs written against `ThreadPool.ThreadPool` (`deferToThread`, `callInThread`,
+ * `callMultipleInThread`, `statistics`) run unchanged with the same `Task` declarations.
+ *
+ * Placement: a call with a `key` goes to the entity of that key, so the calls of one key run on one runner, one at a
+ * time, in the order they were sent; a call without one goes to one of `spreadIds` entities, round-robin, which the
+ * cluster hashes onto its shards, and so spreads over the runners.
+ *
+ * @since 0.3.0
+ */
+import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type * as Task from "@effect-threads/core/Task"
+import type { InvalidLimit } from "@effect-threads/core/TeamPool"
+import * as ThreadError from "@effect-threads/core/ThreadError"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as Cause from "effect/Cause"
+import * as ClusterError from "effect/cluster/ClusterError"
+import type * as Sharding from "effect/cluster/Sharding"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as TaskEntity from "./TaskEntity.ts"
+
+/**
+ * Options of {@link make}.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.3.0
+ */
+export interface Options {
+  /** A name for logs. Default `"ClusterThreadPool"`. */
+  readonly name?: string | undefined
+  /** How many entity ids calls without a key are spread over. Default 1024. */
+  readonly spreadIds?: number | undefined
+  /**
+   * How many runners are up and healthy, read before a call when the last reading said none (and at most once a
+   * second otherwise). When none comes up within `runnerTimeout`, the call fails with `ThreadStartFailed`. Without
+   * it (the embedded cluster: this process is the runner) calls are sent at once.
+   */
+  readonly runnerCount?: Effect.Effect<number, unknown> | undefined
+  /** How long a call waits for a runner to come up. Default 30 seconds. */
+  readonly runnerTimeout?: Duration.Input | undefined
+  /** Receives the cause of every failure that has no caller to go to (`callInThread`). Default: logged. */
+  readonly logException?: ((cause: Cause.Cause<unknown>) => Effect.Effect<void>) | undefined
+}
+
+type ClusterClientError =
+  | ClusterError.MailboxFull
+  | ClusterError.AlreadyProcessingMessage
+  | ClusterError.PersistenceError
+  | ClusterError.EntityNotAssignedToRunner
+
+const isClusterError = (error: unknown): error is ClusterClientError =>
+  error instanceof ClusterError.MailboxFull || error instanceof ClusterError.AlreadyProcessingMessage ||
+  error instanceof ClusterError.PersistenceError || error instanceof ClusterError.EntityNotAssignedToRunner
+
+/** An error of the cluster itself (no room in a mailbox, storage down, ...) as the pool's `ThreadStartFailed`. */
+const clusterError = (task: string, error: ClusterClientError): ThreadError.ThreadStartFailed =>
+  new ThreadError.ThreadStartFailed({
+    message: `the cluster could not run ${task}: ${error._tag}: ${error.message}`,
+    cause: error
+  })
+
+/**
+ * Creates the caller side over the `Sharding` of the current cluster (a runner's, a client-only node's, or the
+ * embedded one of {@link layerEmbedded}). Closing the scope interrupts the calls in flight.
+ *
+ * @stability experimental
+ * @category constructors
+ * @since 0.3.0
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<ThreadPool.ThreadPoolShape, never, Sharding.Sharding | Scope.Scope> =>
+  Effect.gen(function*() {
+    const name = options.name ?? "ClusterThreadPool"
+    const spreadIds = Math.max(1, Math.floor(options.spreadIds ?? 1024))
+    const runnerTimeout = Duration.fromInputUnsafe(options.runnerTimeout ?? Duration.seconds(30))
+    const logException = options.logException ?? ((cause) => Effect.logError(`${name}: unhandled task failure`, cause))
+    const keyed = yield* TaskEntity.Keyed.client
+    const spread = yield* TaskEntity.Spread.client
+    const scope = yield* Effect.scope
+    const state = { next: 0, inFlight: 0, completed: 0, quit: false, runnersSeenAt: -Infinity, batches: 0 }
+
+    // ---- runners ----
+    const runnerCount = options.runnerCount
+    const awaitRunner: Effect.Effect<void, ThreadError.ThreadStartFailed> = runnerCount === undefined
+      ? Effect.void
+      : Effect.suspend(() => {
+        if (Date.now() - state.runnersSeenAt < 1000) return Effect.void
+        return runnerCount.pipe(
+          Effect.orElseSucceed(() => 0),
+          Effect.repeat({ until: (count) => count > 0, schedule: Schedule.spaced("200 millis") }),
+          Effect.timeoutOrElse({
+            duration: runnerTimeout,
+            orElse: () =>
+              Effect.fail(
+                new ThreadError.ThreadStartFailed({
+                  message: `no cluster runner is up: none registered within ${Duration.format(runnerTimeout)}`
+                })
+              )
+          }),
+          Effect.andThen(Effect.sync(() => void (state.runnersSeenAt = Date.now())))
+        )
+      })
+
+    // ---- one call ----
+    const runOne = <T extends Task.Any>(
+      task: T,
+      payload: Task.Payload<T>,
+      key: string | undefined
+    ): Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>> =>
+      Effect.suspend(() => {
+        if (state.quit) return Effect.fail(new AlreadyQuit())
+        const encoded = TaskEntity.encodePayload(task, payload)
+        if (Exit.isFailure(encoded)) return encoded
+        const client = key === undefined ? spread(`spread-${state.next++ % spreadIds}`) : keyed(key)
+        state.inFlight++
+        return awaitRunner.pipe(
+          Effect.andThen(client.Run({ task: task._tag, payload: encoded.value })),
+          Effect.catchIf(isClusterError, (error) => Effect.fail(clusterError(task._tag, error))),
+          Effect.catchTag("TaskFailed", (failed) =>
+            Effect.flatMap(
+              TaskEntity.convertResult("decode", task, task.failure, failed.error),
+              (error) => Effect.fail(error as Task.Failure<T>)
+            )),
+          Effect.flatMap((value) => TaskEntity.convertResult("decode", task, task.success, value)),
+          Effect.ensuring(Effect.sync(() => {
+            state.inFlight--
+            state.completed++
+          }))
+        ) as Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>>
+      })
+
+    const fireAndForget = (effect: Effect.Effect<void, unknown>) =>
+      effect.pipe(
+        Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : logException(cause)),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+
+    const quitCheck: Effect.Effect<void, AlreadyQuit> = Effect.suspend(() =>
+      state.quit ? Effect.fail(new AlreadyQuit()) : Effect.void
+    )
+
+    const checkPayload = (task: Task.Any, payload: unknown): Effect.Effect<void, ThreadError.InvalidPayload> =>
+      Effect.asVoid(TaskEntity.encodePayload(task, payload))
+
+    const statistics = Effect.sync((): ThreadPool.Statistics => ({
+      idleWorkerCount: 0,
+      busyWorkerCount: state.inFlight,
+      backloggedWorkCount: 0,
+      workerCount: 0,
+      threadsStarted: 0,
+      threadsCrashed: 0,
+      tasksInFlight: state.inFlight,
+      waitingForRoom: 0,
+      threadsRecycled: 0
+    }))
+
+    const unsupported = (what: string) =>
+      new Error(`${what} is not available on a ClusterThreadPool: it runs on the runners' own pools`)
+
+    return ThreadPool.ThreadPool.of({
+      name,
+      deferToThread: (task, payload, runOptions) => runOne(task, payload, runOptions?.key),
+      callInThread: (task, payload, runOptions) =>
+        quitCheck.pipe(
+          Effect.andThen(checkPayload(task, payload)),
+          Effect.andThen(fireAndForget(runOne(task, payload, runOptions?.key)))
+        ),
+      callInThreadWithCallback: (onResult, task, payload, runOptions) =>
+        quitCheck.pipe(
+          Effect.andThen(checkPayload(task, payload)),
+          Effect.andThen(fireAndForget(Effect.flatMap(Effect.exit(runOne(task, payload, runOptions?.key)), onResult)))
+        ),
+      callMultipleInThread: (calls) =>
+        Effect.gen(function*() {
+          yield* quitCheck
+          for (const call of calls) yield* checkPayload(call.task, call.payload)
+          // One key for the batch: its calls run on one runner, in order.
+          const key = `batch-${process.pid}-${Date.now()}-${state.batches++}`
+          yield* fireAndForget(Effect.forEach(calls, (call) => runOne(call.task, call.payload as never, key), {
+            discard: true
+          }))
+        }),
+      broadcast: () => Effect.die(unsupported("broadcast")),
+      stream: () => Stream.die(unsupported("stream")),
+      adjustPoolsize: () => Effect.void,
+      start: Effect.void,
+      stop: Effect.suspend(() => {
+        if (state.quit) return Effect.fail(new AlreadyQuit())
+        state.quit = true
+        return Effect.void
+      }),
+      statistics,
+      dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
+      size: Effect.succeed({ minThreads: 0, maxThreads: 0 }),
+      started: Effect.sync(() => !state.quit)
+    })
+  })
+
+/**
+ * A layer that provides the {@link ThreadPool.ThreadPool} service over the cluster whose `Sharding` it is given.
+ *
+ * @stability experimental
+ * @category layers
+ * @since 0.3.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<ThreadPool.ThreadPool, never, Sharding.Sharding> =>
+  Layer.effect(ThreadPool.ThreadPool)(make(options))
+
+/** @internal */
+export type RunErrorOf<T extends Task.Any> = ThreadPool.RunError<T> | InvalidLimit

@@ -1,0 +1,190 @@
+/**
+ * Clusters for many machines: runners and clients that share a Postgres database, which holds the cluster's
+ * runners, shard locks and messages. {@link layerRunner} serves tasks; {@link layerClient} provides the
+ * `ThreadPool` service to programs that only send them.
+ *
+ * @since 0.3.0
+ */
+import type * as Task from "@effect-threads/core/Task"
+import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
+import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
+import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import * as RunnerHealth from "effect/cluster/RunnerHealth"
+import * as Runners from "effect/cluster/Runners"
+import * as RunnerStorage from "effect/cluster/RunnerStorage"
+import * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as SocketRunner from "effect/cluster/SocketRunner"
+import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import * as ClusterRunner from "./ClusterRunner.ts"
+import * as ClusterThreadPool from "./ClusterThreadPool.ts"
+
+/**
+ * The connection settings of the Postgres database the cluster shares.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.3.0
+ */
+export interface PostgresOptions {
+  /** A connection URL, `postgres://user:password@host:5432/database`; or the fields below. */
+  readonly url?: string | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly database?: string | undefined
+  readonly username?: string | undefined
+  readonly password?: string | undefined
+  readonly ssl?: boolean | undefined
+}
+
+/**
+ * A Postgres client (`@effect/sql-pg`) for the cluster's storage.
+ *
+ * @stability experimental
+ * @category layers
+ * @since 0.3.0
+ */
+export const layerPostgres = (options: PostgresOptions) =>
+  PgClient.layer({
+    ...(options.url === undefined ? {} : { url: Redacted.make(options.url) }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.database === undefined ? {} : { database: options.database }),
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: Redacted.make(options.password) }),
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+    applicationName: "effect-threads-cluster"
+  })
+
+/**
+ * Sharding settings every process of one cluster must agree on, and the intervals that decide how fast a dead
+ * runner's shards move (see the README, "Failure semantics").
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.3.0
+ */
+export type ShardingOptions = Partial<Omit<ShardingConfig.ShardingConfig["Service"], "runnerAddress">>
+
+const storage = (postgres: PostgresOptions) =>
+  Layer.mergeAll(
+    SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest)),
+    Layer.orDie(SqlRunnerStorage.layer)
+  ).pipe(Layer.provide(layerPostgres(postgres)))
+
+/**
+ * Options of {@link layerRunner}.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.3.0
+ */
+export interface RunnerOptions extends NodeThreadPool.Options {
+  readonly tasks: ReadonlyArray<Task.Any>
+  readonly postgres: PostgresOptions
+  /** Where other processes reach this runner. */
+  readonly host: string
+  readonly port: number
+  /** Where it listens, when that differs (`0.0.0.0` in a container). */
+  readonly listenHost?: string | undefined
+  readonly sharding?: ShardingOptions | undefined
+}
+
+/**
+ * A cluster runner: registers in Postgres, takes its share of the shards, and serves `tasks` on a local
+ * `NodeThreadPool` over `entry`. Closing the layer (SIGTERM through `NodeRuntime.runMain`) unregisters it, hands
+ * its shards over and waits for the tasks it runs.
+ *
+ * @stability experimental
+ * @category layers
+ * @since 0.3.0
+ */
+export const layerRunner = (options: RunnerOptions) =>
+  ClusterRunner.layer({ tasks: options.tasks }).pipe(
+    Layer.provide(NodeThreadPool.layer(options)),
+    Layer.provide(
+      SocketRunner.layer.pipe(
+        Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))),
+        Layer.provide([layerSocketServer, layerClientProtocol]),
+        Layer.provide(storage(options.postgres)),
+        Layer.provide(ShardingConfig.layer({
+          ...options.sharding,
+          runnerAddress: Option.some(RunnerAddress.make(options.host, options.port)),
+          ...(options.listenHost === undefined ? {} : {
+            runnerListenAddress: Option.some(RunnerAddress.make(options.listenHost, options.port))
+          })
+        })),
+        Layer.provide(RpcSerialization.layerSchemaBinary())
+      )
+    )
+  )
+
+/**
+ * Options of {@link layerClient}.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.3.0
+ */
+export interface ClientOptions extends ClusterThreadPool.Options {
+  readonly postgres: PostgresOptions
+  readonly sharding?: ShardingOptions | undefined
+}
+
+/**
+ * The `ThreadPool` service of a process that sends tasks to the runners of a Postgres-backed cluster and runs
+ * none itself (`clientOnly`). A call waits at most `runnerTimeout` (default 30 seconds) for a runner to be
+ * registered and healthy, then fails with `ThreadStartFailed`.
+ *
+ * @stability experimental
+ * @category layers
+ * @since 0.3.0
+ */
+export const layerClient = (options: ClientOptions) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const runners = yield* RunnerStorage.RunnerStorage
+    const runnerCount = Effect.map(runners.getRunners, (all) => all.filter(([, healthy]) => healthy).length)
+    return ClusterThreadPool.layer({ ...options, runnerCount })
+  })).pipe(
+    Layer.provide(clientSharding),
+    Layer.provide(storage(options.postgres)),
+    Layer.provide(ShardingConfig.layer({ ...options.sharding, runnerAddress: Option.none() })),
+    Layer.provide(RpcSerialization.layerSchemaBinary())
+  )
+
+const clientSharding = SocketRunner.layerClientOnly.pipe(Layer.provide(layerClientProtocol))
+
+/**
+ * Runs a runner as the process's main program: {@link layerRunner}, launched with `NodeRuntime.runMain`. On
+ * SIGTERM or SIGINT the runner stops taking shards, hands them over, lets the tasks it runs finish (up to the
+ * cluster's `entityTerminationTimeout`), closes its thread pool, and the process exits.
+ *
+ * **Example** (A runner program, `runner.ts`)
+ *
+ * ```ts
+ * import { PgCluster } from "@effect-threads/cluster"
+ * import { tasks } from "./api.ts"
+ *
+ * PgCluster.runRunner({
+ *   tasks,
+ *   entry: new URL("./tasks.ts", import.meta.url),
+ *   postgres: { host: "db.internal", database: "cluster", username: "app", password: "secret" },
+ *   host: "10.0.0.5",
+ *   port: 34431
+ * })
+ * ```
+ *
+ * @stability experimental
+ * @category running
+ * @since 0.3.0
+ */
+export const runRunner = (options: RunnerOptions): void =>
+  NodeRuntime.runMain(Layer.launch(layerRunner(options)), { disableErrorReporting: false })

@@ -1,0 +1,154 @@
+/**
+ * The cluster protocol of effect-threads: two `effect/cluster` entities with one RPC each, `Run`, that carry one task
+ * run from a caller to a runner and its outcome back.
+ *
+ * A run travels as the task's tag and its payload *encoded with the task's own schema*; the outcome comes back
+ * encoded the same way: the success with the task's success schema, a typed failure wrapped in {@link TaskFailed}
+ * and encoded with the task's failure schema, and the pool's own errors (`ThreadCrashed`, `AlreadyQuit`, ...) as
+ * themselves, since they are schema classes. So a typed failure crosses both hops (thread to runner, runner to
+ * caller) and is an instance of its class again at the caller.
+ *
+ * `Keyed` runs the calls of one entity id (a key) one at a time, in order; `Spread` runs them concurrently, and
+ * the caller spreads its calls over many of its ids, which the cluster hashes onto shards, and so onto runners.
+ *
+ * @since 0.3.0
+ */
+import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type * as Task from "@effect-threads/core/Task"
+import { InvalidLimit } from "@effect-threads/core/TeamPool"
+import * as ThreadError from "@effect-threads/core/ThreadError"
+import * as Entity from "effect/cluster/Entity"
+import * as Exit from "effect/Exit"
+import * as Rpc from "effect/rpc/Rpc"
+import * as Schema from "effect/Schema"
+
+/**
+ * The task failed with its own typed failure; `error` is that failure encoded with the task's failure schema. The
+ * caller decodes it and fails with the task's error itself: users never see this wrapper.
+ *
+ * @stability experimental
+ * @category errors
+ * @since 0.3.0
+ */
+export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
+  task: Schema.String,
+  error: Schema.Unknown
+}) {}
+
+/**
+ * Every error a `Run` can come back with.
+ *
+ * @stability experimental
+ * @category schemas
+ * @since 0.3.0
+ */
+export const RunError = Schema.Union([
+  TaskFailed,
+  ThreadError.ThreadStartFailed,
+  ThreadError.ThreadCrashed,
+  ThreadError.InvalidPayload,
+  ThreadError.TaskNotImplemented,
+  ThreadError.InvalidResult,
+  ThreadError.BacklogFull,
+  AlreadyQuit,
+  InvalidLimit
+])
+
+/**
+ * One task run: the task's tag and its encoded payload in, its encoded success out.
+ *
+ * @stability experimental
+ * @category rpcs
+ * @since 0.3.0
+ */
+export const Run = Rpc.make("Run", {
+  payload: { task: Schema.String, payload: Schema.Unknown },
+  success: Schema.Unknown,
+  error: RunError
+})
+
+/**
+ * The entity for calls with a key: one entity id per key, its calls run one at a time, in order, on the runner that
+ * owns the key's shard.
+ *
+ * @stability experimental
+ * @category entities
+ * @since 0.3.0
+ */
+export const Keyed = Entity.make("effect-threads/Keyed", [Run])
+
+/**
+ * The entity for calls without a key: its calls run concurrently; the caller spreads them over many ids.
+ *
+ * @stability experimental
+ * @category entities
+ * @since 0.3.0
+ */
+export const Spread = Entity.make("effect-threads/Spread", [Run])
+
+/** The first line of a schema issue, e.g. `Expected number, got "a"\n  at ["n"]`, for an error's message. */
+const issueMessage = (cause: unknown): string => String(cause).split("\n").slice(0, 3).join(" ")
+
+/** The path of a schema issue (`$.a.b`) where its text names one, else `$`. */
+const issuePath = (message: string): string => {
+  const at = /at \[(.*?)\]/.exec(message)
+  if (at === null || at[1] === undefined) return "$"
+  return "$" + at[1].split(",").map((key) => `.${key.trim().replace(/^"|"$/g, "")}`).join("")
+}
+
+/**
+ * Encodes a payload with its task's schema, or fails with `InvalidPayload` naming the field.
+ *
+ * @stability experimental
+ * @category encoding
+ * @since 0.3.0
+ */
+export const encodePayload = (
+  task: Task.Any,
+  payload: unknown
+): Exit.Exit<unknown, ThreadError.InvalidPayload> => {
+  const exit = Schema.encodeUnknownExit(task.payload as Schema.Codec<unknown, unknown>)(payload)
+  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
+  const message = issueMessage(exit.cause)
+  return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path: issuePath(message), message }))
+}
+
+/**
+ * Decodes a payload on the runner with its task's schema, or fails with `InvalidPayload`.
+ *
+ * @stability experimental
+ * @category encoding
+ * @since 0.3.0
+ */
+export const decodePayload = (
+  task: Task.Any,
+  encoded: unknown
+): Exit.Exit<unknown, ThreadError.InvalidPayload> => {
+  const exit = Schema.decodeUnknownExit(task.payload as Schema.Codec<unknown, unknown>)(encoded)
+  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
+  const message = issueMessage(exit.cause)
+  return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path: issuePath(message), message }))
+}
+
+/**
+ * Encodes (`"encode"`, on the runner) or decodes (`"decode"`, at the caller) a success or a typed failure with the
+ * task's schema; a value that does not fit gives `InvalidResult`.
+ *
+ * @stability experimental
+ * @category encoding
+ * @since 0.3.0
+ */
+export const convertResult = (
+  direction: "encode" | "decode",
+  task: Task.Any,
+  schema: Task.AnySchema,
+  value: unknown
+): Exit.Exit<unknown, ThreadError.InvalidResult> => {
+  const codec = schema as Schema.Codec<unknown, unknown>
+  const exit = direction === "encode"
+    ? Schema.encodeUnknownExit(codec)(value)
+    : Schema.decodeUnknownExit(codec)(value)
+  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
+  const message = issueMessage(exit.cause)
+  return Exit.fail(new ThreadError.InvalidResult({ task: task._tag, path: issuePath(message), message }))
+}

@@ -1,0 +1,79 @@
+import { ThreadPool } from "@effect-threads/core"
+import { ThreadCrashed } from "@effect-threads/core/ThreadError"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import * as NodeCluster from "../src/NodeCluster.ts"
+import { Crash, Negative, Square, Stamp, tasks } from "./fixtures/api.ts"
+
+const Embedded = NodeCluster.layerEmbedded({
+  tasks,
+  entry: new URL("./fixtures/tasks.ts", import.meta.url),
+  minThreads: 1,
+  maxThreads: 4
+})
+
+describe("ClusterThreadPool, embedded", () => {
+  {
+    it.live("results come back from the runner's threads", () =>
+      Effect.gen(function*() {
+        const squares = yield* Effect.forEach(
+          Array.from({ length: 200 }, (_, i) => i),
+          (n) => ThreadPool.deferToThread(Square, n),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(squares, Array.from({ length: 200 }, (_, i) => i * i))
+      }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live("a typed failure crosses both hops as an instance of its class", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(ThreadPool.deferToThread(Square, -3))
+        assert.instanceOf(error, Negative)
+        assert.strictEqual((error as Negative).n, -3)
+      }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live("a task that crashes its thread gives ThreadCrashed; the next task runs", () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(ThreadPool.deferToThread(Crash, 7))
+        assert.isTrue(Exit.isFailure(exit))
+        const error = yield* Effect.flip(ThreadPool.deferToThread(Crash, 7))
+        assert.instanceOf(error, ThreadCrashed)
+        assert.strictEqual((error as ThreadCrashed).exitCode, 7)
+        assert.strictEqual(yield* ThreadPool.deferToThread(Square, 12), 144)
+      }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live("the calls of one key run one at a time, in the order they were sent", () =>
+      Effect.gen(function*() {
+        const stamps = yield* Effect.forEach(
+          Array.from({ length: 30 }, (_, i) => i),
+          () => ThreadPool.deferToThread(Stamp, { ms: 3 }, { key: "account-1" }),
+          { concurrency: "unbounded" }
+        )
+        for (let i = 1; i < stamps.length; i++) {
+          assert.isAtLeast(stamps[i]!.start, stamps[i - 1]!.end - 1, `call ${i} started before call ${i - 1} ended`)
+        }
+      }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live("calls without a key run concurrently", () =>
+      Effect.gen(function*() {
+        const stamps = yield* Effect.forEach(
+          Array.from({ length: 4 }, (_, i) => i),
+          () => ThreadPool.deferToThread(Stamp, { ms: 300 }),
+          { concurrency: "unbounded" }
+        )
+        const overlap = stamps.some((a, i) => stamps.some((b, j) => i !== j && a.start < b.end && b.start < a.end))
+        assert.isTrue(overlap)
+      }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live("an invalid payload fails at the caller, naming the task", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(ThreadPool.deferToThread(Square, "x" as never))
+        assert.strictEqual(error._tag, "InvalidPayload")
+      }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live("statistics count the calls in flight", () =>
+      Effect.gen(function*() {
+        const stats = yield* ThreadPool.statistics
+        assert.strictEqual(stats.tasksInFlight, 0)
+      }).pipe(Effect.provide(Embedded)), 30_000)
+  }
+})
