@@ -21,6 +21,10 @@ type Sec = Section.Section
 
 /** A batch from a thread: every answered ticket leaves its thread and the team is told, then the callers resume. */
 export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromThreadBatch): void => {
+  // The first answer stays in these; arrays are made only for a second one (one answer a batch is the common case).
+  let first: PoolTicket | undefined
+  let firstExit: Exit.Exit<unknown, unknown> | undefined
+  let firstRelease: (() => void) | undefined
   let answered: Array<PoolTicket> | undefined
   let exits: Array<Exit.Exit<unknown, unknown>> | undefined
   let releases: Array<(() => void) | undefined> | undefined
@@ -51,9 +55,15 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
         } else {
           Section.finishOn(self, thread)
         }
-        ;(answered ??= []).push(ticket)
-        ;(exits ??= []).push(exit)
-        ;(releases ??= []).push(release)
+        if (first === undefined) {
+          first = ticket
+          firstExit = exit
+          firstRelease = release
+        } else {
+          ;(answered ??= [first]).push(ticket)
+          ;(exits ??= [firstExit!]).push(exit)
+          ;(releases ??= [firstRelease]).push(release)
+        }
         break
       }
       case Protocol.CALL: {
@@ -78,6 +88,7 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
   if (self.room.length > 0) Placing.admit(self)
   if (self.config.capacity > 1) steal(self)
   if (answered !== undefined) Section.settleAll(self, answered, exits!, releases)
+  else if (first !== undefined) Section.settleOne(self, first, firstExit!, firstRelease)
 }
 
 /** Gives a released thread back to the team once; does nothing if it left meanwhile. */

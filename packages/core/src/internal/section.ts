@@ -241,6 +241,19 @@ export const settle = (
   Ticket.settle(ticket, exit, release)
 }
 
+/** {@link settleAll} of one ticket. */
+export const settleOne = (
+  self: Section,
+  ticket: PoolTicket,
+  exit: Exit.Exit<unknown, unknown>,
+  release: (() => void) | undefined
+): void => {
+  if (Ticket.isSettled(ticket)) return
+  account(self, ticket, exit)
+  flushMeters(self)
+  Ticket.settle(ticket, exit, release)
+}
+
 /**
  * Settles the tickets of one pass: all the books first, the metrics brought up to date, then the callers resumed,
  * so that a caller who reads the statistics or the metrics at once reads the state after the whole pass.
