@@ -115,6 +115,28 @@ describe("ThreadPool over InProcessThreads", () => {
       Effect.provide(InProcessThreads.layer(handlers, { faults: () => ({ _tag: "NeverReady" }) }))
     ))
 
+  it.effect("a crash is made whole before its caller resumes: the caller reads the replacement at once", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(ThreadPool.deferToThread(Square, 2))
+      assert.instanceOf(error, ThreadError.ThreadCrashed)
+      // No yield between the caller's resumption and this read: the pool kept its minimum in the same step.
+      const s = yield* ThreadPool.statistics
+      assert.strictEqual(s.workerCount, 2)
+      assert.strictEqual(s.threadsStarted, 3)
+      assert.strictEqual(s.threadsCrashed, 1)
+    }).pipe(
+      Effect.provide(
+        ThreadPool.layer({ minThreads: 2, maxThreads: 2 }).pipe(
+          Layer.provideMerge(
+            // The first two threads die on Square; their replacements are sound.
+            InProcessThreads.layer(handlers, {
+              faults: (id) => (id <= 2 ? { _tag: "DiesOnTask", task: "Square" } : undefined)
+            })
+          )
+        )
+      )
+    ))
+
   it.effect("a thread that dies fails only what it held; the backlog gets a new thread", () =>
     Effect.gen(function*() {
       const control = yield* InProcessThreads.Control

@@ -181,12 +181,14 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
     tickets.push(ticket)
     outcomes.push(ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error))
   }
-  if (self.room.length > 0) Placing.admit(self)
-  Section.settleAll(self, tickets, outcomes)
+  // The pool is made whole (a replacement for the backlog and up to the minimum) before the callers resume: a caller
+  // that reads the statistics at once sees the replacement.
   if (left) {
     self.config.threadLeft()
     if (!starting) Placing.restoreMinimum(self)
   }
+  if (self.room.length > 0) Placing.admit(self)
+  Section.settleAll(self, tickets, outcomes)
   Section.scheduleFlush(self)
   Section.wake(self)
 }
