@@ -24,6 +24,7 @@ import { availableParallelism, loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { CpuResult, PayloadCase, PayloadKind, PayloadResult, TinyResult } from "./curves-child.ts"
+import { fmt, table } from "./format.ts"
 import { poolNames } from "./pools/Pool.ts"
 
 export interface Options {
@@ -71,21 +72,6 @@ const median = (values: ReadonlyArray<number>): number => {
   if (sorted.length === 0) return NaN
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-const fmt = (n: number, digits = 0): string =>
-  Number.isFinite(n)
-    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : "n/a"
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join(" | ")} |`
-  return [
-    line(header),
-    `|${widths.map((w, i) => i === 0 ? ":" + "-".repeat(w + 1) : "-".repeat(w + 1) + ":").join("|")}|`
-  ]
-    .concat(rows.map(line))
-    .join("\n")
 }
 const round = (n: number, digits: number): number | null => Number.isFinite(n) ? Number(n.toFixed(digits)) : null
 const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> =>

@@ -27,6 +27,7 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import type { ChildResult } from "./child.ts"
+import { fmt, table } from "./format.ts"
 import { load, type Pool, type PoolName, poolNames } from "./pools/Pool.ts"
 import * as G from "./start.ts"
 import * as F from "./team.ts"
@@ -295,23 +296,7 @@ const gBlock = {
 
 // ---- the table ----
 
-const fmt = (n: number, digits = 0): string =>
-  Number.isFinite(n)
-    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : "n/a"
 const ratio = (a: number, b: number): string => fmt(a / b, 2) + "x"
-
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join(" | ")} |`
-  return [
-    line(header),
-    `|${widths.map((w, i) => i === 0 ? ":" + "-".repeat(w + 1) : "-".repeat(w + 1) + ":").join("|")}|`
-  ]
-    .concat(rows.map(line))
-    .join("\n")
-}
 
 const piscina = figuresOf("piscina")
 const raw = figuresOf("raw")
