@@ -35,9 +35,17 @@ export * as TeamPool from "./TeamPool.ts"
  */
 export * as ThreadError from "./ThreadError.ts"
 /**
+ * @since 0.2.0
+ */
+export * as ThreadPlatform from "./ThreadPlatform.ts"
+/**
  * @since 0.1.0
  */
 export * as ThreadPool from "./ThreadPool.ts"
+/**
+ * @since 0.2.0
+ */
+export * as ThreadPoolOptions from "./ThreadPoolOptions.ts"
 /**
  * @since 0.1.0
  */
