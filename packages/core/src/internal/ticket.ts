@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import type * as Task from "../Task.ts"
 import * as Backlog from "./backlog.ts"
 import type * as Protocol from "./protocol.ts"
@@ -194,11 +194,6 @@ export const settle = <H>(
   }
   return true
 }
-
-const interrupted: Exit.Exit<never> = Exit.interrupt()
-
-/** Ends it as interrupted. */
-export const settleInterrupted = <H>(self: Ticket<H>): boolean => settle(self, interrupted)
 
 /** Whether it has ended. */
 export const isSettled = <H>(self: Ticket<H>): boolean => self.state === SETTLED
