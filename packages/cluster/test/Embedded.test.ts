@@ -1,9 +1,10 @@
 import { ThreadPool } from "@effect-threads/core"
+import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Fiber, Queue } from "effect"
 import * as NodeCluster from "../src/NodeCluster.ts"
-import { Crash, Negative, Square, Stamp, tasks } from "./fixtures/api.ts"
+import { Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
 
 const Embedded = NodeCluster.layerEmbedded({
   tasks,
@@ -75,5 +76,39 @@ describe("ClusterThreadPool, embedded", () => {
         const stats = yield* ThreadPool.statistics
         assert.strictEqual(stats.tasksInFlight, 0)
       }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live(
+      "interrupting a caller interrupts its task in the runner's thread (with and without a key)",
+      () =>
+        Effect.gen(function*() {
+          // The task tells the runner's main thread when it starts and when it is interrupted (mainHandlers).
+          const started = yield* Queue.unbounded<string>()
+          const stopped = yield* Queue.unbounded<string>()
+          const probed = NodeCluster.layerEmbedded({
+            tasks,
+            entry: new URL("./fixtures/tasks.ts", import.meta.url),
+            minThreads: 1,
+            maxThreads: 4,
+            mainHandlers: [
+              Task.implement(Started, (id) => Effect.asVoid(Queue.offer(started, id))),
+              Task.implement(Stopped, (id) => Effect.asVoid(Queue.offer(stopped, id)))
+            ]
+          })
+          yield* Effect.gen(function*() {
+            for (const key of [undefined, "account-2"]) {
+              const id = key ?? "spread"
+              const fiber = yield* Effect.forkChild(ThreadPool.deferToThread(Hang, id, { key }))
+              assert.strictEqual(yield* Queue.take(started), id)
+              yield* Fiber.interrupt(fiber)
+              // Bounded wait for the thread's own report: a timeout here means the task kept running.
+              assert.strictEqual(yield* Queue.take(stopped).pipe(Effect.timeout("10 seconds")), id)
+            }
+            // The key is free again: its next call runs.
+            assert.strictEqual(yield* ThreadPool.deferToThread(Square, 5, { key: "account-2" }), 25)
+            assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
+          }).pipe(Effect.provide(probed))
+        }),
+      30_000
+    )
   }
 })
