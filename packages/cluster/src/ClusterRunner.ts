@@ -7,14 +7,13 @@
  *
  * @since 0.3.0
  */
-import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
 import type * as Task from "@effect-threads/core/Task"
-import { InvalidLimit } from "@effect-threads/core/TeamPool"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import type * as Sharding from "effect/cluster/Sharding"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as TaskEntity from "./TaskEntity.ts"
 
 /**
@@ -36,18 +35,7 @@ export interface Options {
   readonly maxIdleTime?: `${number} ${"millis" | "seconds" | "minutes"}` | undefined
 }
 
-const poolErrors: ReadonlyArray<new(...args: ReadonlyArray<never>) => unknown> = [
-  ThreadError.ThreadStartFailed,
-  ThreadError.ThreadCrashed,
-  ThreadError.InvalidPayload,
-  ThreadError.TaskNotImplemented,
-  ThreadError.InvalidResult,
-  ThreadError.BacklogFull,
-  AlreadyQuit,
-  InvalidLimit
-]
-
-const isPoolError = (error: unknown): boolean => poolErrors.some((ctor) => error instanceof ctor)
+const isPoolError = Schema.is(TaskEntity.PoolError)
 
 type RunError = (typeof TaskEntity.RunError)["Type"]
 

@@ -42,17 +42,29 @@ export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
  * @category schemas
  * @since 0.3.0
  */
-export const RunError = Schema.Union([
-  TaskFailed,
-  ThreadError.ThreadStartFailed,
-  ThreadError.ThreadCrashed,
-  ThreadError.InvalidPayload,
-  ThreadError.TaskNotImplemented,
-  ThreadError.InvalidResult,
-  ThreadError.BacklogFull,
-  AlreadyQuit,
-  InvalidLimit
-])
+export const RunError = Schema.Union([TaskFailed, ...poolErrorMembers()])
+
+/**
+ * The errors of the pool itself that cross back from a runner as they are (not a task's own failure).
+ *
+ * @stability experimental
+ * @category schemas
+ * @since 0.3.0
+ */
+export const PoolError = Schema.Union(poolErrorMembers())
+
+function poolErrorMembers() {
+  return [
+    ThreadError.ThreadStartFailed,
+    ThreadError.ThreadCrashed,
+    ThreadError.InvalidPayload,
+    ThreadError.TaskNotImplemented,
+    ThreadError.InvalidResult,
+    ThreadError.BacklogFull,
+    AlreadyQuit,
+    InvalidLimit
+  ] as const
+}
 
 /**
  * One task run: the task's tag and its encoded payload in, its encoded success out.
