@@ -35,6 +35,18 @@ export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
   error: Schema.Unknown
 }) {}
 
+/** The pool's own errors (not a task's failure), as they cross back from a runner. */
+const poolErrors = [
+  ThreadError.ThreadStartFailed,
+  ThreadError.ThreadCrashed,
+  ThreadError.InvalidPayload,
+  ThreadError.TaskNotImplemented,
+  ThreadError.InvalidResult,
+  ThreadError.BacklogFull,
+  AlreadyQuit,
+  InvalidLimit
+] as const
+
 /**
  * Every error a `Run` can come back with.
  *
@@ -42,7 +54,7 @@ export class TaskFailed extends Schema.TaggedError<TaskFailed>()("TaskFailed", {
  * @category schemas
  * @since 0.3.0
  */
-export const RunError = Schema.Union([TaskFailed, ...poolErrorMembers()])
+export const RunError = Schema.Union([TaskFailed, ...poolErrors])
 
 /**
  * The errors of the pool itself that cross back from a runner as they are (not a task's own failure).
@@ -51,20 +63,7 @@ export const RunError = Schema.Union([TaskFailed, ...poolErrorMembers()])
  * @category schemas
  * @since 0.3.0
  */
-export const PoolError = Schema.Union(poolErrorMembers())
-
-function poolErrorMembers() {
-  return [
-    ThreadError.ThreadStartFailed,
-    ThreadError.ThreadCrashed,
-    ThreadError.InvalidPayload,
-    ThreadError.TaskNotImplemented,
-    ThreadError.InvalidResult,
-    ThreadError.BacklogFull,
-    AlreadyQuit,
-    InvalidLimit
-  ] as const
-}
+export const PoolError = Schema.Union(poolErrors)
 
 /**
  * One task run: the task's tag and its encoded payload in, its encoded success out.
