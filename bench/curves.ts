@@ -18,11 +18,12 @@
  * `bench/results/curves.json`; the SVGs are written beside it; a smoke run writes nothing unless given one); alone,
  * `--plot-only` redraws the SVGs from that JSON.
  */
-import { execFile, execFileSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { commit } from "./commit.ts"
 import type { CpuResult, PayloadCase, PayloadKind, PayloadResult, TinyResult } from "./curves-child.ts"
 import { fmt, table } from "./format.ts"
 import { poolNames } from "./pools/Pool.ts"
@@ -145,17 +146,6 @@ export interface Curves {
   readonly tiny: Record<string, ReadonlyArray<TinyFigure>>
   readonly payload: Record<string, ReadonlyArray<PayloadFigure>>
   readonly threads: Record<string, ReadonlyArray<ThreadsFigure>>
-}
-
-const commit = (): string => {
-  try {
-    const cwd = fileURLToPath(new URL("..", import.meta.url))
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8" }).trim()
-    const dirty = execFileSync("git", ["status", "--porcelain", "packages"], { cwd, encoding: "utf8" }).trim()
-    return dirty === "" ? head : `${head}+uncommitted`
-  } catch {
-    return "unknown"
-  }
 }
 
 /** Runs the curves, prints their tables, writes the JSON and the SVGs; resolves with the failures. */

@@ -22,11 +22,12 @@
  * the cost curves, `curves.ts`, with its options: `--curve-samples N`, `--threads N`, `--curve-timeout S`,
  * `--curves-out PATH`).
  */
-import { execFile, execFileSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import type { ChildResult } from "./child.ts"
+import { commit } from "./commit.ts"
 import { fmt, table } from "./format.ts"
 import { load, type Pool, type PoolName, poolNames } from "./pools/Pool.ts"
 import * as G from "./start.ts"
@@ -458,16 +459,6 @@ const versionOf = (pkg: string): string => {
     readFileSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url), "utf8")
   )
   return typeof json === "object" && json !== null && "version" in json ? String(json.version) : "unknown"
-}
-const commit = (): string => {
-  try {
-    const cwd = fileURLToPath(new URL("..", import.meta.url))
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8" }).trim()
-    const dirty = execFileSync("git", ["status", "--porcelain", "packages"], { cwd, encoding: "utf8" }).trim()
-    return dirty === "" ? head : `${head}+uncommitted`
-  } catch {
-    return "unknown"
-  }
 }
 
 if (out !== undefined) {
