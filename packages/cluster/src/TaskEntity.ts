@@ -107,6 +107,21 @@ const issuePath = (message: string): string => {
   return "$" + at[1].split(",").map((key) => `.${key.trim().replace(/^"|"$/g, "")}`).join("")
 }
 
+/** Encodes or decodes a payload with its task's schema; a payload that does not fit is `InvalidPayload`. */
+const convertPayload = (
+  direction: "encode" | "decode",
+  task: Task.Any,
+  value: unknown
+): Exit.Exit<unknown, ThreadError.InvalidPayload> => {
+  const schema = task.payload as Schema.Codec<unknown, unknown>
+  const exit = direction === "encode"
+    ? Schema.encodeUnknownExit(schema)(value)
+    : Schema.decodeUnknownExit(schema)(value)
+  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
+  const message = issueMessage(exit.cause)
+  return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path: issuePath(message), message }))
+}
+
 /**
  * Encodes a payload with its task's schema, or fails with `InvalidPayload` naming the field.
  *
@@ -117,12 +132,7 @@ const issuePath = (message: string): string => {
 export const encodePayload = (
   task: Task.Any,
   payload: unknown
-): Exit.Exit<unknown, ThreadError.InvalidPayload> => {
-  const exit = Schema.encodeUnknownExit(task.payload as Schema.Codec<unknown, unknown>)(payload)
-  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
-  const message = issueMessage(exit.cause)
-  return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path: issuePath(message), message }))
-}
+): Exit.Exit<unknown, ThreadError.InvalidPayload> => convertPayload("encode", task, payload)
 
 /**
  * Decodes a payload on the runner with its task's schema, or fails with `InvalidPayload`.
@@ -134,12 +144,7 @@ export const encodePayload = (
 export const decodePayload = (
   task: Task.Any,
   encoded: unknown
-): Exit.Exit<unknown, ThreadError.InvalidPayload> => {
-  const exit = Schema.decodeUnknownExit(task.payload as Schema.Codec<unknown, unknown>)(encoded)
-  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
-  const message = issueMessage(exit.cause)
-  return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path: issuePath(message), message }))
-}
+): Exit.Exit<unknown, ThreadError.InvalidPayload> => convertPayload("decode", task, encoded)
 
 /**
  * Encodes (`"encode"`, on the runner) or decodes (`"decode"`, at the caller) a success or a typed failure with the
