@@ -79,7 +79,7 @@ export const runOn = (
   })
 
 /**
- * Registers the task entities with the runner's `Sharding`, running their tasks on the `ThreadPool` it is given
+ * Registers the task entities (plain and durable, with and without a key) with the runner's `Sharding`, running their tasks on the `ThreadPool` it is given
  * (provide `NodeThreadPool.layer({ entry })`). Defects of a task come back to the caller as defects (they are not
  * treated as fatal to the entity, so a task that dies is not retried).
  *
@@ -96,11 +96,17 @@ export const layer = (options: Options): Layer.Layer<never, never, ThreadPool.Th
       disableFatalDefects: true,
       ...(options.maxIdleTime === undefined ? {} : { maxIdleTime: options.maxIdleTime })
     }
+    const spreadConcurrency = options.spreadConcurrency ?? "unbounded"
     return Layer.mergeAll(
       TaskEntity.Keyed.toLayer({ Run: (envelope) => run(envelope.payload) }, { ...common, concurrency: 1 }),
-      TaskEntity.Spread.toLayer(
-        { Run: (envelope) => run(envelope.payload) },
-        { ...common, concurrency: options.spreadConcurrency ?? "unbounded" }
-      )
+      TaskEntity.Spread.toLayer({ Run: (envelope) => run(envelope.payload) }, {
+        ...common,
+        concurrency: spreadConcurrency
+      }),
+      TaskEntity.DurableKeyed.toLayer({ RunOnce: (envelope) => run(envelope.payload) }, { ...common, concurrency: 1 }),
+      TaskEntity.DurableSpread.toLayer({ RunOnce: (envelope) => run(envelope.payload) }, {
+        ...common,
+        concurrency: spreadConcurrency
+      })
     )
   }))

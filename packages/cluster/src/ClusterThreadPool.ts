@@ -17,13 +17,14 @@ import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Cause from "effect/Cause"
 import * as ClusterError from "effect/cluster/ClusterError"
 import type * as Sharding from "effect/cluster/Sharding"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Runners from "./internal/runners.ts"
 import * as TaskEntity from "./TaskEntity.ts"
 
 /**
@@ -50,6 +51,8 @@ export interface Options {
   readonly logException?: ((cause: Cause.Cause<unknown>) => Effect.Effect<void>) | undefined
 }
 
+type SendError = ClusterClientError | (typeof TaskEntity.RunError)["Type"]
+
 type ClusterClientError =
   | ClusterError.MailboxFull
   | ClusterError.AlreadyProcessingMessage
@@ -68,8 +71,60 @@ const clusterError = (task: string, error: ClusterClientError): ThreadError.Thre
   })
 
 /**
+ * Options of a durable call ({@link deferOnce}).
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.3.0
+ */
+export interface OnceOptions {
+  /**
+   * The run's id, unique to the work it does (an order number, a job id): the cluster runs one call per id and
+   * gives every later call with the same id (and `key`) the first one's outcome.
+   */
+  readonly id: string
+  /** As for `deferToThread`: the calls of one key run on one runner, one at a time, in order. */
+  readonly key?: string | undefined
+}
+
+/**
+ * The durable calls of a cluster (see {@link deferOnce}), provided with the `ThreadPool` by this package's layers.
+ *
+ * @stability experimental
+ * @category services
+ * @since 0.3.0
+ */
+export class DurableCalls extends Context.Service<DurableCalls, {
+  readonly deferOnce: <T extends Task.Any>(
+    task: T,
+    payload: Task.Payload<T>,
+    options: OnceOptions
+  ) => Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>>
+}>()("@effect-threads/cluster/ClusterThreadPool/DurableCalls") {}
+
+/**
+ * Runs a task once per `id`, for tasks that must not run twice for one piece of work: the call is stored in the
+ * cluster's message storage (Postgres, or memory when embedded) before it is sent, and deduplicated by its id. A
+ * second call with the same id (from this caller or another, now or after a restart) gets the stored outcome of the
+ * first, or waits for it, instead of running the task again. A stored call outlives its caller: if the caller dies,
+ * a runner still runs it. A task still runs again if the runner running it dies before its outcome is stored (see
+ * the README, "At least once").
+ *
+ * @stability experimental
+ * @category combinators
+ * @since 0.3.0
+ */
+export const deferOnce = <T extends Task.Any>(
+  task: T,
+  payload: Task.Payload<T>,
+  options: OnceOptions
+): Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>, DurableCalls> =>
+  DurableCalls.use((calls) => calls.deferOnce(task, payload, options))
+
+/**
  * Creates the caller side over the `Sharding` of the current cluster (a runner's, a client-only node's, or the
- * embedded one of {@link layerEmbedded}). Closing the scope interrupts the calls in flight.
+ * embedded one of `NodeCluster.layerEmbedded`): the `ThreadPool` service and the {@link DurableCalls}. Closing the
+ * scope interrupts the calls in flight.
  *
  * @stability experimental
  * @category constructors
@@ -77,7 +132,7 @@ const clusterError = (task: string, error: ClusterClientError): ThreadError.Thre
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<ThreadPool.ThreadPoolShape, never, Sharding.Sharding | Scope.Scope> =>
+): Effect.Effect<ThreadPool.ThreadPoolShape & DurableCalls["Service"], never, Sharding.Sharding | Scope.Scope> =>
   Effect.gen(function*() {
     const name = options.name ?? "ClusterThreadPool"
     const spreadIds = Math.max(1, Math.floor(options.spreadIds ?? 1024))
@@ -85,45 +140,29 @@ export const make = (
     const logException = options.logException ?? ((cause) => Effect.logError(`${name}: unhandled task failure`, cause))
     const keyed = yield* TaskEntity.Keyed.client
     const spread = yield* TaskEntity.Spread.client
+    const durableKeyed = yield* TaskEntity.DurableKeyed.client
+    const durableSpread = yield* TaskEntity.DurableSpread.client
     const scope = yield* Effect.scope
-    const state = { next: 0, inFlight: 0, completed: 0, quit: false, runnersSeenAt: -Infinity, batches: 0 }
+    const state = { next: 0, inFlight: 0, quit: false, batches: 0 }
+    const runners = yield* Runners.make({
+      runnerCount: options.runnerCount,
+      runnerTimeout,
+      inFlight: () => state.inFlight
+    })
 
-    // ---- runners ----
-    const runnerCount = options.runnerCount
-    const awaitRunner: Effect.Effect<void, ThreadError.ThreadStartFailed> = runnerCount === undefined
-      ? Effect.void
-      : Effect.suspend(() => {
-        if (Date.now() - state.runnersSeenAt < 1000) return Effect.void
-        return runnerCount.pipe(
-          Effect.orElseSucceed(() => 0),
-          Effect.repeat({ until: (count) => count > 0, schedule: Schedule.spaced("200 millis") }),
-          Effect.timeoutOrElse({
-            duration: runnerTimeout,
-            orElse: () =>
-              Effect.fail(
-                new ThreadError.ThreadStartFailed({
-                  message: `no cluster runner is up: none registered within ${Duration.format(runnerTimeout)}`
-                })
-              )
-          }),
-          Effect.andThen(Effect.sync(() => void (state.runnersSeenAt = Date.now())))
-        )
-      })
-
-    // ---- one call ----
-    const runOne = <T extends Task.Any>(
+    // ---- one call: encode, wait for a runner, send, decode the outcome ----
+    const call = <T extends Task.Any>(
       task: T,
       payload: Task.Payload<T>,
-      key: string | undefined
+      send: (encoded: unknown) => Effect.Effect<unknown, SendError>
     ): Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>> =>
       Effect.suspend(() => {
         if (state.quit) return Effect.fail(new AlreadyQuit())
         const encoded = TaskEntity.encodePayload(task, payload)
         if (Exit.isFailure(encoded)) return encoded
-        const client = key === undefined ? spread(`spread-${state.next++ % spreadIds}`) : keyed(key)
         state.inFlight++
-        return awaitRunner.pipe(
-          Effect.andThen(client.Run({ task: task._tag, payload: encoded.value })),
+        return runners.ready.pipe(
+          Effect.andThen(runners.guard(task._tag, send(encoded.value))),
           Effect.catchIf(isClusterError, (error) => Effect.fail(clusterError(task._tag, error))),
           Effect.catchTag("TaskFailed", (failed) =>
             Effect.flatMap(
@@ -131,11 +170,22 @@ export const make = (
               (error) => Effect.fail(error as Task.Failure<T>)
             )),
           Effect.flatMap((value) => TaskEntity.convertResult("decode", task, task.success, value)),
-          Effect.ensuring(Effect.sync(() => {
-            state.inFlight--
-            state.completed++
-          }))
+          Effect.ensuring(Effect.sync(() => void state.inFlight--))
         ) as Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>>
+      })
+
+    const runOne = <T extends Task.Any>(task: T, payload: Task.Payload<T>, key: string | undefined) =>
+      call(task, payload, (encoded) => {
+        const client = key === undefined ? spread(`spread-${state.next++ % spreadIds}`) : keyed(key)
+        return client.Run({ task: task._tag, payload: encoded })
+      })
+
+    const deferOnce = <T extends Task.Any>(task: T, payload: Task.Payload<T>, once: OnceOptions) =>
+      call(task, payload, (encoded) => {
+        const client = once.key === undefined
+          ? durableSpread(TaskEntity.durableSpreadId(once.id))
+          : durableKeyed(once.key)
+        return client.RunOnce({ id: once.id, task: task._tag, payload: encoded })
       })
 
     const fireAndForget = (effect: Effect.Effect<void, unknown>) =>
@@ -167,7 +217,7 @@ export const make = (
     const unsupported = (what: string) =>
       new Error(`${what} is not available on a ClusterThreadPool: it runs on the runners' own pools`)
 
-    return ThreadPool.ThreadPool.of({
+    const pool = ThreadPool.ThreadPool.of({
       name,
       deferToThread: (task, payload, runOptions) => runOne(task, payload, runOptions?.key),
       callInThread: (task, payload, runOptions) =>
@@ -204,17 +254,24 @@ export const make = (
       size: Effect.succeed({ minThreads: 0, maxThreads: 0 }),
       started: Effect.sync(() => !state.quit)
     })
+    return { ...pool, deferOnce }
   })
 
 /**
- * A layer that provides the {@link ThreadPool.ThreadPool} service over the cluster whose `Sharding` it is given.
+ * A layer that provides the {@link ThreadPool.ThreadPool} service and the {@link DurableCalls} over the cluster
+ * whose `Sharding` it is given.
  *
  * @stability experimental
  * @category layers
  * @since 0.3.0
  */
-export const layer = (options: Options = {}): Layer.Layer<ThreadPool.ThreadPool, never, Sharding.Sharding> =>
-  Layer.effect(ThreadPool.ThreadPool)(make(options))
+export const layer = (
+  options: Options = {}
+): Layer.Layer<ThreadPool.ThreadPool | DurableCalls, never, Sharding.Sharding> =>
+  Layer.effectContext(
+    Effect.map(make(options), (pool) =>
+      Context.make(ThreadPool.ThreadPool, pool).pipe(Context.add(DurableCalls, { deferOnce: pool.deferOnce })))
+  )
 
 /** @internal */
 export type RunErrorOf<T extends Task.Any> = ThreadPool.RunError<T> | InvalidLimit

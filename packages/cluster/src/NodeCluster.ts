@@ -26,14 +26,17 @@ export interface EmbeddedOptions extends NodeThreadPool.Options {
 
 /**
  * One process, no database: an in-memory cluster (`effect/cluster`'s `TestRunner`) whose one runner is this
- * process, serving `tasks` on a local `NodeThreadPool` over `entry`, and the `ThreadPool` service over it. The same
+ * process, serving `tasks` on a local `NodeThreadPool` over `entry`, and the `ThreadPool` service (and the
+ * `ClusterThreadPool.DurableCalls`, kept in memory) over it. The same
  * program later runs on many machines by swapping this layer for {@link layerClient}.
  *
  * @stability experimental
  * @category layers
  * @since 0.3.0
  */
-export const layerEmbedded = (options: EmbeddedOptions): Layer.Layer<ThreadPool.ThreadPool, unknown> =>
+export const layerEmbedded = (
+  options: EmbeddedOptions
+): Layer.Layer<ThreadPool.ThreadPool | ClusterThreadPool.DurableCalls, unknown> =>
   ClusterThreadPool.layer(options.cluster).pipe(
     Layer.provide(ClusterRunner.layer({ tasks: options.tasks }).pipe(Layer.provide(NodeThreadPool.layer(options)))),
     Layer.provide(TestRunner.layer)

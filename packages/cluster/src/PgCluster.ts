@@ -140,9 +140,11 @@ export interface ClientOptions extends ClusterThreadPool.Options {
 }
 
 /**
- * The `ThreadPool` service of a process that sends tasks to the runners of a Postgres-backed cluster and runs
- * none itself (`clientOnly`). A call waits at most `runnerTimeout` (default 30 seconds) for a runner to be
- * registered and healthy, then fails with `ThreadStartFailed`.
+ * The `ThreadPool` service (and `ClusterThreadPool.DurableCalls`, stored in Postgres) of a process that sends tasks
+ * to the runners of a Postgres-backed cluster and runs none itself (`clientOnly`). A call waits at most
+ * `runnerTimeout` (default 30 seconds) for a runner to be registered and healthy, then fails with
+ * `ThreadStartFailed`; a call sent whose outcome waits while no runner has been up for `runnerTimeout` fails with
+ * `ThreadCrashed`.
  *
  * @stability experimental
  * @category layers

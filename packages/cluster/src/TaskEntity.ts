@@ -17,6 +17,7 @@ import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
 import type * as Task from "@effect-threads/core/Task"
 import { InvalidLimit } from "@effect-threads/core/TeamPool"
 import * as ThreadError from "@effect-threads/core/ThreadError"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import * as Exit from "effect/Exit"
 import * as Rpc from "effect/rpc/Rpc"
@@ -79,6 +80,22 @@ export const Run = Rpc.make("Run", {
 })
 
 /**
+ * One durable task run (`ClusterThreadPool.deferOnce`): `Run` with the caller's `id`, stored in the cluster's message
+ * storage before it is sent (`Persisted`) and deduplicated by its id (the primary key): a second call with the same
+ * id, on the same entity, gets the first one's outcome instead of a second run.
+ *
+ * @stability experimental
+ * @category rpcs
+ * @since 0.3.0
+ */
+export const RunOnce = Rpc.make("RunOnce", {
+  payload: { id: Schema.String, task: Schema.String, payload: Schema.Unknown },
+  success: Schema.Unknown,
+  error: RunError,
+  primaryKey: ({ id }) => id
+}).annotate(ClusterSchema.Persisted, true)
+
+/**
  * The entity for calls with a key: one entity id per key, its calls run one at a time, in order, on the runner that
  * owns the key's shard.
  *
@@ -96,6 +113,39 @@ export const Keyed = Entity.make("effect-threads/Keyed", [Run])
  * @since 0.3.0
  */
 export const Spread = Entity.make("effect-threads/Spread", [Run])
+
+/**
+ * The entity of durable calls with a key: like {@link Keyed}, one at a time per key, in order.
+ *
+ * @stability experimental
+ * @category entities
+ * @since 0.3.0
+ */
+export const DurableKeyed = Entity.make("effect-threads/DurableKeyed", [RunOnce])
+
+/**
+ * The entity of durable calls without a key: concurrent; a call's entity id is a hash of its `id` (see
+ * {@link durableSpreadId}), so every caller sends the same id to the same entity, where its primary key is unique.
+ *
+ * @stability experimental
+ * @category entities
+ * @since 0.3.0
+ */
+export const DurableSpread = Entity.make("effect-threads/DurableSpread", [RunOnce])
+
+/**
+ * The entity id of a durable call without a key: one of 1,024 ids, chosen by a hash of the call's `id` (FNV-1a), the
+ * same in every process.
+ *
+ * @stability experimental
+ * @category entities
+ * @since 0.3.0
+ */
+export const durableSpreadId = (id: string): string => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193)
+  return `durable-${(hash >>> 0) % 1024}`
+}
 
 /** The first line of a schema issue, e.g. `Expected number, got "a"\n  at ["n"]`, for an error's message. */
 const issueMessage = (cause: unknown): string => String(cause).split("\n").slice(0, 3).join(" ")

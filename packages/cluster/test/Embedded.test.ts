@@ -3,6 +3,7 @@ import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Queue } from "effect"
+import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as NodeCluster from "../src/NodeCluster.ts"
 import { Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
 
@@ -110,5 +111,47 @@ describe("ClusterThreadPool, embedded", () => {
         }),
       30_000
     )
+
+    it.live(
+      "deferOnce: one run per id; a repeat gets the stored outcome, success or typed failure",
+      () =>
+        Effect.gen(function*() {
+          // Stamp's outcome is when it ran: a second run would give other times.
+          const first = yield* ClusterThreadPool.deferOnce(Stamp, { ms: 5 }, { id: "order-1" })
+          const again = yield* ClusterThreadPool.deferOnce(Stamp, { ms: 5 }, { id: "order-1" })
+          assert.deepStrictEqual(again, first)
+          const other = yield* ClusterThreadPool.deferOnce(Stamp, { ms: 5 }, { id: "order-2" })
+          assert.isAbove(other.start, first.end - 1)
+          // Calls with one id at the same time: one run, one outcome for all.
+          const together = yield* Effect.forEach(
+            [1, 2, 3, 4],
+            () => ClusterThreadPool.deferOnce(Stamp, { ms: 50 }, { id: "order-3" }),
+            { concurrency: "unbounded" }
+          )
+          for (const stamp of together) assert.deepStrictEqual(stamp, together[0])
+          // A typed failure is stored as well, and comes back as an instance of its class each time.
+          for (let i = 0; i < 2; i++) {
+            const error = yield* Effect.flip(ClusterThreadPool.deferOnce(Square, -4, { id: "square-1" }))
+            assert.instanceOf(error, Negative)
+          }
+          // With a key: one at a time, in order, and still once per id.
+          const keyed = yield* Effect.forEach(
+            [0, 1, 2, 0, 1],
+            (n) => ClusterThreadPool.deferOnce(Stamp, { ms: 3 }, { id: `step-${n}`, key: "job-7" })
+          )
+          assert.deepStrictEqual(keyed[3], keyed[0])
+          assert.deepStrictEqual(keyed[4], keyed[1])
+          assert.isAtLeast(keyed[1]!.start, keyed[0]!.end - 1)
+          assert.isAtLeast(keyed[2]!.start, keyed[1]!.end - 1)
+        }).pipe(Effect.provide(Embedded)),
+      30_000
+    )
+
+    it.live("deferOnce: an invalid payload fails at the caller and stores nothing", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(ClusterThreadPool.deferOnce(Square, "x" as never, { id: "bad" }))
+        assert.strictEqual(error._tag, "InvalidPayload")
+        assert.strictEqual(yield* ClusterThreadPool.deferOnce(Square, 6, { id: "bad" }), 36)
+      }).pipe(Effect.provide(Embedded)), 30_000)
   }
 })
