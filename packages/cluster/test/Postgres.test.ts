@@ -1,58 +1,29 @@
 // Many processes: a private Postgres, three runner processes on localhost, a client sending thousands of tasks, and
 // a runner stopped mid-run, with SIGTERM or SIGKILL. Every task must settle exactly once at the caller, successfully.
+// Then what crosses processes: an interrupted caller, durable calls (deferOnce), every runner gone mid-call.
 import { ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Ref } from "effect"
-import * as ChildProcess from "node:child_process"
+import { Deferred, Duration, Effect, Fiber, Ref } from "effect"
+import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
-import { Negative, Square, Where } from "./fixtures/api.ts"
-import { freePort, startPostgres } from "./support/postgres.ts"
+import { Hang, Negative, Square, Stamp, Where } from "./fixtures/api.ts"
+import { startPostgres } from "./support/postgres.ts"
+import type { Postgres } from "./support/postgres.ts"
+import { startCluster, stopCluster } from "./support/runners.ts"
+import type { Runner } from "./support/runners.ts"
 import { sharding } from "./support/sharding.ts"
 
-interface Runner {
-  readonly pid: number
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: string | null }>
-  readonly kill: (signal: NodeJS.Signals) => void
-}
-
-const spawnRunner = (pgPort: number, port: number): Promise<Runner> =>
-  new Promise((resolve, reject) => {
-    const child = ChildProcess.spawn(process.execPath, [new URL("./fixtures/runner.ts", import.meta.url).pathname], {
-      env: { ...process.env, PG_PORT: String(pgPort), RUNNER_PORT: String(port) },
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
-      child.once("exit", (code, signal) => done({ code, signal }))
-    )
-    child.once("error", reject)
-    let out = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString()
-      if (out.includes("ready")) resolve({ pid: child.pid!, exited, kill: (signal) => child.kill(signal) })
-    })
-    void exited.then(({ code }) => reject(new Error(`runner exited before it was ready (${code}): ${out}`)))
-  })
-
 const cluster = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const pg = await startPostgres()
-    const runners: Array<Runner> = []
-    try {
-      for (let i = 0; i < 3; i++) runners.push(await spawnRunner(pg.port, await freePort()))
-    } catch (error) {
-      for (const runner of runners) runner.kill("SIGKILL")
-      pg.stop()
-      throw error
-    }
-    return { pg, runners }
-  }),
-  ({ pg, runners }) =>
-    Effect.promise(async () => {
-      for (const runner of runners) runner.kill("SIGKILL")
-      await Promise.all(runners.map((runner) => runner.exited))
-      pg.stop()
-    })
+  Effect.promise(() => startCluster(3)),
+  (cluster) => Effect.promise(() => stopCluster(cluster))
 )
+
+const clientOf = (pg: Postgres, runnerTimeout: Duration.Input = "20 seconds") =>
+  PgCluster.layerClient({
+    postgres: { host: "127.0.0.1", port: pg.port, database: "postgres", username: "postgres" },
+    sharding,
+    runnerTimeout
+  })
 
 /**
  * 3000 tasks of 2 ms, 64 at a time, over three runners; one runner gets `signal` a third of the way in. Every task
@@ -66,11 +37,7 @@ const failover = (signal: "SIGTERM" | "SIGKILL") =>
     const settled = yield* Ref.make(new Map<number, number>())
     const settledAt: Array<number> = []
     const halfway = yield* Deferred.make<void>()
-    const client = PgCluster.layerClient({
-      postgres: { host: "127.0.0.1", port: pg.port, database: "postgres", username: "postgres" },
-      sharding,
-      runnerTimeout: "20 seconds"
-    })
+    const client = clientOf(pg)
     const run = Effect.gen(function*() {
       // A typed failure crosses both hops between processes too.
       const error = yield* Effect.flip(ThreadPool.deferToThread(Square, -2))
@@ -153,11 +120,7 @@ describe("ClusterThreadPool over Postgres, no runner", () => {
     () =>
       Effect.gen(function*() {
         const pg = yield* Effect.acquireRelease(Effect.promise(startPostgres), (pg) => Effect.sync(pg.stop))
-        const client = PgCluster.layerClient({
-          postgres: { host: "127.0.0.1", port: pg.port, database: "postgres", username: "postgres" },
-          sharding,
-          runnerTimeout: "1 second"
-        })
+        const client = clientOf(pg, "1 second")
         const started = Date.now()
         const error = yield* Effect.flip(ThreadPool.deferToThread(Square, 3).pipe(Effect.provide(client)))
         const waited = Date.now() - started
@@ -166,5 +129,73 @@ describe("ClusterThreadPool over Postgres, no runner", () => {
         assert.isBelow(waited, 10_000)
       }).pipe(Effect.scoped),
     30_000
+  )
+})
+
+/** The runner that printed `line` first. */
+const whichPrinted = (runners: ReadonlyArray<Runner>, line: string) =>
+  Effect.promise(() => Promise.race(runners.map((runner) => runner.printed(line).then(() => runner))))
+
+describe("ClusterThreadPool over Postgres: interruption, durable calls, every runner gone", () => {
+  it.live(
+    "an interrupted caller stops its task on the runner process (with and without a key)",
+    () =>
+      Effect.gen(function*() {
+        const { pg, runners } = yield* cluster
+        yield* Effect.gen(function*() {
+          for (const key of [undefined, "account-9"]) {
+            const id = `hang-${key ?? "spread"}`
+            const fiber = yield* Effect.forkChild(ThreadPool.deferToThread(Hang, id, { key }))
+            const runner = yield* whichPrinted(runners, `started ${id}`)
+            yield* Fiber.interrupt(fiber)
+            // The task reports its own interruption in the runner's thread; the test's timeout bounds the wait.
+            yield* Effect.promise(() => runner.printed(`stopped ${id}`))
+          }
+          // The key's entity is free again: its next call runs.
+          assert.strictEqual(yield* ThreadPool.deferToThread(Square, 5, { key: "account-9" }), 25)
+          assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
+        }).pipe(Effect.provide(clientOf(pg)))
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "deferOnce: stored in Postgres, one run per id; another client gets the stored outcomes",
+    () =>
+      Effect.gen(function*() {
+        const { pg } = yield* cluster
+        const ids = Array.from({ length: 300 }, (_, i) => `invoice-${i}`)
+        const runAll = Effect.forEach(ids, (id) => ClusterThreadPool.deferOnce(Stamp, { ms: 2 }, { id }), {
+          concurrency: 32
+        })
+        // Two clients, one after the other, each with its own Sharding and connection: Stamp's outcome is when
+        // and where it ran, so a second run of any id would give other values.
+        const first = yield* runAll.pipe(Effect.provide(clientOf(pg)))
+        const again = yield* runAll.pipe(Effect.provide(clientOf(pg)))
+        assert.deepStrictEqual(again, first)
+        assert.isAbove(new Set(first.map((stamp) => stamp.pid)).size, 1, "one runner served every id")
+        const failed = yield* Effect.flip(ClusterThreadPool.deferOnce(Square, -1, { id: "negative" })).pipe(
+          Effect.provide(clientOf(pg))
+        )
+        assert.instanceOf(failed, Negative)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "every runner killed while a call waits: ThreadCrashed once none has been up for runnerTimeout, never a hang",
+    () =>
+      Effect.gen(function*() {
+        const { pg, runners } = yield* cluster
+        const error = yield* Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Effect.flip(ThreadPool.deferToThread(Hang, "orphan")))
+          yield* whichPrinted(runners, "started orphan")
+          for (const runner of runners) runner.kill("SIGKILL")
+          return yield* Fiber.join(fiber)
+        }).pipe(Effect.provide(clientOf(pg, "1 second")))
+        assert.strictEqual(error._tag, "ThreadCrashed")
+        assert.include(error.message, "every cluster runner is gone")
+      }).pipe(Effect.scoped),
+    60_000
   )
 })

@@ -16,8 +16,9 @@ const root = path.resolve(import.meta.dirname, "..", "..", "..")
 const readme = fs.readFileSync(path.resolve(import.meta.dirname, "..", "README.md"), "utf8")
 const tsc = path.join(root, "node_modules", ".bin", "tsc")
 
-/** What the README says `node main.ts` prints. */
+/** What the README says `node main.ts` and `node once.ts` print. */
 const printed = "78498 primes below 1,000,000 in 4 chunks, 78498 in one"
+const printedOnce = "9592 primes below 100,000, and again 9592: one run"
 
 interface Block {
   readonly name: string | undefined
@@ -103,7 +104,15 @@ describe("the package README", () => {
     expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([])
     const missing = blocks.flatMap((block) => relativeImports(block.code)).filter((name) => !names.includes(name))
     expect(missing).toEqual([])
-    expect([...names].sort()).toEqual(["api.ts", "client.ts", "main.ts", "primes.ts", "program.ts", "runner.ts"])
+    expect([...names].sort()).toEqual([
+      "api.ts",
+      "client.ts",
+      "main.ts",
+      "once.ts",
+      "primes.ts",
+      "program.ts",
+      "runner.ts"
+    ])
   })
 
   it("its files type-check (strict, the workspace's options)", async () => {
@@ -116,5 +125,12 @@ describe("the package README", () => {
     expect(code, stdout + stderr).toBe(0)
     expect(stdout).toBe(`${printed}\n`)
     expect(readme).toContain(`\`${printed}\``)
+  }, 60_000)
+
+  it("once.ts runs a durable call twice and prints what the README says", async () => {
+    const { code, stdout, stderr } = await run(process.execPath, ["once.ts"], temp)
+    expect(code, stdout + stderr).toBe(0)
+    expect(stdout).toBe(`${printedOnce}\n`)
+    expect(readme).toContain(`\`${printedOnce}\``)
   }, 60_000)
 })
