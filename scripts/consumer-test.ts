@@ -21,8 +21,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 
 /** Packages to pack and install, in dependency order. `core` is required, the others are skipped while empty. */
-const packages: ReadonlyArray<string> = ["core", "node", "browser"]
-const requiredPackages: ReadonlyArray<string> = ["core", "node", "browser"]
+const packages: ReadonlyArray<string> = ["core", "node", "browser", "cluster"]
+const requiredPackages: ReadonlyArray<string> = ["core", "node", "browser", "cluster"]
 
 const root = path.resolve(import.meta.dirname, "..")
 const fixtures = path.join(import.meta.dirname, "consumer")
