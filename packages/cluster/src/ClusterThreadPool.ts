@@ -1,7 +1,7 @@
 /**
  * The caller side: a `ThreadPool` whose tasks run on a cluster of runners (`effect/cluster`), each running them on
  * its own local thread pool. Programs written against `ThreadPool.ThreadPool` (`deferToThread`, `callInThread`,
- * `callMultipleInThread`, `statistics`) run unchanged with the same `Task` declarations.
+ * `callMultipleInThread`, `stream`, `statistics`) run unchanged with the same `Task` declarations.
  *
  * Placement: a call with a `key` goes to the entity of that key, so the calls of one key run on one runner, one at a
  * time, in the order they were sent; a call without one goes to one of `spreadIds` entities, round-robin, which the
@@ -150,6 +150,16 @@ export const make = (
       inFlight: () => state.inFlight
     })
 
+    /** A failure from a runner as the caller's: a task's own decoded, a cluster's error as `ThreadStartFailed`. */
+    const decodeFailure = (task: Task.Any, error: SendError): Effect.Effect<never, unknown> => {
+      if (isClusterError(error)) return Effect.fail(clusterError(task._tag, error))
+      if (error._tag !== "TaskFailed") return Effect.fail(error)
+      return Effect.flatMap(
+        TaskEntity.convertResult("decode", task, task.failure, error.error),
+        (decoded) => Effect.fail(decoded)
+      )
+    }
+
     // ---- one call: encode, wait for a runner, send, decode the outcome ----
     const call = <T extends Task.Any>(
       task: T,
@@ -162,17 +172,36 @@ export const make = (
         if (Exit.isFailure(encoded)) return encoded
         state.inFlight++
         return runners.ready.pipe(
-          Effect.andThen(runners.guard(task._tag, send(encoded.value))),
-          Effect.catchIf(isClusterError, (error) => Effect.fail(clusterError(task._tag, error))),
-          Effect.catchTag("TaskFailed", (failed) =>
-            Effect.flatMap(
-              TaskEntity.convertResult("decode", task, task.failure, failed.error),
-              (error) => Effect.fail(error as Task.Failure<T>)
-            )),
+          Effect.andThen(Effect.suspend(() => runners.guard(task._tag, send(encoded.value)))),
+          Effect.catch((error) => decodeFailure(task, error)),
           Effect.flatMap((value) => TaskEntity.convertResult("decode", task, task.success, value)),
           Effect.ensuring(Effect.sync(() => void state.inFlight--))
         ) as Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>>
       })
+
+    // ---- one stream: the same steps, its elements decoded as they come ----
+    const streamOne = <T extends Task.AnyStream>(
+      task: T,
+      payload: Task.Payload<T>,
+      key: string | undefined
+    ): Stream.Stream<Task.Element<T>, ThreadPool.RunError<T>> =>
+      Stream.unwrap(Effect.suspend((): Effect.Effect<Stream.Stream<unknown, unknown>, unknown> => {
+        if (state.quit) return Effect.fail(new AlreadyQuit())
+        const encoded = TaskEntity.encodePayload(task, payload)
+        if (Exit.isFailure(encoded)) return Effect.failCause(encoded.cause)
+        state.inFlight++
+        const client = key === undefined ? spread(`spread-${state.next++ % spreadIds}`) : keyed(key)
+        return runners.ready.pipe(
+          Effect.map(() =>
+            runners.guardStream(task._tag, client.RunStream({ task: task._tag, payload: encoded.value })).pipe(
+              Stream.catch((error) => Stream.fromEffect(decodeFailure(task, error))),
+              Stream.mapEffect((element) => TaskEntity.convertResult("decode", task, task.element, element))
+            )
+          ),
+          Effect.onExit((exit) => Exit.isFailure(exit) ? Effect.sync(() => void state.inFlight--) : Effect.void),
+          Effect.map(Stream.ensuring(Effect.sync(() => void state.inFlight--)))
+        )
+      })) as Stream.Stream<Task.Element<T>, ThreadPool.RunError<T>>
 
     const runOne = <T extends Task.Any>(task: T, payload: Task.Payload<T>, key: string | undefined) =>
       call(task, payload, (encoded) => {
@@ -241,7 +270,7 @@ export const make = (
           }))
         }),
       broadcast: () => Effect.die(unsupported("broadcast")),
-      stream: () => Stream.die(unsupported("stream")),
+      stream: (task, payload, streamOptions) => streamOne(task, payload, streamOptions?.key),
       adjustPoolsize: () => Effect.void,
       start: Effect.void,
       stop: Effect.suspend(() => {

@@ -80,6 +80,21 @@ export const Run = Rpc.make("Run", {
 })
 
 /**
+ * One run of a streaming task (`Task.stream`): the task's tag and its encoded payload in, its elements out, each
+ * encoded with the task's element schema, as the caller takes them.
+ *
+ * @stability experimental
+ * @category rpcs
+ * @since 0.3.0
+ */
+export const RunStream = Rpc.make("RunStream", {
+  payload: { task: Schema.String, payload: Schema.Unknown },
+  success: Schema.Unknown,
+  error: RunError,
+  stream: true
+})
+
+/**
  * One durable task run (`ClusterThreadPool.deferOnce`): `Run` with the caller's `id`, stored in the cluster's message
  * storage before it is sent (`Persisted`) and deduplicated by its id (the primary key): a second call with the same
  * id, on the same entity, gets the first one's outcome instead of a second run.
@@ -103,7 +118,7 @@ export const RunOnce = Rpc.make("RunOnce", {
  * @category entities
  * @since 0.3.0
  */
-export const Keyed = Entity.make("effect-threads/Keyed", [Run])
+export const Keyed = Entity.make("effect-threads/Keyed", [Run, RunStream])
 
 /**
  * The entity for calls without a key: its calls run concurrently; the caller spreads them over many ids.
@@ -112,7 +127,7 @@ export const Keyed = Entity.make("effect-threads/Keyed", [Run])
  * @category entities
  * @since 0.3.0
  */
-export const Spread = Entity.make("effect-threads/Spread", [Run])
+export const Spread = Entity.make("effect-threads/Spread", [Run, RunStream])
 
 /**
  * The entity of durable calls with a key: like {@link Keyed}, one at a time per key, in order.

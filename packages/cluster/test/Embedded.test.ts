@@ -2,10 +2,10 @@ import { ThreadPool } from "@effect-threads/core"
 import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Queue } from "effect"
+import { Effect, Exit, Fiber, Queue, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as NodeCluster from "../src/NodeCluster.ts"
-import { Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
+import { Count, Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
 
 const Embedded = NodeCluster.layerEmbedded({
   tasks,
@@ -109,6 +109,27 @@ describe("ClusterThreadPool, embedded", () => {
             assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
           }).pipe(Effect.provide(probed))
         }),
+      30_000
+    )
+
+    it.live(
+      "a streaming task streams from the runner's thread: elements, a typed failure, with and without a key",
+      () =>
+        Effect.gen(function*() {
+          const elements = yield* Stream.runCollect(ThreadPool.stream(Count, { n: 50, ms: 0 }))
+          assert.deepStrictEqual(elements.map((element) => element.i), Array.from({ length: 50 }, (_, i) => i))
+          const keyed = yield* Stream.runCollect(ThreadPool.stream(Count, { n: 5, ms: 1 }, { key: "feed-1" }))
+          assert.deepStrictEqual(keyed.map((element) => element.i), [0, 1, 2, 3, 4])
+          const failed = yield* Effect.flip(Stream.runCollect(ThreadPool.stream(Count, { n: -2, ms: 0 })))
+          assert.instanceOf(failed, Negative)
+          // Taking the first elements ends the stream on the runner: its key is free for the next call.
+          const firstTwo = yield* Stream.runCollect(
+            Stream.take(ThreadPool.stream(Count, { n: 1_000_000, ms: 1 }, { key: "feed-2" }), 2)
+          )
+          assert.deepStrictEqual(firstTwo.map((element) => element.i), [0, 1])
+          assert.strictEqual(yield* ThreadPool.deferToThread(Square, 9, { key: "feed-2" }), 81)
+          assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
+        }).pipe(Effect.provide(Embedded)),
       30_000
     )
 

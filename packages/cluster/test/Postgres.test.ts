@@ -3,10 +3,10 @@
 // Then what crosses processes: an interrupted caller, durable calls (deferOnce), every runner gone mid-call.
 import { ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Ref } from "effect"
+import { Deferred, Duration, Effect, Fiber, Ref, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
-import { Hang, Negative, Square, Stamp, Where } from "./fixtures/api.ts"
+import { Count, Hang, Negative, Square, Stamp, Where } from "./fixtures/api.ts"
 import { startPostgres } from "./support/postgres.ts"
 import type { Postgres } from "./support/postgres.ts"
 import { startCluster, stopCluster } from "./support/runners.ts"
@@ -154,6 +154,33 @@ describe("ClusterThreadPool over Postgres: interruption, durable calls, every ru
           // The key's entity is free again: its next call runs.
           assert.strictEqual(yield* ThreadPool.deferToThread(Square, 5, { key: "account-9" }), 25)
           assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
+        }).pipe(Effect.provide(clientOf(pg)))
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a streaming task streams across processes: elements from the runner's thread, a typed failure, an early end",
+    () =>
+      Effect.gen(function*() {
+        const { pg } = yield* cluster
+        yield* Effect.gen(function*() {
+          const elements = yield* Stream.runCollect(ThreadPool.stream(Count, { n: 200, ms: 0 }))
+          assert.deepStrictEqual(elements.map((element) => element.i), Array.from({ length: 200 }, (_, i) => i))
+          const failed = yield* Effect.flip(Stream.runCollect(ThreadPool.stream(Count, { n: -1, ms: 0 })))
+          assert.instanceOf(failed, Negative)
+          // Ten streams at once, spread: more than one runner serves them.
+          const pids = yield* Effect.forEach(
+            Array.from({ length: 10 }, (_, i) => i),
+            () => Stream.runCollect(ThreadPool.stream(Count, { n: 3, ms: 1 })),
+            { concurrency: "unbounded" }
+          )
+          assert.isAbove(new Set(pids.flat().map((element) => element.pid)).size, 1)
+          const firstTwo = yield* Stream.runCollect(
+            Stream.take(ThreadPool.stream(Count, { n: 1_000_000, ms: 1 }, { key: "feed" }), 2)
+          )
+          assert.deepStrictEqual(firstTwo.map((element) => element.i), [0, 1])
+          assert.strictEqual(yield* ThreadPool.deferToThread(Square, 4, { key: "feed" }), 16)
         }).pipe(Effect.provide(clientOf(pg)))
       }).pipe(Effect.scoped),
     60_000

@@ -7,6 +7,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 
 /** @internal */
 export interface RunnerWatch {
@@ -17,6 +18,11 @@ export interface RunnerWatch {
    * interrupts it and fails with `ThreadCrashed` (the task may have run: its runner is gone).
    */
   readonly guard: <A, E>(task: string, call: Effect.Effect<A, E>) => Effect.Effect<A, E | ThreadError.ThreadCrashed>
+  /** As `guard`, for a stream. */
+  readonly guardStream: <A, E>(
+    task: string,
+    stream: Stream.Stream<A, E>
+  ) => Stream.Stream<A, E | ThreadError.ThreadCrashed>
 }
 
 /** @internal */
@@ -35,7 +41,9 @@ const trustReadingFor = 1000
 export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, Scope.Scope> =>
   Effect.gen(function*() {
     const runnerCount = options.runnerCount
-    if (runnerCount === undefined) return { ready: Effect.void, guard: (_task, call) => call }
+    if (runnerCount === undefined) {
+      return { ready: Effect.void, guard: (_task, call) => call, guardStream: (_task, stream) => stream }
+    }
     const timeoutMs = Duration.toMillis(options.runnerTimeout)
     const count = Effect.orElseSucceed(runnerCount, () => 0)
     const state = { seenAt: -Infinity, noneSince: -1, outage: yield* Deferred.make<void>() }
@@ -81,8 +89,9 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
     const every = Duration.millis(Math.max(100, Math.min(1000, timeoutMs / 4)))
     yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(every)))
 
-    const guard = <A, E>(task: string, call: Effect.Effect<A, E>): Effect.Effect<A, E | ThreadError.ThreadCrashed> => {
-      const lost = Effect.andThen(
+    /** Fails once the current outage signal fires (taken when the call starts). */
+    const lost = (task: string): Effect.Effect<never, ThreadError.ThreadCrashed> =>
+      Effect.andThen(
         Deferred.await(state.outage),
         Effect.fail(
           new ThreadError.ThreadCrashed({
@@ -93,7 +102,9 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
           })
         )
       )
-      return Effect.raceFirst(call, lost)
+    return {
+      ready,
+      guard: (task, call) => Effect.raceFirst(call, lost(task)),
+      guardStream: (task, stream) => Stream.interruptWhen(stream, lost(task))
     }
-    return { ready, guard }
   })
