@@ -2,11 +2,12 @@
 // a runner stopped mid-run, with SIGTERM or SIGKILL. Every task must settle exactly once at the caller, successfully.
 // Then what crosses processes: an interrupted caller, durable calls (deferOnce), every runner gone mid-call.
 import { ThreadPool } from "@effect-threads/core"
+import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Ref, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
-import { Count, Hang, Negative, Square, Stamp, Where } from "./fixtures/api.ts"
+import { Count, Crash, Hang, Negative, Square, Stamp, Where } from "./fixtures/api.ts"
 import { startPostgres } from "./support/postgres.ts"
 import type { Postgres } from "./support/postgres.ts"
 import { startCluster, stopCluster } from "./support/runners.ts"
@@ -42,6 +43,10 @@ const failover = (signal: "SIGTERM" | "SIGKILL") =>
       // A typed failure crosses both hops between processes too.
       const error = yield* Effect.flip(ThreadPool.deferToThread(Square, -2))
       assert.instanceOf(error, Negative)
+      // So does a thread that dies on a runner: ThreadCrashed with its exit code; the runner's pool replaces it.
+      const crashed = yield* Effect.flip(ThreadPool.deferToThread(Crash, 3))
+      assert.instanceOf(crashed, ThreadCrashed)
+      assert.strictEqual((crashed as ThreadCrashed).exitCode, 3)
       return yield* Effect.forEach(
         Array.from({ length: total }, (_, id) => id),
         (id) =>
