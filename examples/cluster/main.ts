@@ -83,7 +83,7 @@ const job = (runners: ReadonlyArray<Runner>) =>
     if (report.fault !== undefined) {
       yield* Console.log(
         `${report.fault.signal} to ${report.fault.runner} at ${seconds(report.fault.at)} (${count(report.fault.done)}` +
-          ` tasks done); longest time after it with no task settling: ${seconds(report.fault.stall)}`
+          ` tasks done); longest time after it with no task settling: ${(report.fault.stall / 1000).toFixed(2)} s`
       )
     }
   })
