@@ -27,13 +27,12 @@ export class PostgresNotFound extends Data.TaggedError("PostgresNotFound")<{ rea
 
 /** The folder of `initdb` and `pg_ctl`: `PG_BIN`, or the newest of Debian's `/usr/lib/postgresql/<version>/bin`. */
 const binDir: Effect.Effect<string, PostgresNotFound> = Effect.suspend(() => {
-  const fromEnv = process.env.PG_BIN
-  if (fromEnv !== undefined) return Effect.succeed(fromEnv)
   const base = "/usr/lib/postgresql"
   const versions = Fs.existsSync(base) ? Fs.readdirSync(base).sort((a, b) => Number(b) - Number(a)) : []
-  const bin = versions.map((version) => Path.join(base, version, "bin")).find((dir) =>
-    Fs.existsSync(Path.join(dir, "initdb"))
-  )
+  const candidates = process.env.PG_BIN !== undefined
+    ? [process.env.PG_BIN]
+    : versions.map((version) => Path.join(base, version, "bin"))
+  const bin = candidates.find((dir) => Fs.existsSync(Path.join(dir, "initdb")))
   return bin === undefined
     ? Effect.fail(
       new PostgresNotFound({
