@@ -12,6 +12,7 @@ export default [
   "bench",
   "packages/browser",
   "examples/browser",
+  "examples/cluster",
   "scripts",
   "scripts/readme"
 ] satisfies Array<TestProjectConfiguration>
