@@ -28,12 +28,22 @@ const { values: args } = parseArgs({
   }
 })
 
+/** A numeric option: a whole number, at least `min`; anything else stops the example with a clear message. */
+const whole = (name: string, text: string, min: number): number => {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} takes a whole number of at least ${min}, got ${JSON.stringify(text)}`)
+    process.exit(2)
+  }
+  return n
+}
+
 const settings = {
   runners: 3,
-  tasks: Number(args.tasks),
-  ms: Number(args.ms),
-  concurrency: Number(args.concurrency),
-  threads: Number(args.threads),
+  tasks: whole("tasks", args.tasks, 1),
+  ms: whole("ms", args.ms, 0),
+  concurrency: whole("concurrency", args.concurrency, 1),
+  threads: whole("threads", args.threads, 1),
   signal: args.kill ? "SIGKILL" as const : args.term ? "SIGTERM" as const : undefined,
   sharding: (args["default-sharding"] ? "default" : "tuned") as Sharding
 }
