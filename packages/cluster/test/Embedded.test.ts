@@ -2,7 +2,7 @@ import { ThreadPool } from "@effect-threads/core"
 import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Queue, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Queue, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as NodeCluster from "../src/NodeCluster.ts"
 import { Count, Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
@@ -104,6 +104,15 @@ describe("ClusterThreadPool, embedded", () => {
               // Bounded wait for the thread's own report: a timeout here means the task kept running.
               assert.strictEqual(yield* Queue.take(stopped).pipe(Effect.timeout("10 seconds")), id)
             }
+            // A durable call too: interrupting its caller interrupts its task.
+            const durable = yield* Effect.forkChild(ClusterThreadPool.deferOnce(Hang, "durable", { id: "hang-1" }))
+            assert.strictEqual(yield* Queue.take(started), "durable")
+            yield* Fiber.interrupt(durable)
+            assert.strictEqual(yield* Queue.take(stopped).pipe(Effect.timeout("10 seconds")), "durable")
+            // Its stored outcome is that interruption: a repeat of its id is interrupted too, and runs nothing.
+            const repeat = yield* Effect.exit(ClusterThreadPool.deferOnce(Hang, "durable", { id: "hang-1" }))
+            assert.isTrue(Exit.isFailure(repeat) && Cause.hasInterruptsOnly(repeat.cause))
+            assert.strictEqual(yield* Queue.size(started), 0)
             // The key is free again: its next call runs.
             assert.strictEqual(yield* ThreadPool.deferToThread(Square, 5, { key: "account-2" }), 25)
             assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
