@@ -7,11 +7,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Ref, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
-import { Count, Crash, Hang, Negative, Square, Stamp, Where } from "./fixtures/api.ts"
+import { Count, Crash, Hang, Negative, Slow, Square, Stamp, Where } from "./fixtures/api.ts"
 import { startPostgres } from "./support/postgres.ts"
 import type { Postgres } from "./support/postgres.ts"
-import { startCluster, stopCluster } from "./support/runners.ts"
-import type { Runner } from "./support/runners.ts"
+import { spawnClient, startCluster, stopCluster } from "./support/runners.ts"
+import type { Runner, TestCluster } from "./support/runners.ts"
 import { sharding } from "./support/sharding.ts"
 
 const cluster = Effect.acquireRelease(
@@ -137,6 +137,16 @@ describe("ClusterThreadPool over Postgres, no runner", () => {
   )
 })
 
+/** Runs `body` as a client of a fresh cluster (a private Postgres and three runners), all stopped after it. */
+const asClient = <A, E>(
+  body: (cluster: TestCluster) => Effect.Effect<A, E, ThreadPool.ThreadPool>,
+  runnerTimeout?: Duration.Input
+) =>
+  Effect.gen(function*() {
+    const started = yield* cluster
+    return yield* body(started).pipe(Effect.provide(clientOf(started.pg, runnerTimeout)))
+  }).pipe(Effect.scoped)
+
 /** The runner that printed `line` first. */
 const whichPrinted = (runners: ReadonlyArray<Runner>, line: string) =>
   Effect.promise(() => Promise.race(runners.map((runner) => runner.printed(line).then(() => runner))))
@@ -145,9 +155,8 @@ describe("ClusterThreadPool over Postgres: interruption, durable calls, every ru
   it.live(
     "an interrupted caller stops its task on the runner process (with and without a key)",
     () =>
-      Effect.gen(function*() {
-        const { pg, runners } = yield* cluster
-        yield* Effect.gen(function*() {
+      asClient(({ runners }) =>
+        Effect.gen(function*() {
           for (const key of [undefined, "account-9"]) {
             const id = `hang-${key ?? "spread"}`
             const fiber = yield* Effect.forkChild(ThreadPool.deferToThread(Hang, id, { key }))
@@ -159,17 +168,16 @@ describe("ClusterThreadPool over Postgres: interruption, durable calls, every ru
           // The key's entity is free again: its next call runs.
           assert.strictEqual(yield* ThreadPool.deferToThread(Square, 5, { key: "account-9" }), 25)
           assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
-        }).pipe(Effect.provide(clientOf(pg)))
-      }).pipe(Effect.scoped),
+        })
+      ),
     60_000
   )
 
   it.live(
     "a streaming task streams across processes: elements from the runner's thread, a typed failure, an early end",
     () =>
-      Effect.gen(function*() {
-        const { pg } = yield* cluster
-        yield* Effect.gen(function*() {
+      asClient(() =>
+        Effect.gen(function*() {
           const elements = yield* Stream.runCollect(ThreadPool.stream(Count, { n: 200, ms: 0 }))
           assert.deepStrictEqual(elements.map((element) => element.i), Array.from({ length: 200 }, (_, i) => i))
           const failed = yield* Effect.flip(Stream.runCollect(ThreadPool.stream(Count, { n: -1, ms: 0 })))
@@ -186,8 +194,8 @@ describe("ClusterThreadPool over Postgres: interruption, durable calls, every ru
           )
           assert.deepStrictEqual(firstTwo.map((element) => element.i), [0, 1])
           assert.strictEqual(yield* ThreadPool.deferToThread(Square, 4, { key: "feed" }), 16)
-        }).pipe(Effect.provide(clientOf(pg)))
-      }).pipe(Effect.scoped),
+        })
+      ),
     60_000
   )
 
@@ -215,19 +223,38 @@ describe("ClusterThreadPool over Postgres: interruption, durable calls, every ru
   )
 
   it.live(
-    "every runner killed while a call waits: ThreadCrashed once none has been up for runnerTimeout, never a hang",
+    "deferOnce: its caller killed while it runs, the runner still runs it once; a new caller gets that outcome",
     () =>
       Effect.gen(function*() {
         const { pg, runners } = yield* cluster
-        const error = yield* Effect.gen(function*() {
+        const caller = spawnClient(pg.port, "orphaned-1", 1500)
+        const runner = yield* whichPrinted(runners, "started orphaned-1")
+        caller.kill()
+        assert.strictEqual(yield* Effect.promise(() => caller.exited), "SIGKILL")
+        const killedAt = performance.timeOrigin + performance.now()
+        const stamp = yield* ClusterThreadPool.deferOnce(Slow, { id: "orphaned-1", ms: 1500 }, { id: "orphaned-1" })
+          .pipe(Effect.provide(clientOf(pg)))
+        // The outcome is the run that began before its caller died, on the runner that printed it, and no other ran.
+        assert.isBelow(stamp.start, killedAt)
+        assert.strictEqual(stamp.pid, runner.pid)
+        const starts = runners.flatMap((r) => r.output().split("\n")).filter((line) => line === "started orphaned-1")
+        assert.strictEqual(starts.length, 1)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "every runner killed while a call waits: ThreadCrashed once none has been up for runnerTimeout, never a hang",
+    () =>
+      asClient(({ runners }) =>
+        Effect.gen(function*() {
           const fiber = yield* Effect.forkChild(Effect.flip(ThreadPool.deferToThread(Hang, "orphan")))
           yield* whichPrinted(runners, "started orphan")
           for (const runner of runners) runner.kill("SIGKILL")
-          return yield* Fiber.join(fiber)
-        }).pipe(Effect.provide(clientOf(pg, "1 second")))
-        assert.strictEqual(error._tag, "ThreadCrashed")
-        assert.include(error.message, "every cluster runner is gone")
-      }).pipe(Effect.scoped),
+          const error = yield* Fiber.join(fiber)
+          assert.strictEqual(error._tag, "ThreadCrashed")
+          assert.include(error.message, "every cluster runner is gone")
+        }), "1 second"),
     60_000
   )
 })

@@ -120,17 +120,16 @@ describe("the package README", () => {
     expect(code, stdout + stderr).toBe(0)
   }, 60_000)
 
-  it("main.ts runs the embedded cluster and prints what the README says", async () => {
-    const { code, stdout, stderr } = await run(process.execPath, ["main.ts"], temp)
-    expect(code, stdout + stderr).toBe(0)
-    expect(stdout).toBe(`${printed}\n`)
-    expect(readme).toContain(`\`${printed}\``)
-  }, 60_000)
-
-  it("once.ts runs a durable call twice and prints what the README says", async () => {
-    const { code, stdout, stderr } = await run(process.execPath, ["once.ts"], temp)
-    expect(code, stdout + stderr).toBe(0)
-    expect(stdout).toBe(`${printedOnce}\n`)
-    expect(readme).toContain(`\`${printedOnce}\``)
-  }, 60_000)
+  const runs = [
+    { file: "main.ts", does: "runs the embedded cluster", prints: printed },
+    { file: "once.ts", does: "runs a durable call twice", prints: printedOnce }
+  ]
+  for (const { does, file, prints } of runs) {
+    it(`${file} ${does} and prints what the README says`, async () => {
+      const { code, stdout, stderr } = await run(process.execPath, [file], temp)
+      expect(code, stdout + stderr).toBe(0)
+      expect(stdout).toBe(`${prints}\n`)
+      expect(readme).toContain(`\`${prints}\``)
+    }, 60_000)
+  }
 })

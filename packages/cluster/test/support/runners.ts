@@ -40,6 +40,16 @@ export const spawnRunner = (pgPort: number, port: number): Promise<Runner> =>
     void exited.then(({ code }) => reject(new Error(`runner exited before it was ready (${code}): ${out}`)))
   })
 
+/** A client process (fixtures/client.ts) that sends one durable call of `Slow` with the id `id`. */
+export const spawnClient = (pgPort: number, id: string, ms: number) => {
+  const child = ChildProcess.spawn(process.execPath, [new URL("../fixtures/client.ts", import.meta.url).pathname], {
+    env: { ...process.env, PG_PORT: String(pgPort), ID: id, MS: String(ms) },
+    stdio: ["ignore", "ignore", "inherit"]
+  })
+  const exited = new Promise<string | null>((done) => child.once("exit", (_code, signal) => done(signal)))
+  return { kill: () => child.kill("SIGKILL"), exited }
+}
+
 export interface TestCluster {
   readonly pg: Postgres
   readonly runners: ReadonlyArray<Runner>
