@@ -45,6 +45,11 @@ export interface Options {
    * it (the embedded cluster: this process is the runner) calls are sent at once.
    */
   readonly runnerCount?: Effect.Effect<number, unknown> | undefined
+  /**
+   * The statistics of the runners' own pools, one entry per runner that is up (see `PgCluster`, which reads what
+   * its runners publish). `statistics` adds them up; without it, the thread counts read 0.
+   */
+  readonly runnerStatistics?: Effect.Effect<ReadonlyArray<ThreadPool.Statistics>, unknown> | undefined
   /** How long a call waits for a runner to come up. Default 30 seconds. */
   readonly runnerTimeout?: Duration.Input | undefined
   /** Receives the cause of every failure that has no caller to go to (`callInThread`). Default: logged. */
@@ -69,6 +74,33 @@ const clusterError = (task: string, error: ClusterClientError): ThreadError.Thre
     message: `the cluster could not run ${task}: ${error._tag}: ${error.message}`,
     cause: error
   })
+
+/**
+ * The statistics of a cluster: the runners' pools added up (threads, idle, busy, backlog, starts, crashes,
+ * recycles), with `tasksInFlight` the caller's own calls not yet settled.
+ *
+ * @stability experimental
+ * @category statistics
+ * @since 0.3.0
+ */
+export const sumStatistics = (
+  runners: ReadonlyArray<ThreadPool.Statistics>,
+  tasksInFlight: number
+): ThreadPool.Statistics => {
+  const sum = (key: Exclude<keyof ThreadPool.Statistics, "tasksInFlight">) =>
+    runners.reduce((total, runner) => total + runner[key], 0)
+  return {
+    idleWorkerCount: sum("idleWorkerCount"),
+    busyWorkerCount: sum("busyWorkerCount"),
+    backloggedWorkCount: sum("backloggedWorkCount"),
+    workerCount: sum("workerCount"),
+    threadsStarted: sum("threadsStarted"),
+    threadsCrashed: sum("threadsCrashed"),
+    tasksInFlight,
+    waitingForRoom: sum("waitingForRoom"),
+    threadsRecycled: sum("threadsRecycled")
+  }
+}
 
 /**
  * Options of a durable call ({@link deferOnce}).
@@ -231,17 +263,11 @@ export const make = (
     const checkPayload = (task: Task.Any, payload: unknown): Effect.Effect<void, ThreadError.InvalidPayload> =>
       Effect.asVoid(TaskEntity.encodePayload(task, payload))
 
-    const statistics = Effect.sync((): ThreadPool.Statistics => ({
-      idleWorkerCount: 0,
-      busyWorkerCount: state.inFlight,
-      backloggedWorkCount: 0,
-      workerCount: 0,
-      threadsStarted: 0,
-      threadsCrashed: 0,
-      tasksInFlight: state.inFlight,
-      waitingForRoom: 0,
-      threadsRecycled: 0
-    }))
+    const runnerStatistics = options.runnerStatistics ?? Effect.succeed([])
+    const statistics = runnerStatistics.pipe(
+      Effect.orElseSucceed((): ReadonlyArray<ThreadPool.Statistics> => []),
+      Effect.map((runners) => sumStatistics(runners, state.inFlight))
+    )
 
     const unsupported = (what: string) =>
       new Error(`${what} is not available on a ClusterThreadPool: it runs on the runners' own pools`)

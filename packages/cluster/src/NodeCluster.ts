@@ -5,9 +5,10 @@
  * @since 0.3.0
  */
 import type * as Task from "@effect-threads/core/Task"
-import type * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
 import * as TestRunner from "effect/cluster/TestRunner"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ClusterRunner from "./ClusterRunner.ts"
 import * as ClusterThreadPool from "./ClusterThreadPool.ts"
@@ -36,8 +37,16 @@ export interface EmbeddedOptions extends NodeThreadPool.Options {
  */
 export const layerEmbedded = (
   options: EmbeddedOptions
-): Layer.Layer<ThreadPool.ThreadPool | ClusterThreadPool.DurableCalls, unknown> =>
-  ClusterThreadPool.layer(options.cluster).pipe(
-    Layer.provide(ClusterRunner.layer({ tasks: options.tasks }).pipe(Layer.provide(NodeThreadPool.layer(options)))),
+): Layer.Layer<ThreadPool.ThreadPool | ClusterThreadPool.DurableCalls, unknown> => {
+  const local = NodeThreadPool.layer(options)
+  // The caller's statistics are those of the one runner's pool: this process's.
+  const caller = Layer.unwrap(Effect.gen(function*() {
+    const pool = yield* ThreadPool.ThreadPool
+    return ClusterThreadPool.layer({ ...options.cluster, runnerStatistics: Effect.map(pool.statistics, (s) => [s]) })
+  }))
+  return caller.pipe(
+    Layer.provide(ClusterRunner.layer({ tasks: options.tasks })),
+    Layer.provide(local),
     Layer.provide(TestRunner.layer)
   )
+}

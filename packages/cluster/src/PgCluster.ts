@@ -6,6 +6,7 @@
  * @since 0.3.0
  */
 import type * as Task from "@effect-threads/core/Task"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
@@ -24,8 +25,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as ClusterRunner from "./ClusterRunner.ts"
 import * as ClusterThreadPool from "./ClusterThreadPool.ts"
+import * as Statistics from "./internal/statistics.ts"
 
 /**
  * The connection settings of the Postgres database the cluster shares.
@@ -86,11 +89,11 @@ export type ShardingOptions = Partial<Omit<ShardingConfig.ShardingConfig["Servic
  */
 export const defaultSharding: ShardingOptions = { entityMessagePollInterval: "1 second" }
 
-const storage = (postgres: PostgresOptions) =>
+const storage = (postgres: ReturnType<typeof layerPostgres>) =>
   Layer.mergeAll(
     SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest)),
     Layer.orDie(SqlRunnerStorage.layer)
-  ).pipe(Layer.provide(layerPostgres(postgres)))
+  ).pipe(Layer.provide(postgres))
 
 /**
  * Options of {@link layerRunner}.
@@ -112,21 +115,25 @@ export interface RunnerOptions extends NodeThreadPool.Options {
 
 /**
  * A cluster runner: registers in Postgres, takes its share of the shards, and serves `tasks` on a local
- * `NodeThreadPool` over `entry`. Closing the layer (SIGTERM through `NodeRuntime.runMain`) unregisters it, hands
- * its shards over and waits for the tasks it runs.
+ * `NodeThreadPool` over `entry`, whose statistics it writes to the database every second (for the clients'
+ * `statistics`). Closing the layer (SIGTERM through `NodeRuntime.runMain`) unregisters it, hands its shards over and
+ * waits for the tasks it runs.
  *
  * @stability experimental
  * @category layers
  * @since 0.3.0
  */
-export const layerRunner = (options: RunnerOptions) =>
-  ClusterRunner.layer({ tasks: options.tasks }).pipe(
+export const layerRunner = (options: RunnerOptions) => {
+  const postgres = layerPostgres(options.postgres)
+  const address = `${options.host}:${options.port}`
+  const publisher = Layer.effectDiscard(ThreadPool.ThreadPool.use((pool) => Statistics.publish(address, pool)))
+  return Layer.mergeAll(ClusterRunner.layer({ tasks: options.tasks }), publisher).pipe(
     Layer.provide(NodeThreadPool.layer(options)),
     Layer.provide(
       SocketRunner.layer.pipe(
         Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))),
         Layer.provide([layerSocketServer, layerClientProtocol]),
-        Layer.provide(storage(options.postgres)),
+        Layer.provide(storage(postgres)),
         Layer.provide(ShardingConfig.layer({
           ...defaultSharding,
           ...options.sharding,
@@ -137,8 +144,10 @@ export const layerRunner = (options: RunnerOptions) =>
         })),
         Layer.provide(RpcSerialization.layerSchemaBinary())
       )
-    )
+    ),
+    Layer.provide(postgres)
   )
+}
 
 /**
  * Options of {@link layerClient}.
@@ -163,17 +172,22 @@ export interface ClientOptions extends ClusterThreadPool.Options {
  * @category layers
  * @since 0.3.0
  */
-export const layerClient = (options: ClientOptions) =>
-  Layer.unwrap(Effect.gen(function*() {
+export const layerClient = (options: ClientOptions) => {
+  const postgres = layerPostgres(options.postgres)
+  return Layer.unwrap(Effect.gen(function*() {
     const runners = yield* RunnerStorage.RunnerStorage
     const runnerCount = Effect.map(runners.getRunners, (all) => all.filter(([, healthy]) => healthy).length)
-    return ClusterThreadPool.layer({ ...options, runnerCount })
+    const sql = yield* SqlClient.SqlClient
+    const runnerStatistics = Effect.provideService(Statistics.read, SqlClient.SqlClient, sql)
+    return ClusterThreadPool.layer({ ...options, runnerCount, runnerStatistics })
   })).pipe(
     Layer.provide(clientSharding),
-    Layer.provide(storage(options.postgres)),
+    Layer.provide(storage(postgres)),
     Layer.provide(ShardingConfig.layer({ ...defaultSharding, ...options.sharding, runnerAddress: Option.none() })),
-    Layer.provide(RpcSerialization.layerSchemaBinary())
+    Layer.provide(RpcSerialization.layerSchemaBinary()),
+    Layer.provide(postgres)
   )
+}
 
 const clientSharding = SocketRunner.layerClientOnly.pipe(Layer.provide(layerClientProtocol))
 

@@ -2,7 +2,7 @@ import { ThreadPool } from "@effect-threads/core"
 import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Queue, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Queue, Schedule, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as NodeCluster from "../src/NodeCluster.ts"
 import { Count, Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
@@ -72,11 +72,24 @@ describe("ClusterThreadPool, embedded", () => {
         assert.strictEqual(error._tag, "InvalidPayload")
       }).pipe(Effect.provide(Embedded)), 30_000)
 
-    it.live("statistics count the calls in flight", () =>
-      Effect.gen(function*() {
-        const stats = yield* ThreadPool.statistics
-        assert.strictEqual(stats.tasksInFlight, 0)
-      }).pipe(Effect.provide(Embedded)), 30_000)
+    it.live(
+      "statistics: the runner's pool (this process's), and the caller's calls in flight",
+      () =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(ThreadPool.deferToThread(Stamp, { ms: 200 }))
+          const during = yield* ThreadPool.statistics.pipe(
+            Effect.repeat({ until: (stats) => stats.busyWorkerCount === 1, schedule: Schedule.spaced("5 millis") })
+          )
+          assert.strictEqual(during.tasksInFlight, 1)
+          assert.isAtLeast(during.workerCount, 1)
+          yield* Fiber.join(fiber)
+          const after = yield* ThreadPool.statistics
+          assert.strictEqual(after.tasksInFlight, 0)
+          assert.strictEqual(after.busyWorkerCount, 0)
+          assert.isAtLeast(after.threadsStarted, 1)
+        }).pipe(Effect.provide(Embedded)),
+      30_000
+    )
 
     it.live(
       "interrupting a caller interrupts its task in the runner's thread (with and without a key)",

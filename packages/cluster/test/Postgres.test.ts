@@ -4,7 +4,7 @@
 import { ThreadPool } from "@effect-threads/core"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Ref, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Ref, Schedule, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
 import { Count, Crash, Hang, Negative, Slow, Square, Stamp, Where } from "./fixtures/api.ts"
@@ -168,6 +168,27 @@ describe("ClusterThreadPool over Postgres: interruption, durable calls, every ru
           // The key's entity is free again: its next call runs.
           assert.strictEqual(yield* ThreadPool.deferToThread(Square, 5, { key: "account-9" }), 25)
           assert.strictEqual((yield* ThreadPool.statistics).tasksInFlight, 0)
+        })
+      ),
+    60_000
+  )
+
+  it.live(
+    "statistics add up the pools of the runners that are up",
+    () =>
+      asClient(({ runners }) =>
+        Effect.gen(function*() {
+          // Each runner writes its pool's statistics every second: three runners of two threads.
+          const threads = (count: number) =>
+            ThreadPool.statistics.pipe(
+              Effect.repeat({ until: (stats) => stats.workerCount === count, schedule: Schedule.spaced("200 millis") })
+            )
+          const all = yield* threads(6)
+          assert.isAtLeast(all.threadsStarted, 6)
+          assert.strictEqual(all.tasksInFlight, 0)
+          // A runner killed drops out once its row is a few seconds old; the test's timeout bounds the wait.
+          runners[0]!.kill("SIGKILL")
+          yield* threads(4)
         })
       ),
     60_000
