@@ -41,6 +41,20 @@ const isPoolError = Schema.is(TaskEntity.PoolError)
 
 type RunError = (typeof TaskEntity.RunError)["Type"]
 
+/** A run as a runner receives it: the task, its encoded payload, and the options for the local pool. */
+interface Request {
+  readonly task: string
+  readonly payload: unknown
+  readonly priority?: number | undefined
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
+}
+
+/** The options a run gives the local pool. */
+const runOptions = (request: Request): ThreadPool.RunOptions => ({
+  ...(request.priority === undefined ? {} : { priority: request.priority }),
+  ...(request.whenBacklogFull === undefined ? {} : { whenBacklogFull: request.whenBacklogFull })
+})
+
 /**
  * Runs one `Run` request on the local pool: decode the payload, run it in a thread, encode the outcome.
  *
@@ -52,7 +66,7 @@ export const runOn = (
   pool: ThreadPool.ThreadPoolShape,
   tasks: ReadonlyMap<string, Task.Any>
 ) =>
-(request: { readonly task: string; readonly payload: unknown }): Effect.Effect<unknown, RunError> =>
+(request: Request): Effect.Effect<unknown, RunError> =>
   Effect.suspend((): Effect.Effect<unknown, RunError> => {
     const task = tasks.get(request.task)
     if (task === undefined) {
@@ -65,7 +79,7 @@ export const runOn = (
     }
     return Effect.flatMap(
       TaskEntity.decodePayload(task, request.payload),
-      (payload) => pool.deferToThread(task, payload)
+      (payload) => pool.deferToThread(task, payload, runOptions(request))
     ).pipe(
       Effect.matchEffect({
         onSuccess: (value) => TaskEntity.convertResult("encode", task, task.success, value),
@@ -98,7 +112,7 @@ export const streamOn = (
   pool: ThreadPool.ThreadPoolShape,
   tasks: ReadonlyMap<string, Task.Any>
 ) =>
-(request: { readonly task: string; readonly payload: unknown }): Stream.Stream<unknown, RunError> => {
+(request: Request & { readonly bufferSize?: number | undefined }): Stream.Stream<unknown, RunError> => {
   const task = tasks.get(request.task)
   if (task === undefined || !Task.isStream(task)) {
     return Stream.fail(
@@ -110,7 +124,11 @@ export const streamOn = (
   }
   const payload = TaskEntity.decodePayload(task, request.payload)
   if (Exit.isFailure(payload)) return Stream.fromEffect(payload)
-  return pool.stream(task, payload.value).pipe(
+  const options = {
+    ...runOptions(request),
+    ...(request.bufferSize === undefined ? {} : { bufferSize: request.bufferSize })
+  }
+  return pool.stream(task, payload.value, options).pipe(
     Stream.mapEffect((element) => TaskEntity.convertResult("encode", task, task.element, element)),
     Stream.catch((error) => Stream.fromEffect(encodeFailure(task, error))),
     // The cluster acknowledges each chunk it sends (a round trip): read ahead meanwhile, so that a chunk carries
@@ -120,8 +138,8 @@ export const streamOn = (
 }
 
 /**
- * Registers the task entities (plain and durable, with and without a key) with the runner's `Sharding`, running their tasks on the `ThreadPool` it is given
- * (provide `NodeThreadPool.layer({ entry })`). Defects of a task come back to the caller as defects (they are not
+ * Registers the task entities (plain and durable, with and without a key) with the runner's `Sharding`, running
+ * their tasks on the `ThreadPool` it is given (provide `NodeThreadPool.layer({ entry })`). Defects of a task come back to the caller as defects (they are not
  * treated as fatal to the entity, so a task that dies is not retried).
  *
  * @stability experimental

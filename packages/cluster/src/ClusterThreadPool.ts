@@ -11,19 +11,16 @@
  */
 import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
 import type * as Task from "@effect-threads/core/Task"
-import type { InvalidLimit } from "@effect-threads/core/TeamPool"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Cause from "effect/Cause"
-import * as ClusterError from "effect/cluster/ClusterError"
 import type * as Sharding from "effect/cluster/Sharding"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import * as Calls from "./internal/calls.ts"
 import * as Runners from "./internal/runners.ts"
 import * as TaskEntity from "./TaskEntity.ts"
 
@@ -55,25 +52,6 @@ export interface Options {
   /** Receives the cause of every failure that has no caller to go to (`callInThread`). Default: logged. */
   readonly logException?: ((cause: Cause.Cause<unknown>) => Effect.Effect<void>) | undefined
 }
-
-type SendError = ClusterClientError | (typeof TaskEntity.RunError)["Type"]
-
-type ClusterClientError =
-  | ClusterError.MailboxFull
-  | ClusterError.AlreadyProcessingMessage
-  | ClusterError.PersistenceError
-  | ClusterError.EntityNotAssignedToRunner
-
-const isClusterError = (error: unknown): error is ClusterClientError =>
-  error instanceof ClusterError.MailboxFull || error instanceof ClusterError.AlreadyProcessingMessage ||
-  error instanceof ClusterError.PersistenceError || error instanceof ClusterError.EntityNotAssignedToRunner
-
-/** An error of the cluster itself (no room in a mailbox, storage down, ...) as the pool's `ThreadStartFailed`. */
-const clusterError = (task: string, error: ClusterClientError): ThreadError.ThreadStartFailed =>
-  new ThreadError.ThreadStartFailed({
-    message: `the cluster could not run ${task}: ${error._tag}: ${error.message}`,
-    cause: error
-  })
 
 /**
  * The statistics of a cluster: the runners' pools added up (threads, idle, busy, backlog, starts, crashes,
@@ -155,8 +133,9 @@ export const deferOnce = <T extends Task.Any>(
 
 /**
  * Creates the caller side over the `Sharding` of the current cluster (a runner's, a client-only node's, or the
- * embedded one of `NodeCluster.layerEmbedded`): the `ThreadPool` service and the {@link DurableCalls}. Closing the
- * scope interrupts the calls in flight.
+ * embedded one of `NodeCluster.layerEmbedded`): the `ThreadPool` service and the {@link DurableCalls}. `stop`
+ * refuses new calls and waits for the ones in flight; closing the scope interrupts the `callInThread` calls still
+ * running.
  *
  * @stability experimental
  * @category constructors
@@ -167,150 +146,78 @@ export const make = (
 ): Effect.Effect<ThreadPool.ThreadPoolShape & DurableCalls["Service"], never, Sharding.Sharding | Scope.Scope> =>
   Effect.gen(function*() {
     const name = options.name ?? "ClusterThreadPool"
-    const spreadIds = Math.max(1, Math.floor(options.spreadIds ?? 1024))
-    const runnerTimeout = Duration.fromInputUnsafe(options.runnerTimeout ?? Duration.seconds(30))
     const logException = options.logException ?? ((cause) => Effect.logError(`${name}: unhandled task failure`, cause))
-    const keyed = yield* TaskEntity.Keyed.client
-    const spread = yield* TaskEntity.Spread.client
-    const durableKeyed = yield* TaskEntity.DurableKeyed.client
-    const durableSpread = yield* TaskEntity.DurableSpread.client
     const scope = yield* Effect.scope
-    const state = { next: 0, inFlight: 0, quit: false, batches: 0 }
+    let calls: Calls.Calls | undefined
     const runners = yield* Runners.make({
       runnerCount: options.runnerCount,
-      runnerTimeout,
-      inFlight: () => state.inFlight
+      runnerTimeout: Duration.fromInputUnsafe(options.runnerTimeout ?? Duration.seconds(30)),
+      inFlight: () => calls?.inFlight() ?? 0
     })
-
-    /** A failure from a runner as the caller's: a task's own decoded, a cluster's error as `ThreadStartFailed`. */
-    const decodeFailure = (task: Task.Any, error: SendError): Effect.Effect<never, unknown> => {
-      if (isClusterError(error)) return Effect.fail(clusterError(task._tag, error))
-      if (error._tag !== "TaskFailed") return Effect.fail(error)
-      return Effect.flatMap(
-        TaskEntity.convertResult("decode", task, task.failure, error.error),
-        (decoded) => Effect.fail(decoded)
-      )
-    }
-
-    // ---- one call: encode, wait for a runner, send, decode the outcome ----
-    const call = <T extends Task.Any>(
-      task: T,
-      payload: Task.Payload<T>,
-      send: (encoded: unknown) => Effect.Effect<unknown, SendError>
-    ): Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>> =>
-      Effect.suspend(() => {
-        if (state.quit) return Effect.fail(new AlreadyQuit())
-        const encoded = TaskEntity.encodePayload(task, payload)
-        if (Exit.isFailure(encoded)) return encoded
-        state.inFlight++
-        return runners.ready.pipe(
-          Effect.andThen(Effect.suspend(() => runners.guard(task._tag, send(encoded.value)))),
-          Effect.catch((error) => decodeFailure(task, error)),
-          Effect.flatMap((value) => TaskEntity.convertResult("decode", task, task.success, value)),
-          Effect.ensuring(Effect.sync(() => void state.inFlight--))
-        ) as Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>>
-      })
-
-    // ---- one stream: the same steps, its elements decoded as they come ----
-    const streamOne = <T extends Task.AnyStream>(
-      task: T,
-      payload: Task.Payload<T>,
-      key: string | undefined
-    ): Stream.Stream<Task.Element<T>, ThreadPool.RunError<T>> =>
-      Stream.unwrap(Effect.suspend((): Effect.Effect<Stream.Stream<unknown, unknown>, unknown> => {
-        if (state.quit) return Effect.fail(new AlreadyQuit())
-        const encoded = TaskEntity.encodePayload(task, payload)
-        if (Exit.isFailure(encoded)) return Effect.failCause(encoded.cause)
-        state.inFlight++
-        const client = key === undefined ? spread(`spread-${state.next++ % spreadIds}`) : keyed(key)
-        return runners.ready.pipe(
-          Effect.map(() =>
-            runners.guardStream(task._tag, client.RunStream({ task: task._tag, payload: encoded.value })).pipe(
-              Stream.catch((error) => Stream.fromEffect(decodeFailure(task, error))),
-              Stream.mapEffect((element) => TaskEntity.convertResult("decode", task, task.element, element))
-            )
-          ),
-          Effect.onExit((exit) => Exit.isFailure(exit) ? Effect.sync(() => void state.inFlight--) : Effect.void),
-          Effect.map(Stream.ensuring(Effect.sync(() => void state.inFlight--)))
+    calls = yield* Calls.make({ spreadIds: Math.max(1, Math.floor(options.spreadIds ?? 1024)), runners })
+    const pool = makePool(name, calls, {
+      statistics: options.runnerStatistics ?? Effect.succeed([]),
+      fireAndForget: (effect) =>
+        effect.pipe(
+          Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : logException(cause)),
+          Effect.forkIn(scope),
+          Effect.asVoid
         )
-      })) as Stream.Stream<Task.Element<T>, ThreadPool.RunError<T>>
-
-    const runOne = <T extends Task.Any>(task: T, payload: Task.Payload<T>, key: string | undefined) =>
-      call(task, payload, (encoded) => {
-        const client = key === undefined ? spread(`spread-${state.next++ % spreadIds}`) : keyed(key)
-        return client.Run({ task: task._tag, payload: encoded })
-      })
-
-    const deferOnce = <T extends Task.Any>(task: T, payload: Task.Payload<T>, once: OnceOptions) =>
-      call(task, payload, (encoded) => {
-        const client = once.key === undefined
-          ? durableSpread(TaskEntity.durableSpreadId(once.id))
-          : durableKeyed(once.key)
-        return client.RunOnce({ id: once.id, task: task._tag, payload: encoded })
-      })
-
-    const fireAndForget = (effect: Effect.Effect<void, unknown>) =>
-      effect.pipe(
-        Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : logException(cause)),
-        Effect.forkIn(scope),
-        Effect.asVoid
-      )
-
-    const quitCheck: Effect.Effect<void, AlreadyQuit> = Effect.suspend(() =>
-      state.quit ? Effect.fail(new AlreadyQuit()) : Effect.void
-    )
-
-    const checkPayload = (task: Task.Any, payload: unknown): Effect.Effect<void, ThreadError.InvalidPayload> =>
-      Effect.asVoid(TaskEntity.encodePayload(task, payload))
-
-    const runnerStatistics = options.runnerStatistics ?? Effect.succeed([])
-    const statistics = runnerStatistics.pipe(
-      Effect.orElseSucceed((): ReadonlyArray<ThreadPool.Statistics> => []),
-      Effect.map((runners) => sumStatistics(runners, state.inFlight))
-    )
-
-    const unsupported = (what: string) =>
-      new Error(`${what} is not available on a ClusterThreadPool: it runs on the runners' own pools`)
-
-    const pool = ThreadPool.ThreadPool.of({
-      name,
-      deferToThread: (task, payload, runOptions) => runOne(task, payload, runOptions?.key),
-      callInThread: (task, payload, runOptions) =>
-        quitCheck.pipe(
-          Effect.andThen(checkPayload(task, payload)),
-          Effect.andThen(fireAndForget(runOne(task, payload, runOptions?.key)))
-        ),
-      callInThreadWithCallback: (onResult, task, payload, runOptions) =>
-        quitCheck.pipe(
-          Effect.andThen(checkPayload(task, payload)),
-          Effect.andThen(fireAndForget(Effect.flatMap(Effect.exit(runOne(task, payload, runOptions?.key)), onResult)))
-        ),
-      callMultipleInThread: (calls) =>
-        Effect.gen(function*() {
-          yield* quitCheck
-          for (const call of calls) yield* checkPayload(call.task, call.payload)
-          // One key for the batch: its calls run on one runner, in order.
-          const key = `batch-${process.pid}-${Date.now()}-${state.batches++}`
-          yield* fireAndForget(Effect.forEach(calls, (call) => runOne(call.task, call.payload as never, key), {
-            discard: true
-          }))
-        }),
-      broadcast: () => Effect.die(unsupported("broadcast")),
-      stream: (task, payload, streamOptions) => streamOne(task, payload, streamOptions?.key),
-      adjustPoolsize: () => Effect.void,
-      start: Effect.void,
-      stop: Effect.suspend(() => {
-        if (state.quit) return Effect.fail(new AlreadyQuit())
-        state.quit = true
-        return Effect.void
-      }),
-      statistics,
-      dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
-      size: Effect.succeed({ minThreads: 0, maxThreads: 0 }),
-      started: Effect.sync(() => !state.quit)
     })
-    return { ...pool, deferOnce }
+    const { runOnce } = calls
+    return { ...pool, deferOnce: (task, payload, once) => runOnce(task, payload, once.id, once) }
   })
+
+/** The `ThreadPool` service's operations over the calls. */
+const makePool = (
+  name: string,
+  calls: Calls.Calls,
+  options: {
+    readonly statistics: Effect.Effect<ReadonlyArray<ThreadPool.Statistics>, unknown>
+    readonly fireAndForget: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
+  }
+): ThreadPool.ThreadPoolShape => {
+  const { fireAndForget } = options
+  /** What `callInThread` and friends check before they return: not stopped, and a payload that fits. */
+  const accept = (task: Task.Any, payload: unknown): Effect.Effect<void, AlreadyQuit | ThreadError.InvalidPayload> =>
+    calls.quit() ? Effect.fail(new AlreadyQuit()) : Effect.asVoid(TaskEntity.encodePayload(task, payload))
+  const statistics = options.statistics.pipe(
+    Effect.orElseSucceed((): ReadonlyArray<ThreadPool.Statistics> => []),
+    Effect.map((runners) => sumStatistics(runners, calls.inFlight()))
+  )
+  return ThreadPool.ThreadPool.of({
+    name,
+    deferToThread: (task, payload, runOptions) => calls.run(task, payload, runOptions),
+    callInThread: (task, payload, runOptions) =>
+      Effect.andThen(accept(task, payload), fireAndForget(calls.run(task, payload, runOptions))),
+    callInThreadWithCallback: (onResult, task, payload, runOptions) =>
+      Effect.andThen(
+        accept(task, payload),
+        fireAndForget(Effect.flatMap(Effect.exit(calls.run(task, payload, runOptions)), onResult))
+      ),
+    callMultipleInThread: (batch) =>
+      Effect.gen(function*() {
+        for (const one of batch) yield* accept(one.task, one.payload)
+        // One key for the batch: its calls run on one runner, in order.
+        const key = `batch-${crypto.randomUUID()}`
+        yield* fireAndForget(
+          Effect.forEach(batch, (one) => calls.run(one.task, one.payload as Task.Payload<typeof one.task>, { key }), {
+            discard: true
+          })
+        )
+      }),
+    broadcast: () =>
+      Effect.die(new Error("broadcast is not available on a ClusterThreadPool: a cluster has no \"every runner\"")),
+    stream: (task, payload, streamOptions) => calls.stream(task, payload, streamOptions),
+    adjustPoolsize: () => Effect.void,
+    start: Effect.void,
+    stop: calls.stop,
+    statistics,
+    dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
+    size: Effect.succeed({ minThreads: 0, maxThreads: 0 }),
+    started: Effect.sync(() => !calls.quit())
+  })
+}
 
 /**
  * A layer that provides the {@link ThreadPool.ThreadPool} service and the {@link DurableCalls} over the cluster
@@ -327,6 +234,3 @@ export const layer = (
     Effect.map(make(options), (pool) =>
       Context.make(ThreadPool.ThreadPool, pool).pipe(Context.add(DurableCalls, { deferOnce: pool.deferOnce })))
   )
-
-/** @internal */
-export type RunErrorOf<T extends Task.Any> = ThreadPool.RunError<T> | InvalidLimit

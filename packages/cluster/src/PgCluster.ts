@@ -5,7 +5,6 @@
  *
  * @since 0.3.0
  */
-import type * as Task from "@effect-threads/core/Task"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
@@ -102,8 +101,7 @@ const storage = (postgres: ReturnType<typeof layerPostgres>) =>
  * @category models
  * @since 0.3.0
  */
-export interface RunnerOptions extends NodeThreadPool.Options {
-  readonly tasks: ReadonlyArray<Task.Any>
+export interface RunnerOptions extends NodeThreadPool.Options, ClusterRunner.Options {
   readonly postgres: PostgresOptions
   /** Where other processes reach this runner. */
   readonly host: string
@@ -127,7 +125,7 @@ export const layerRunner = (options: RunnerOptions) => {
   const postgres = layerPostgres(options.postgres)
   const address = `${options.host}:${options.port}`
   const publisher = Layer.effectDiscard(ThreadPool.ThreadPool.use((pool) => Statistics.publish(address, pool)))
-  return Layer.mergeAll(ClusterRunner.layer({ tasks: options.tasks }), publisher).pipe(
+  return Layer.mergeAll(ClusterRunner.layer(options), publisher).pipe(
     Layer.provide(NodeThreadPool.layer(options)),
     Layer.provide(
       SocketRunner.layer.pipe(

@@ -1,6 +1,7 @@
 /**
- * The cluster protocol of effect-threads: two `effect/cluster` entities with one RPC each, `Run`, that carry one task
- * run from a caller to a runner and its outcome back.
+ * The cluster protocol of effect-threads: `effect/cluster` entities whose RPCs carry one task run from a caller to a
+ * runner and its outcome back: `Run` (a call), `RunStream` (a streaming task's elements) and `RunOnce` (a durable
+ * call, stored and deduplicated by its id).
  *
  * A run travels as the task's tag and its payload *encoded with the task's own schema*; the outcome comes back
  * encoded the same way: the success with the task's success schema, a typed failure wrapped in {@link TaskFailed}
@@ -10,6 +11,7 @@
  *
  * `Keyed` runs the calls of one entity id (a key) one at a time, in order; `Spread` runs them concurrently, and
  * the caller spreads its calls over many of its ids, which the cluster hashes onto shards, and so onto runners.
+ * `DurableKeyed` and `DurableSpread` are the same for `RunOnce`.
  *
  * @since 0.3.0
  */
@@ -66,6 +68,14 @@ export const RunError = Schema.Union([TaskFailed, ...poolErrors])
  */
 export const PoolError = Schema.Union(poolErrors)
 
+/** What a run carries besides its payload: the options the runner's pool gets. */
+const runFields = {
+  task: Schema.String,
+  payload: Schema.Unknown,
+  priority: Schema.optional(Schema.Number),
+  whenBacklogFull: Schema.optional(Schema.Literals(["wait", "fail"]))
+}
+
 /**
  * One task run: the task's tag and its encoded payload in, its encoded success out.
  *
@@ -74,7 +84,7 @@ export const PoolError = Schema.Union(poolErrors)
  * @since 0.3.0
  */
 export const Run = Rpc.make("Run", {
-  payload: { task: Schema.String, payload: Schema.Unknown },
+  payload: runFields,
   success: Schema.Unknown,
   error: RunError
 })
@@ -88,7 +98,7 @@ export const Run = Rpc.make("Run", {
  * @since 0.3.0
  */
 export const RunStream = Rpc.make("RunStream", {
-  payload: { task: Schema.String, payload: Schema.Unknown },
+  payload: { ...runFields, bufferSize: Schema.optional(Schema.Number) },
   success: Schema.Unknown,
   error: RunError,
   stream: true
@@ -96,18 +106,18 @@ export const RunStream = Rpc.make("RunStream", {
 
 /**
  * One durable task run (`ClusterThreadPool.deferOnce`): `Run` with the caller's `id`, stored in the cluster's message
- * storage before it is sent (`Persisted`) and deduplicated by its id (the primary key): a second call with the same
- * id, on the same entity, gets the first one's outcome instead of a second run.
+ * storage before it is sent (`Persisted`) and deduplicated by its task and id (the primary key): a second call of the
+ * same task with the same id, on the same entity, gets the first one's outcome instead of a second run.
  *
  * @stability experimental
  * @category rpcs
  * @since 0.3.0
  */
 export const RunOnce = Rpc.make("RunOnce", {
-  payload: { id: Schema.String, task: Schema.String, payload: Schema.Unknown },
+  payload: { id: Schema.String, ...runFields },
   success: Schema.Unknown,
   error: RunError,
-  primaryKey: ({ id }) => id
+  primaryKey: ({ id, task }) => `${task}/${id}`
 }).annotate(ClusterSchema.Persisted, true)
 
 /**

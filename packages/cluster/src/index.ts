@@ -17,14 +17,14 @@ export * as ClusterRunner from "./ClusterRunner.ts"
 export * as ClusterThreadPool from "./ClusterThreadPool.ts"
 
 /**
- * Ready-made clusters on Node: embedded (no database) and Postgres-backed runners and clients.
+ * A ready-made cluster on Node for one machine: embedded, no database.
  *
  * @since 0.3.0
  */
 export * as NodeCluster from "./NodeCluster.ts"
 
 /**
- * The cluster protocol: the entities and the `Run` RPC.
+ * The cluster protocol: the entities and their RPCs (`Run`, `RunStream`, `RunOnce`).
  *
  * @since 0.3.0
  */

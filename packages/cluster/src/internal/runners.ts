@@ -5,6 +5,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -18,6 +19,15 @@ export interface RunnerWatch {
    * interrupts it and fails with `ThreadCrashed` (the task may have run: its runner is gone).
    */
   readonly guard: <A, E>(task: string, call: Effect.Effect<A, E>) => Effect.Effect<A, E | ThreadError.ThreadCrashed>
+  /**
+   * As `guard`, for a durable call: on an outage the caller fails but the call is not interrupted (an interruption
+   * would be stored as its outcome); it stays in storage and runs when a runner is back. Interrupting the caller
+   * still interrupts the call.
+   */
+  readonly guardStored: <A, E>(
+    task: string,
+    call: Effect.Effect<A, E>
+  ) => Effect.Effect<A, E | ThreadError.ThreadCrashed>
   /** As `guard`, for a stream. */
   readonly guardStream: <A, E>(
     task: string,
@@ -37,21 +47,42 @@ export interface WatchOptions {
 /** A reading that says some runner is up is trusted this long before a call reads again. */
 const trustReadingFor = 1000
 
+/** How often the count is read while calls wait for a runner; all of them share each reading. */
+const pollEvery = Duration.millis(200)
+
+/** A reading that takes longer than this (the database does not answer) counts as "no runner". */
+const readingTimeout = Duration.seconds(5)
+
+const unwatched: RunnerWatch = {
+  ready: Effect.void,
+  guard: (_task, call) => call,
+  guardStored: (_task, call) => call,
+  guardStream: (_task, stream) => stream
+}
+
 /** @internal */
 export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, Scope.Scope> =>
   Effect.gen(function*() {
     const runnerCount = options.runnerCount
-    if (runnerCount === undefined) {
-      return { ready: Effect.void, guard: (_task, call) => call, guardStream: (_task, stream) => stream }
-    }
+    if (runnerCount === undefined) return unwatched
+    const scope = yield* Effect.scope
     const timeoutMs = Duration.toMillis(options.runnerTimeout)
-    const count = Effect.orElseSucceed(runnerCount, () => 0)
-    const state = { seenAt: -Infinity, noneSince: -1, outage: yield* Deferred.make<void>() }
+    const read = runnerCount.pipe(
+      Effect.timeoutOrElse({ duration: readingTimeout, orElse: () => Effect.succeed(0) }),
+      Effect.orElseSucceed(() => 0)
+    )
+    // Calls waiting for a runner share one reading per poll, not one query each.
+    const count = yield* Effect.cachedWithTTL(read, pollEvery)
+    const state = { seenAt: -Infinity, noneSince: -1, outage: Deferred.makeUnsafe<void>() }
+    const sawRunner = (now: number) => {
+      state.seenAt = now
+      state.noneSince = -1
+    }
 
-    const ready: Effect.Effect<void, ThreadError.ThreadStartFailed> = Effect.suspend(() => {
-      if (Date.now() - state.seenAt < trustReadingFor) return Effect.void
-      return count.pipe(
-        Effect.repeat({ until: (n) => n > 0, schedule: Schedule.spaced("200 millis") }),
+    const ready: Effect.Effect<void, ThreadError.ThreadStartFailed> = Effect.gen(function*() {
+      if ((yield* Clock.currentTimeMillis) - state.seenAt < trustReadingFor) return
+      yield* count.pipe(
+        Effect.repeat({ until: (n) => n > 0, schedule: Schedule.spaced(pollEvery) }),
         Effect.timeoutOrElse({
           duration: options.runnerTimeout,
           orElse: () =>
@@ -60,9 +91,9 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
                 message: `no cluster runner is up: none registered within ${Duration.format(options.runnerTimeout)}`
               })
             )
-        }),
-        Effect.andThen(Effect.sync(() => void (state.seenAt = Date.now())))
+        })
       )
+      sawRunner(yield* Clock.currentTimeMillis)
     })
 
     // While calls are in flight, read the count every so often; when it has said none for runnerTimeout, the
@@ -72,25 +103,21 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
         state.noneSince = -1
         return
       }
-      const n = yield* count
+      const n = yield* read
       const now = yield* Clock.currentTimeMillis
-      if (n > 0) {
-        state.noneSince = -1
-        state.seenAt = now
-        return
-      }
+      if (n > 0) return sawRunner(now)
       if (state.noneSince < 0) state.noneSince = now
       if (now - state.noneSince < timeoutMs) return
       const outage = state.outage
-      state.outage = yield* Deferred.make<void>()
+      state.outage = Deferred.makeUnsafe<void>()
       state.noneSince = -1
       yield* Deferred.succeed(outage, undefined)
     })
     const every = Duration.millis(Math.max(100, Math.min(1000, timeoutMs / 4)))
     yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(every)))
 
-    /** Fails once the current outage signal fires (taken when the call starts). */
-    const lost = (task: string): Effect.Effect<never, ThreadError.ThreadCrashed> =>
+    /** Fails once the current outage signal fires (taken when the call is sent). */
+    const lost = (task: string, what: string): Effect.Effect<never, ThreadError.ThreadCrashed> =>
       Effect.andThen(
         Deferred.await(state.outage),
         Effect.fail(
@@ -98,13 +125,26 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
             task,
             message: `every cluster runner is gone: none was up for ${
               Duration.format(options.runnerTimeout)
-            } while the call waited for its outcome (the task may have run)`
+            } while the call waited for its outcome (${what})`
           })
         )
       )
+    const mayHaveRun = "the task may have run"
+    const stored = "the call stays stored and runs when a runner is up: call again with its id for its outcome"
+
     return {
       ready,
-      guard: (task, call) => Effect.raceFirst(call, lost(task)),
-      guardStream: (task, stream) => Stream.interruptWhen(stream, lost(task))
+      guard: (task, call) => Effect.raceFirst(call, lost(task, mayHaveRun)),
+      guardStored: (task, call) =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function*() {
+            const sent = yield* Effect.forkIn(call, scope)
+            // On an outage only the waiting (the join) is given up: the call's own fiber goes on.
+            return yield* restore(Effect.raceFirst(Fiber.join(sent), lost(task, stored))).pipe(
+              Effect.onInterrupt(() => Fiber.interrupt(sent))
+            )
+          })
+        ),
+      guardStream: (task, stream) => Stream.interruptWhen(stream, lost(task, mayHaveRun))
     }
   })

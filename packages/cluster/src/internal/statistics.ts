@@ -43,19 +43,27 @@ export const publish = (
 ): Effect.Effect<void, never, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const state = { created: false, failing: false }
     const write = Effect.gen(function*() {
+      // Runners that start together may race on the table's creation: it is tried again until it is there.
+      if (!state.created) yield* createTable
+      state.created = true
       const json = JSON.stringify(yield* pool.statistics)
       yield* sql`INSERT INTO effect_threads_runner_statistics (address, statistics, updated_at)
         VALUES (${address}, ${json}, now())
         ON CONFLICT (address) DO UPDATE SET statistics = EXCLUDED.statistics, updated_at = EXCLUDED.updated_at`
-    })
+      state.failing = false
+    }).pipe(
+      // One failure (the database away for a moment) skips one write; a warning when writes start failing.
+      Effect.catchCause((cause) => {
+        if (state.failing) return Effect.void
+        state.failing = true
+        return Effect.logWarning("effect-threads: could not write the pool's statistics", cause)
+      })
+    )
     const remove = sql`DELETE FROM effect_threads_runner_statistics WHERE address = ${address}`
     yield* Effect.addFinalizer(() => Effect.ignore(remove))
-    yield* createTable.pipe(
-      Effect.andThen(Effect.repeat(write, Schedule.spaced(every))),
-      Effect.catchCause((cause) => Effect.logWarning("effect-threads: could not publish the pool's statistics", cause)),
-      Effect.forkScoped
-    )
+    yield* Effect.forkScoped(Effect.repeat(write, Schedule.spaced(every)))
   })
 
 /**

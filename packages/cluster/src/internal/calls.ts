@@ -1,0 +1,163 @@
+// One call from a caller to the cluster and back: encode the payload with the task's schema, wait for a runner,
+// send it to the entity of its key (or one of the spread ids), decode the outcome. Counts the calls in flight, each
+// exactly once, and lets `stop` wait until none is left.
+import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type * as Task from "@effect-threads/core/Task"
+import * as ThreadError from "@effect-threads/core/ThreadError"
+import type * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as ClusterError from "effect/cluster/ClusterError"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Latch from "effect/Latch"
+import * as Stream from "effect/Stream"
+import * as TaskEntity from "../TaskEntity.ts"
+import type { RunnerWatch } from "./runners.ts"
+
+type ClusterClientError =
+  | ClusterError.MailboxFull
+  | ClusterError.AlreadyProcessingMessage
+  | ClusterError.PersistenceError
+  | ClusterError.EntityNotAssignedToRunner
+
+type SendError = ClusterClientError | (typeof TaskEntity.RunError)["Type"]
+
+const isClusterError = (error: SendError): error is ClusterClientError =>
+  error instanceof ClusterError.MailboxFull || error instanceof ClusterError.AlreadyProcessingMessage ||
+  error instanceof ClusterError.PersistenceError || error instanceof ClusterError.EntityNotAssignedToRunner
+
+/** A failure from a runner as the caller's: a task's own decoded, the cluster's own as `ThreadStartFailed`. */
+const decodeFailure = <T extends Task.Any>(task: T, error: SendError): Effect.Effect<never, ThreadPool.RunError<T>> => {
+  if (isClusterError(error)) {
+    return Effect.fail(
+      new ThreadError.ThreadStartFailed({
+        message: `the cluster could not run ${task._tag}: ${error._tag}: ${error.message}`,
+        cause: error
+      })
+    )
+  }
+  if (error._tag !== "TaskFailed") return Effect.fail(error)
+  return Effect.flatMap(
+    TaskEntity.convertResult("decode", task, task.failure, error.error),
+    (decoded) => Effect.fail(decoded as Task.Failure<T>)
+  )
+}
+
+/** How a call is placed: an entity key, or none (spread), and the run options the runner's pool gets. */
+interface Placement {
+  readonly key?: string | undefined
+  readonly priority?: number | undefined
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
+}
+
+/** The run options a runner passes to its pool, without the ones that are undefined. */
+const runOptions = (placement: Placement) => ({
+  ...(placement.priority === undefined ? {} : { priority: placement.priority }),
+  ...(placement.whenBacklogFull === undefined ? {} : { whenBacklogFull: placement.whenBacklogFull })
+})
+
+/** @internal */
+export const make = (options: { readonly spreadIds: number; readonly runners: RunnerWatch }) =>
+  Effect.gen(function*() {
+    const { runners, spreadIds } = options
+    const keyed = yield* TaskEntity.Keyed.client
+    const spread = yield* TaskEntity.Spread.client
+    const durableKeyed = yield* TaskEntity.DurableKeyed.client
+    const durableSpread = yield* TaskEntity.DurableSpread.client
+    const drained = yield* Latch.make(false)
+    const state = { next: 0, inFlight: 0, quit: false }
+    const begin = () => void state.inFlight++
+    const end = () => {
+      state.inFlight--
+      if (state.quit && state.inFlight === 0) drained.openUnsafe()
+    }
+    const entity = (key: string | undefined) =>
+      key === undefined ? spread(`spread-${state.next++ % spreadIds}`) : keyed(key)
+
+    /** Encodes, counts the call in flight (once, released once), waits for a runner, sends, decodes. */
+    const call = <T extends Task.Any>(
+      task: T,
+      payload: Task.Payload<T>,
+      send: (encoded: unknown) => Effect.Effect<unknown, ThreadPool.RunError<T>>
+    ): Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>> =>
+      Effect.uninterruptibleMask((restore) => {
+        if (state.quit) return Effect.fail(new AlreadyQuit())
+        const encoded = TaskEntity.encodePayload(task, payload)
+        if (Exit.isFailure(encoded)) return encoded
+        begin()
+        return restore(
+          runners.ready.pipe(
+            Effect.andThen(Effect.suspend(() => send(encoded.value))),
+            Effect.flatMap((value) =>
+              TaskEntity.convertResult("decode", task, task.success, value) as Exit.Exit<Task.Success<T>>
+            )
+          )
+        ).pipe(Effect.ensuring(Effect.sync(end)))
+      })
+
+    const run = <T extends Task.Any>(task: T, payload: Task.Payload<T>, placement: Placement = {}) =>
+      call(task, payload, (encoded) =>
+        runners.guard(
+          task._tag,
+          Effect.catch(
+            entity(placement.key).Run({ task: task._tag, payload: encoded, ...runOptions(placement) }),
+            (error) => decodeFailure(task, error)
+          )
+        ))
+
+    const runOnce = <T extends Task.Any>(task: T, payload: Task.Payload<T>, id: string, placement: Placement) =>
+      call(task, payload, (encoded) => {
+        const client = placement.key === undefined
+          ? durableSpread(TaskEntity.durableSpreadId(id))
+          : durableKeyed(placement.key)
+        return runners.guardStored(
+          task._tag,
+          Effect.catch(
+            client.RunOnce({ id, task: task._tag, payload: encoded, ...runOptions(placement) }),
+            (error) => decodeFailure(task, error)
+          )
+        )
+      })
+
+    const stream = <T extends Task.AnyStream>(
+      task: T,
+      payload: Task.Payload<T>,
+      placement: Placement & { readonly bufferSize?: number | undefined } = {}
+    ): Stream.Stream<Task.Element<T>, ThreadPool.RunError<T>> =>
+      Stream.unwrap(Effect.gen(function*() {
+        if (state.quit) return yield* new AlreadyQuit()
+        const encoded = yield* TaskEntity.encodePayload(task, payload)
+        // Released with the stream's scope: once, however the stream ends.
+        yield* Effect.acquireRelease(Effect.sync(begin), () => Effect.sync(end))
+        yield* runners.ready
+        const request = {
+          task: task._tag,
+          payload: encoded,
+          ...runOptions(placement),
+          ...(placement.bufferSize === undefined ? {} : { bufferSize: placement.bufferSize })
+        }
+        return runners.guardStream(task._tag, entity(placement.key).RunStream(request)).pipe(
+          Stream.catch((error) => Stream.fromEffect(decodeFailure(task, error))),
+          Stream.mapEffect((element) =>
+            TaskEntity.convertResult("decode", task, task.element, element) as Exit.Exit<Task.Element<T>>
+          )
+        )
+      }))
+
+    return {
+      run,
+      runOnce,
+      stream,
+      inFlight: () => state.inFlight,
+      quit: () => state.quit,
+      /** Refuses new calls and waits until the calls in flight have settled; `AlreadyQuit` the second time. */
+      stop: Effect.suspend(() => {
+        if (state.quit) return Effect.fail(new AlreadyQuit())
+        state.quit = true
+        if (state.inFlight === 0) drained.openUnsafe()
+        return drained.await
+      })
+    }
+  })
+
+/** @internal */
+export type Calls = Effect.Success<ReturnType<typeof make>>
