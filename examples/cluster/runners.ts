@@ -95,6 +95,8 @@ const stop = (runner: Runner): Effect.Effect<void> =>
 /** Waits for the runner to print that it serves; fails if it exits first, or says nothing for a minute. */
 const awaitReady = (runner: Child): Effect.Effect<void, RunnerFailed> =>
   Effect.callback<void, RunnerFailed>((resume) => {
+    // it may have said so before this listens
+    if (runner.stdout().includes(readyLine)) return resume(Effect.void)
     const stdout = runner.process.stdout!
     const detach = () => {
       stdout.off("data", onData)
