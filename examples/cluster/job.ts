@@ -38,6 +38,8 @@ export interface Progress {
   readonly served: Map<string, number>
   lastSettledAt: number
   fault: Fault | undefined
+  /** The runners' threads, all and busy, as the cluster's `statistics` last said. */
+  threads: { readonly all: number; readonly busy: number } | undefined
 }
 
 export const makeProgress = (total: number): Progress => ({
@@ -46,7 +48,8 @@ export const makeProgress = (total: number): Progress => ({
   done: 0,
   served: new Map(),
   lastSettledAt: performance.now(),
-  fault: undefined
+  fault: undefined,
+  threads: undefined
 })
 
 /** A task settled a second time, or never: what the cluster promises not to do. */

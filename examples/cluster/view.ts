@@ -3,6 +3,7 @@
  * without one (a pipe, a CI log, the test) it prints a plain line every half second, and a line when a runner is
  * sent a signal.
  */
+import { ThreadPool } from "@effect-threads/core"
 import { Effect, Schedule } from "effect"
 import logUpdate from "log-update"
 import type { Progress } from "./job.ts"
@@ -34,11 +35,15 @@ const stalled = (progress: Progress): number | undefined => {
   return idle >= 500 ? idle : undefined
 }
 
+/** The runners' threads as the cluster's statistics last said, e.g. `threads 5/6 busy`. */
+const threads = (progress: Progress): string =>
+  progress.threads === undefined ? "" : `  threads ${progress.threads.busy}/${progress.threads.all} busy`
+
 const frame = (progress: Progress, runners: ReadonlyArray<Runner>, perSecond: number): string => {
   const elapsed = performance.now() - progress.startedAt
   const lines = [
     `[${bar(progress.done, progress.total, 30)}] ${count(progress.done).padStart(6)}/${count(progress.total)}` +
-    `  ${count(Math.round(perSecond)).padStart(5)} tasks/s  ${seconds(elapsed)}`
+    `  ${count(Math.round(perSecond)).padStart(5)} tasks/s  ${seconds(elapsed)}${threads(progress)}`
   ]
   for (const runner of runners) {
     const served = progress.served.get(runner.name) ?? 0
@@ -59,7 +64,7 @@ const line = (progress: Progress, runners: ReadonlyArray<Runner>, perSecond: num
   const idle = stalled(progress)
   return `  ${seconds(performance.now() - progress.startedAt).padStart(6)}  ${count(progress.done)}/${
     count(progress.total)
-  }  ${count(Math.round(perSecond))} tasks/s  ${served.join(", ")}` +
+  }  ${count(Math.round(perSecond))} tasks/s  ${served.join(", ")}${threads(progress)}` +
     (idle === undefined ? "" : `  (no task settled for ${seconds(idle)})`)
 }
 
@@ -81,4 +86,13 @@ export const live = (progress: Progress, runners: ReadonlyArray<Runner>) =>
     // finalizers run in reverse: the ticker stops first, then the last frame is drawn
     yield* Effect.addFinalizer(() => Effect.andThen(draw, Effect.sync(() => isTerminal && logUpdate.done())))
     yield* draw.pipe(Effect.repeat(Schedule.spaced(isTerminal ? "100 millis" : "500 millis")), Effect.forkScoped)
+    // The runners' pools, added up by the cluster (each runner writes its statistics to Postgres every second).
+    yield* ThreadPool.statistics.pipe(
+      Effect.tap((stats) =>
+        Effect.sync(() => void (progress.threads = { all: stats.workerCount, busy: stats.busyWorkerCount }))
+      ),
+      Effect.repeat(Schedule.spaced("500 millis")),
+      Effect.ignore,
+      Effect.forkScoped
+    )
   })
