@@ -71,6 +71,16 @@ const failover = (signal: "SIGTERM" | "SIGKILL") =>
     const results = yield* Fiber.join(fiber)
     const elapsed = Date.now() - started
     const exit = yield* Effect.promise(() => victim.exited)
+    // Every run printed "ran ID" on its runner when it started: stop the others and read all they printed.
+    for (const runner of runners) if (runner !== victim) runner.kill("SIGTERM")
+    yield* Effect.promise(() => Promise.all(runners.map((runner) => runner.closed)))
+    const runs = new Map<number, number>()
+    for (const runner of runners) {
+      for (const [, id] of runner.output().matchAll(/^ran (\d+)$/gm)) {
+        runs.set(Number(id), (runs.get(Number(id)) ?? 0) + 1)
+      }
+    }
+    const twice = [...runs.values()].filter((count) => count > 1).length
 
     const counts = yield* Ref.get(settled)
     assert.strictEqual(counts.size, total)
@@ -88,10 +98,11 @@ const failover = (signal: "SIGTERM" | "SIGKILL") =>
     }
     console.log(
       `${signal}: ${total} tasks in ${elapsed} ms, stall ${stall} ms, over runners ${JSON.stringify([...byRunner])};`,
+      `runs seen ${runs.size}, ran more than once ${twice};`,
       `victim exit`,
       exit
     )
-    return { elapsed, stall, exit }
+    return { elapsed, stall, exit, runs, twice }
   }).pipe(Effect.scoped)
 
 describe("ClusterThreadPool over Postgres, three runner processes", () => {
@@ -99,9 +110,12 @@ describe("ClusterThreadPool over Postgres, three runner processes", () => {
     "thousands of tasks, a runner stopped with SIGTERM mid-run: every task settles once",
     () =>
       Effect.gen(function*() {
-        const { exit } = yield* failover("SIGTERM")
+        const { exit, runs, twice } = yield* failover("SIGTERM")
         // The runner shut down by itself (runMain's exit code for an interrupted main is 130).
         assert.strictEqual(exit.signal, null)
+        // Counted on the runners: every task ran, and none twice (the stopped runner finished what it had begun).
+        assert.strictEqual(runs.size, 3000)
+        assert.strictEqual(twice, 0)
       }),
     120_000
   )
@@ -110,8 +124,10 @@ describe("ClusterThreadPool over Postgres, three runner processes", () => {
     "thousands of tasks, a runner killed with SIGKILL mid-run: every task settles once, after its locks expire",
     () =>
       Effect.gen(function*() {
-        const { elapsed, exit } = yield* failover("SIGKILL")
+        const { elapsed, exit, runs } = yield* failover("SIGKILL")
         assert.strictEqual(exit.signal, "SIGKILL")
+        // Every task ran; the ones under way on the killed runner ran again elsewhere (at least once: logged).
+        assert.strictEqual(runs.size, 3000)
         // Its calls are sent again once its shard locks expire (4 s here): the run ends well within a minute.
         assert.isBelow(elapsed, 60_000)
       }),

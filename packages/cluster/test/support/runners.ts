@@ -7,6 +7,8 @@ export interface Runner {
   readonly pid: number
   readonly exited: Promise<{ readonly code: number | null; readonly signal: string | null }>
   readonly kill: (signal: NodeJS.Signals) => void
+  /** Resolves once the process has exited and everything it printed has been read. */
+  readonly closed: Promise<void>
   /** Everything the runner has printed so far. */
   readonly output: () => string
   /** Resolves once the runner has printed `line` (a whole line). */
@@ -22,6 +24,7 @@ export const spawnRunner = (pgPort: number, port: number): Promise<Runner> =>
     const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
       child.once("exit", (code, signal) => done({ code, signal }))
     )
+    const closed = new Promise<void>((done) => child.once("close", () => done()))
     child.once("error", reject)
     let out = ""
     const waiting: Array<{ readonly line: string; readonly done: () => void }> = []
@@ -35,7 +38,7 @@ export const spawnRunner = (pgPort: number, port: number): Promise<Runner> =>
       }
     })
     void printed("ready").then(() =>
-      resolve({ pid: child.pid!, exited, kill: (signal) => child.kill(signal), output: () => out, printed })
+      resolve({ pid: child.pid!, exited, closed, kill: (signal) => child.kill(signal), output: () => out, printed })
     )
     void exited.then(({ code }) => reject(new Error(`runner exited before it was ready (${code}): ${out}`)))
   })
