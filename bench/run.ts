@@ -20,9 +20,10 @@
  * Options: `--smoke` (tiny sizes, one sample: proves that everything runs, measures nothing), `--samples N`,
  * `--out PATH` (default `bench/results/latest.json`; a smoke run writes no file unless given one), `--curves` (then
  * the cost curves, `curves.ts`, with its options: `--curve-samples N`, `--threads N`, `--curve-timeout S`,
- * `--curves-out PATH`).
+ * `--curves-out PATH`), `--cluster` (then the cluster's figures, `examples/cluster/figures.ts`: the cost of a call
+ * through the embedded and the Postgres cluster against a local pool, and the failover stalls; needs Postgres).
  */
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
@@ -490,6 +491,18 @@ if (out !== undefined) {
 if (args.includes("--curves")) {
   const Curves = await import("./curves.ts")
   failures.push(...await Curves.run(Curves.optionsFrom(args)))
+}
+
+// ---- the cluster's figures (`--cluster`): examples/cluster/figures.ts, in its own process ----
+
+if (args.includes("--cluster")) {
+  const figures = new URL("../examples/cluster/figures.ts", import.meta.url).pathname
+  const code = await new Promise<number | null>((done) => {
+    const child = spawn(process.execPath, [figures], { stdio: "inherit" })
+    child.once("exit", (exitCode) => done(exitCode))
+    child.once("error", () => done(null))
+  })
+  if (code !== 0) failures.push(`the cluster's figures (examples/cluster/figures.ts) exited with ${code}`)
 }
 
 if (failures.length > 0) {
