@@ -47,7 +47,10 @@ export interface Options {
    * its runners publish). `statistics` adds them up; without it, the thread counts read 0.
    */
   readonly runnerStatistics?: Effect.Effect<ReadonlyArray<ThreadPool.Statistics>, unknown> | undefined
-  /** How long a call waits for a runner to come up. Default 30 seconds. */
+  /**
+   * How long a call waits for a runner to come up before it is sent (then `ThreadStartFailed`), and how long calls
+   * sent wait while no runner is up (then `ThreadCrashed`; a durable call stays stored). Default 30 seconds.
+   */
   readonly runnerTimeout?: Duration.Input | undefined
   /** Receives the cause of every failure that has no caller to go to (`callInThread`). Default: logged. */
   readonly logException?: ((cause: Cause.Cause<unknown>) => Effect.Effect<void>) | undefined
