@@ -2,7 +2,7 @@ import { ThreadPool } from "@effect-threads/core"
 import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Queue, Schedule, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Queue, Schedule, Stream, Tracer } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as NodeCluster from "../src/NodeCluster.ts"
 import { Count, Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
@@ -65,6 +65,28 @@ describe("ClusterThreadPool, embedded", () => {
         const overlap = stamps.some((a, i) => stamps.some((b, j) => i !== j && a.start < b.end && b.start < a.end))
         assert.isTrue(overlap)
       }).pipe(Effect.provide(Embedded)), 30_000)
+
+    it.live(
+      "a trace crosses the cluster: the caller's span is the parent of the call's span on the runner",
+      () =>
+        Effect.gen(function*() {
+          const spans: Array<{ readonly name: string; readonly id: string; readonly parent: string | undefined }> = []
+          const tracer = Tracer.make({
+            span(options) {
+              const span = Tracer.nativeTracer.span(options)
+              spans.push({ name: span.name, id: span.spanId, parent: Option.getOrUndefined(span.parent)?.spanId })
+              return span
+            }
+          })
+          yield* ThreadPool.deferToThread(Square, 3).pipe(Effect.withSpan("caller"), Effect.withTracer(tracer))
+          const caller = spans.find((span) => span.name === "caller")!
+          const sent = spans.find((span) => span.name === "effect-threads/Spread.client.Run")!
+          const served = spans.find((span) => span.name === "effect-threads/Spread.Run")!
+          assert.strictEqual(sent.parent, caller.id)
+          assert.strictEqual(served.parent, sent.id)
+        }).pipe(Effect.provide(Embedded)),
+      30_000
+    )
 
     it.live("an invalid payload fails at the caller, naming the task", () =>
       Effect.gen(function*() {
