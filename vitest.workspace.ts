@@ -2,7 +2,7 @@ import type { TestProjectConfiguration } from "vitest/config"
 
 /**
  * The test projects, one per package, plus `scripts` (the consumer test: packs the packages and runs them from a
- * throwaway npm project) and `scripts/readme` (the README's code blocks, type-checked and run). vitest 5 reads
+ * throwaway npm project) and `scripts/readme` (the code blocks of the README and of the cluster's, type-checked and run). vitest 5 reads
  * projects only from `vitest.config.ts`, which imports this list.
  */
 export default [

@@ -4,18 +4,14 @@
  * DOM library) are type-checked with the workspace's `tsc` and the options of `tsconfig.base.json`, and the Node
  * program runs on real threads and must print what the README says it prints.
  */
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { promisify } from "node:util"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { extractBlocks, filesFor, relativeImports, skipMarker } from "./blocks.ts"
+import { makeProject, root, run, tsc, tsconfig } from "./project.ts"
 
-const root = path.resolve(import.meta.dirname, "..", "..")
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
 const blocks = extractBlocks(readme)
-const tsc = path.join(root, "node_modules", ".bin", "tsc")
 
 /** What the README says `node main.ts` prints. */
 const printed = "78498 primes below 1,000,000 (threads started: 1)"
@@ -33,48 +29,11 @@ const links: ReadonlyArray<readonly [string, string]> = [
   ["vite", "examples/browser/node_modules/vite"]
 ]
 
-const tsconfig = (compilerOptions: Record<string, unknown>): string =>
-  JSON.stringify(
-    {
-      extends: path.join(root, "tsconfig.base.json"),
-      compilerOptions: {
-        composite: false,
-        incremental: false,
-        declaration: false,
-        emitDeclarationOnly: false,
-        noEmit: true,
-        ...compilerOptions
-      },
-      include: ["*.ts"]
-    },
-    null,
-    2
-  ) + "\n"
-
-const run = async (command: string, args: ReadonlyArray<string>, cwd: string) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(command, args, { cwd, timeout: 60_000, encoding: "utf8" })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string; message: string }
-    return { code: failed.code ?? 1, stdout: failed.stdout ?? "", stderr: `${failed.stderr ?? ""}\n${failed.message}` }
-  }
-}
-
 let temp = ""
 let failed = false
 
 beforeAll(() => {
-  temp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-threads-readme-"))
-  for (const [name, target] of links) {
-    const link = path.join(temp, "node_modules", name)
-    fs.mkdirSync(path.dirname(link), { recursive: true })
-    fs.symlinkSync(fs.realpathSync(path.join(root, target)), link, "dir")
-  }
-  fs.writeFileSync(
-    path.join(temp, "package.json"),
-    JSON.stringify({ name: "readme-examples", private: true, type: "module" }, null, 2) + "\n"
-  )
+  temp = makeProject("effect-threads-readme-", links)
   for (const platform of ["node", "browser"] as const) {
     const dir = path.join(temp, platform)
     fs.mkdirSync(dir)
