@@ -2,9 +2,9 @@
 // and the calls in flight fail once none has been up for runnerTimeout, instead of waiting for one forever.
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -73,7 +73,8 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
     )
     // Calls waiting for a runner share one reading per poll, not one query each.
     const count = yield* Effect.cachedWithTTL(read, pollEvery)
-    const state = { seenAt: -Infinity, noneSince: -1, outage: Deferred.makeUnsafe<void>() }
+    // Who waits on a call sent: each is told once when an outage is declared.
+    const state = { seenAt: -Infinity, noneSince: -1, waiting: new Set<() => void>() }
     const sawRunner = (now: number) => {
       state.seenAt = now
       state.noneSince = -1
@@ -108,43 +109,83 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
       if (n > 0) return sawRunner(now)
       if (state.noneSince < 0) state.noneSince = now
       if (now - state.noneSince < timeoutMs) return
-      const outage = state.outage
-      state.outage = Deferred.makeUnsafe<void>()
+      const waiting = state.waiting
+      state.waiting = new Set()
       state.noneSince = -1
-      yield* Deferred.succeed(outage, undefined)
+      for (const tell of waiting) tell()
     })
     const every = Duration.millis(Math.max(100, Math.min(1000, timeoutMs / 4)))
     yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(every)))
 
-    /** Fails once the current outage signal fires (taken when the call is sent). */
-    const lost = (task: string, what: string): Effect.Effect<never, ThreadError.ThreadCrashed> =>
-      Effect.andThen(
-        Deferred.await(state.outage),
-        Effect.fail(
-          new ThreadError.ThreadCrashed({
-            task,
-            message: `every cluster runner is gone: none was up for ${
-              Duration.format(options.runnerTimeout)
-            } while the call waited for its outcome (${what})`
-          })
-        )
-      )
+    const crashed = (task: string, what: string) =>
+      new ThreadError.ThreadCrashed({
+        task,
+        message: `every cluster runner is gone: none was up for ${
+          Duration.format(options.runnerTimeout)
+        } while the call waited for its outcome (${what})`
+      })
     const mayHaveRun = "the task may have run"
     const stored = "the call stays stored and runs when a runner is up: call again with its id for its outcome"
 
+    /** Fails when the next outage is declared. */
+    const lost = (error: ThreadError.ThreadCrashed): Effect.Effect<never, ThreadError.ThreadCrashed> =>
+      Effect.callback((resume) => {
+        const tell = () => resume(Effect.fail(error))
+        state.waiting.add(tell)
+        return Effect.sync(() => void state.waiting.delete(tell))
+      })
+
+    /**
+     * Runs `call` in a fiber of its own (started at once: no scheduling hop, and no second fiber as `raceFirst` would
+     * make; that cost 150-250 µs a call here) and waits for it, or fails with `error` when an outage is declared
+     * first. The call's fiber is interrupted when its caller is, and on an outage if `interruptOnOutage`.
+     */
+    const guardWith = <A, E>(
+      call: Effect.Effect<A, E>,
+      error: ThreadError.ThreadCrashed,
+      fork: (call: Effect.Effect<A, E>) => Effect.Effect<Fiber.Fiber<A, E>>,
+      interruptOnOutage: boolean
+    ): Effect.Effect<A, E | ThreadError.ThreadCrashed> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(fork(call), (fiber) => {
+          let outage = false
+          const wait = Effect.callback<A, E | ThreadError.ThreadCrashed>((resume) => {
+            const tell = () => {
+              outage = true
+              resume(Effect.fail(error))
+            }
+            state.waiting.add(tell)
+            const stop = fiber.addObserver((exit) => {
+              state.waiting.delete(tell)
+              resume(exit)
+            })
+            return Effect.sync(() => {
+              state.waiting.delete(tell)
+              stop()
+            })
+          })
+          return restore(wait).pipe(
+            Effect.onExit((exit) =>
+              Exit.isSuccess(exit) || (outage && !interruptOnOutage) ? Effect.void : Fiber.interrupt(fiber)
+            )
+          )
+        })
+      )
+
     return {
       ready,
-      guard: (task, call) => Effect.raceFirst(call, lost(task, mayHaveRun)),
+      guard: (task, call) =>
+        guardWith(call, crashed(task, mayHaveRun), (effect) =>
+          Effect.forkChild(effect, { startImmediately: true }), true),
       guardStored: (task, call) =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const sent = yield* Effect.forkIn(call, scope)
-            // On an outage only the waiting (the join) is given up: the call's own fiber goes on.
-            return yield* restore(Effect.raceFirst(Fiber.join(sent), lost(task, stored))).pipe(
-              Effect.onInterrupt(() => Fiber.interrupt(sent))
-            )
-          })
+        guardWith(
+          call,
+          crashed(task, stored),
+          (effect) =>
+            Effect.forkIn(effect, scope, { startImmediately: true }),
+          false
         ),
-      guardStream: (task, stream) => Stream.interruptWhen(stream, lost(task, mayHaveRun))
+      guardStream: (task, stream) =>
+        Stream.interruptWhen(stream, lost(crashed(task, mayHaveRun)))
     }
   })
