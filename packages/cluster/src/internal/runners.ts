@@ -97,8 +97,8 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
       sawRunner(yield* Clock.currentTimeMillis)
     })
 
-    // While calls are in flight, read the count every so often; when it has said none for runnerTimeout, the
-    // current outage signal fires (failing the calls that hold it) and the next calls get a fresh one.
+    // While calls are in flight, read the count every so often; when it has said none for runnerTimeout, an outage
+    // is declared: every call waiting then is told (and fails), the calls sent later wait for the next one.
     const check = Effect.gen(function*() {
       if (options.inFlight() === 0) {
         state.noneSince = -1
