@@ -376,33 +376,23 @@ export const plot = async (curves: Curves, dir: string): Promise<Array<string>> 
   )
   const payloadValues = poolNames.flatMap((name) => (curves.payload[name] ?? []).map((f) => ({ pool: name, ...f })))
   const threadValues = poolNames.flatMap((name) => (curves.threads[name] ?? []).map((f) => ({ pool: name, ...f })))
+  /** One panel of the tiny tasks' plot: `field` against the number of tasks, both on log scales. */
+  const tinyPanel = (field: string, title: string) => ({
+    width,
+    height,
+    mark: line,
+    encoding: {
+      x: { field: "tasks", type: "quantitative", scale: { type: "log" }, title: "tasks" },
+      y: { field, type: "quantitative", scale: { type: "log" }, title },
+      color: pool
+    }
+  })
   const subtitle = `${curves.node}, ${curves.cpus} cpus, ${curves.commit}, medians of ${curves.samples} round(s)`
   const specs: Record<string, object> = {
     "curves-tiny.svg": {
       title: { text: "Tiny tasks submitted at once", subtitle },
       data: { values: tinyValues },
-      hconcat: [
-        {
-          width,
-          height,
-          mark: line,
-          encoding: {
-            x: { field: "tasks", type: "quantitative", scale: { type: "log" }, title: "tasks" },
-            y: { field: "tasksPerSec", type: "quantitative", scale: { type: "log" }, title: "tasks per second" },
-            color: pool
-          }
-        },
-        {
-          width,
-          height,
-          mark: line,
-          encoding: {
-            x: { field: "tasks", type: "quantitative", scale: { type: "log" }, title: "tasks" },
-            y: { field: "peakRssMB", type: "quantitative", scale: { type: "log" }, title: "peak RSS, MB" },
-            color: pool
-          }
-        }
-      ]
+      hconcat: [tinyPanel("tasksPerSec", "tasks per second"), tinyPanel("peakRssMB", "peak RSS, MB")]
     },
     "curves-payload.svg": {
       title: { text: "Payloads submitted at once", subtitle },
