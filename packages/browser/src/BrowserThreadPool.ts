@@ -9,10 +9,14 @@
  *
  * @since 0.1.0
  */
+import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type { InvalidLimit } from "@effect-threads/core/TeamPool"
+import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import { type ThreadExit, ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { CLOSED } from "./internal/closed.ts"
 
 /**
@@ -102,7 +106,10 @@ export const layerPlatform = (options: { readonly spawn: Spawn }): Layer.Layer<T
  *
  * ```ts
  * import { Effect } from "effect"
- * import * as ThreadPool from "@effect-threads/core/ThreadPool"
+ * import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type { InvalidLimit } from "@effect-threads/core/TeamPool"
+import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
  * import { BrowserThreadPool } from "@effect-threads/browser"
  * import { CountPrimes } from "./api.ts"
  *
@@ -120,7 +127,12 @@ export const layerPlatform = (options: { readonly spawn: Spawn }): Layer.Layer<T
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options) => ThreadPool.layer(options).pipe(Layer.provide(layerPlatform(options)))
+export const layer = (
+  options: Options
+): Layer.Layer<
+  ThreadPool.ThreadPool,
+  ThreadPool.InvalidPoolSize | AlreadyQuit | InvalidLimit | ThreadStartFailed
+> => ThreadPool.layer(options).pipe(Layer.provide(layerPlatform(options)))
 
 /**
  * Creates a pool that has not started, in the current scope, with the browser platform provided: for code that
@@ -130,4 +142,7 @@ export const layer = (options: Options) => ThreadPool.layer(options).pipe(Layer.
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options) => ThreadPool.make(options).pipe(Effect.provide(layerPlatform(options)))
+export const make = (
+  options: Options
+): Effect.Effect<ThreadPool.ThreadPoolShape, ThreadPool.InvalidPoolSize, Scope.Scope> =>
+  ThreadPool.make(options).pipe(Effect.provide(layerPlatform(options)))

@@ -5,6 +5,9 @@
  *
  * @since 0.3.0
  */
+import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type { InvalidLimit } from "@effect-threads/core/TeamPool"
+import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
@@ -24,7 +27,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import type * as SocketServer from "effect/socket/SocketServer"
 import * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 import * as ClusterRunner from "./ClusterRunner.ts"
 import * as ClusterThreadPool from "./ClusterThreadPool.ts"
 import * as Statistics from "./internal/statistics.ts"
@@ -54,7 +59,9 @@ export interface PostgresOptions {
  * @category layers
  * @since 0.3.0
  */
-export const layerPostgres = (options: PostgresOptions) =>
+export const layerPostgres = (
+  options: PostgresOptions
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError.SqlError> =>
   PgClient.layer({
     ...(options.url === undefined ? {} : { url: Redacted.make(options.url) }),
     ...(options.host === undefined ? {} : { host: options.host }),
@@ -121,7 +128,17 @@ export interface RunnerOptions extends NodeThreadPool.Options, ClusterRunner.Opt
  * @category layers
  * @since 0.3.0
  */
-export const layerRunner = (options: RunnerOptions) => {
+export const layerRunner = (
+  options: RunnerOptions
+): Layer.Layer<
+  never,
+  | ThreadPool.InvalidPoolSize
+  | AlreadyQuit
+  | InvalidLimit
+  | ThreadStartFailed
+  | SocketServer.SocketServerError
+  | SqlError.SqlError
+> => {
   const postgres = layerPostgres(options.postgres)
   const address = `${options.host}:${options.port}`
   const publisher = Layer.effectDiscard(ThreadPool.ThreadPool.use((pool) => Statistics.publish(address, pool)))
@@ -170,7 +187,9 @@ export interface ClientOptions extends ClusterThreadPool.Options {
  * @category layers
  * @since 0.3.0
  */
-export const layerClient = (options: ClientOptions) => {
+export const layerClient = (
+  options: ClientOptions
+): Layer.Layer<ClusterThreadPool.DurableCalls | ThreadPool.ThreadPool, SqlError.SqlError> => {
   const postgres = layerPostgres(options.postgres)
   return Layer.unwrap(Effect.gen(function*() {
     const runners = yield* RunnerStorage.RunnerStorage

@@ -12,6 +12,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as Quit from "./internal/quit.ts"
 import * as Worker from "./Worker.ts"
 
@@ -147,7 +148,9 @@ export interface LayerOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const makeDriven = Effect.fnUntraced(function*(options?: LayerOptions) {
+export const makeDriven: (
+  options?: LayerOptions
+) => Effect.Effect<MemoryWorkersShape, never, Scope.Scope> = Effect.fnUntraced(function*(options?: LayerOptions) {
   const tick = Duration.fromInputUnsafe(options?.tick ?? Duration.millis(1))
   const workers: Array<MemoryWorker> = []
   const make = Effect.sync(() => {

@@ -7,10 +7,14 @@
  *
  * @since 0.1.0
  */
+import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type { InvalidLimit } from "@effect-threads/core/TeamPool"
+import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as WorkerThreads from "node:worker_threads"
@@ -104,7 +108,10 @@ export const layerPlatform = (
  *
  * ```ts
  * import { Effect } from "effect"
- * import * as ThreadPool from "@effect-threads/core/ThreadPool"
+ * import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
+import type { InvalidLimit } from "@effect-threads/core/TeamPool"
+import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
  * import { NodeThreadPool } from "@effect-threads/node"
  * import { CountPrimes } from "./tasks-api.ts"
  *
@@ -123,7 +130,12 @@ export const layerPlatform = (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options) => ThreadPool.layer(options).pipe(Layer.provide(layerPlatform(options)))
+export const layer = (
+  options: Options
+): Layer.Layer<
+  ThreadPool.ThreadPool,
+  ThreadPool.InvalidPoolSize | AlreadyQuit | InvalidLimit | ThreadStartFailed
+> => ThreadPool.layer(options).pipe(Layer.provide(layerPlatform(options)))
 
 /**
  * Creates a pool that has not started, in the current scope, with the Node platform provided: for code that wants
@@ -133,4 +145,7 @@ export const layer = (options: Options) => ThreadPool.layer(options).pipe(Layer.
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options) => ThreadPool.make(options).pipe(Effect.provide(layerPlatform(options)))
+export const make = (
+  options: Options
+): Effect.Effect<ThreadPool.ThreadPoolShape, ThreadPool.InvalidPoolSize, Scope.Scope> =>
+  ThreadPool.make(options).pipe(Effect.provide(layerPlatform(options)))
