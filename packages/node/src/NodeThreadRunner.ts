@@ -25,21 +25,38 @@ import * as WorkerThreads from "node:worker_threads"
  * The runner's port on the current thread's `parentPort`. A message that cannot be deserialized ends the thread
  * with an error. Outside a worker thread there is none.
  *
+ * **Details**
+ *
+ * Closing removes the port's listeners, then closes the port where it can be closed: Node's and Bun's `parentPort`
+ * have `close()`, Deno's has not (its thread ends once nothing listens), so the thread ends on all three.
+ *
  * @stability stable
  * @category constructors
  * @since 0.2.0
  */
-export const makePort = (parent: WorkerThreads.MessagePort): RunnerPort => ({
-  post: (batch, transfer) => parent.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
-  listen: (onBatch) => {
-    parent.on("message", onBatch)
-    parent.on("messageerror", (error) => {
-      throw error
-    })
-  },
-  close: () => parent.close(),
-  heapUsed: () => V8.getHeapStatistics().used_heap_size
-})
+export const makePort = (parent: WorkerThreads.MessagePort): RunnerPort => {
+  let listening: ((batch: unknown) => void) | undefined
+  const onMessageError = (error: unknown): never => {
+    throw error
+  }
+  return {
+    post: (batch, transfer) => parent.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
+    listen: (onBatch) => {
+      listening = onBatch
+      parent.on("message", onBatch)
+      parent.on("messageerror", onMessageError)
+    },
+    close: () => {
+      if (listening !== undefined) parent.off("message", listening)
+      parent.off("messageerror", onMessageError)
+      listening = undefined
+      // Deno's `parentPort` has no `close()` (the Node types say it has).
+      const port: Partial<Pick<WorkerThreads.MessagePort, "close">> = parent
+      if (typeof port.close === "function") port.close()
+    },
+    heapUsed: () => V8.getHeapStatistics().used_heap_size
+  }
+}
 
 /**
  * Serves `handlers` on the current thread. Call it once, at the end of the worker entry file. A `layer` that fails
