@@ -6,11 +6,14 @@ import type * as Task from "@effect-threads/core/Task"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import type * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as ClusterError from "effect/cluster/ClusterError"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
 import * as Stream from "effect/Stream"
 import * as TaskEntity from "../TaskEntity.ts"
+import { ClusterInterrupted } from "./runners.ts"
 import type { RunnerWatch } from "./runners.ts"
 
 type ClusterClientError =
@@ -41,6 +44,34 @@ const decodeFailure = <T extends Task.Any>(task: T, error: SendError): Effect.Ef
     (decoded) => Effect.fail(decoded as Task.Failure<T>)
   )
 }
+
+/**
+ * How many times a call is sent again after the cluster interrupted it (its caller did not), or, for a durable call,
+ * after its storage failed; then it fails. Before each, it waits a little longer and for a runner to be up.
+ */
+const maxResends = 5
+const resendAfter = (attempt: number) => Duration.millis(250 * 2 ** attempt)
+
+/** A durable call the cluster could not store or read (`PersistenceError`): sent again, as `ClusterInterrupted`. */
+class StorageFailed extends Data.TaggedError("StorageFailed")<{ readonly error: ClusterError.PersistenceError }> {}
+
+/** The failure of a call sent `maxResends` times again, for the same reason each time. */
+const resentTooOften = (task: string, last: ClusterInterrupted | StorageFailed) =>
+  last instanceof StorageFailed
+    ? new ThreadError.ThreadStartFailed({
+      message: `the cluster could not store the durable call of ${task} (${
+        maxResends + 1
+      } attempts): its database failed: ${last.error.message}`,
+      cause: last.error
+    })
+    : new ThreadError.ThreadCrashed({
+      task,
+      message:
+        `the cluster interrupted the call ${
+          maxResends + 1
+        } times, its caller did not: a runner stops the calls it runs when it cannot refresh its shard locks (the ` +
+        `database out of its reach); each time it was sent again. The task may have run.`
+    })
 
 /** How a call is placed: an entity key, or none (spread), and the run options the runner's pool gets. */
 interface Placement {
@@ -94,13 +125,33 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
         ).pipe(Effect.ensuring(Effect.sync(end)))
       })
 
+    /**
+     * Sends a call; sends it again (at least once, as always) when the cluster interrupted it or could not store it,
+     * after a pause and once a runner is up, at most `maxResends` times.
+     */
+    const resending = <A, E>(
+      task: string,
+      send: Effect.Effect<A, E | ClusterInterrupted | StorageFailed>
+    ): Effect.Effect<A, E | ThreadError.ThreadCrashed | ThreadError.ThreadStartFailed> => {
+      const attempt = (n: number): Effect.Effect<A, E | ThreadError.ThreadCrashed | ThreadError.ThreadStartFailed> =>
+        Effect.catch(send, (error) => {
+          if (!(error instanceof ClusterInterrupted || error instanceof StorageFailed)) return Effect.fail(error)
+          if (n >= maxResends) return Effect.fail(resentTooOften(task, error))
+          return Effect.sleep(resendAfter(n)).pipe(Effect.andThen(runners.ready), Effect.andThen(attempt(n + 1)))
+        })
+      return attempt(0)
+    }
+
     const run = <T extends Task.Any>(task: T, payload: Task.Payload<T>, placement: Placement = {}) =>
       call(task, payload, (encoded) =>
-        runners.guard(
+        resending(
           task._tag,
-          Effect.catch(
-            entity(placement.key).Run({ task: task._tag, payload: encoded, ...runOptions(placement) }),
-            (error) => decodeFailure(task, error)
+          runners.guard(
+            task._tag,
+            Effect.catch(
+              entity(placement.key).Run({ task: task._tag, payload: encoded, ...runOptions(placement) }),
+              (error) => decodeFailure(task, error)
+            )
           )
         ))
 
@@ -109,11 +160,17 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
         const client = placement.key === undefined
           ? durableSpread(TaskEntity.durableSpreadId(id))
           : durableKeyed(placement.key)
-        return runners.guardStored(
+        return resending(
           task._tag,
-          Effect.catch(
-            client.RunOnce({ id, task: task._tag, payload: encoded, ...runOptions(placement) }),
-            (error) => decodeFailure(task, error)
+          runners.guardStored(
+            task._tag,
+            Effect.catch(
+              client.RunOnce({ id, task: task._tag, payload: encoded, ...runOptions(placement) }),
+              (error): Effect.Effect<never, ThreadPool.RunError<T> | StorageFailed> =>
+                error instanceof ClusterError.PersistenceError
+                  ? Effect.fail(new StorageFailed({ error }))
+                  : decodeFailure(task, error)
+            )
           )
         )
       })

@@ -1,7 +1,9 @@
 // A caller's view of the cluster's runners: a call waits for one to be up before it is sent (at most runnerTimeout),
 // and the calls in flight fail once none has been up for runnerTimeout, instead of waiting for one forever.
 import * as ThreadError from "@effect-threads/core/ThreadError"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -10,15 +12,27 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
+/**
+ * @internal
+ * A call sent came back interrupted though its caller did not interrupt it: the cluster did (a runner stops its
+ * entities when it cannot refresh its shard locks, e.g. the database is out of its reach, and answers the calls
+ * they ran with an interruption). The calls send it again; it never reaches a user.
+ */
+export class ClusterInterrupted extends Data.TaggedError("ClusterInterrupted")<{}> {}
+
 /** @internal */
 export interface RunnerWatch {
   /** Before a call is sent: waits until a runner is up, at most `runnerTimeout`, else `ThreadStartFailed`. */
   readonly ready: Effect.Effect<void, ThreadError.ThreadStartFailed>
   /**
    * Runs a call that is sent; when every runner has been gone for `runnerTimeout` while it waits for its outcome,
-   * interrupts it and fails with `ThreadCrashed` (the task may have run: its runner is gone).
+   * interrupts it and fails with `ThreadCrashed` (the task may have run: its runner is gone). A call that ends
+   * interrupted while its caller was not fails with `ClusterInterrupted` instead.
    */
-  readonly guard: <A, E>(task: string, call: Effect.Effect<A, E>) => Effect.Effect<A, E | ThreadError.ThreadCrashed>
+  readonly guard: <A, E>(
+    task: string,
+    call: Effect.Effect<A, E>
+  ) => Effect.Effect<A, E | ThreadError.ThreadCrashed | ClusterInterrupted>
   /**
    * As `guard`, for a durable call: on an outage the caller fails but the call is not interrupted (an interruption
    * would be stored as its outcome); it stays in storage and runs when a runner is back. Interrupting the caller
@@ -27,7 +41,7 @@ export interface RunnerWatch {
   readonly guardStored: <A, E>(
     task: string,
     call: Effect.Effect<A, E>
-  ) => Effect.Effect<A, E | ThreadError.ThreadCrashed>
+  ) => Effect.Effect<A, E | ThreadError.ThreadCrashed | ClusterInterrupted>
   /** As `guard`, for a stream. */
   readonly guardStream: <A, E>(
     task: string,
@@ -52,6 +66,8 @@ const pollEvery = Duration.millis(200)
 
 /** A reading that takes longer than this (the database does not answer) counts as "no runner". */
 const readingTimeout = Duration.seconds(5)
+
+const unrequested = Exit.fail(new ClusterInterrupted())
 
 const unwatched: RunnerWatch = {
   ready: Effect.void,
@@ -145,11 +161,11 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
       error: ThreadError.ThreadCrashed,
       fork: (call: Effect.Effect<A, E>) => Effect.Effect<Fiber.Fiber<A, E>>,
       interruptOnOutage: boolean
-    ): Effect.Effect<A, E | ThreadError.ThreadCrashed> =>
+    ): Effect.Effect<A, E | ThreadError.ThreadCrashed | ClusterInterrupted> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(fork(call), (fiber) => {
           let outage = false
-          const wait = Effect.callback<A, E | ThreadError.ThreadCrashed>((resume) => {
+          const wait = Effect.callback<A, E | ThreadError.ThreadCrashed | ClusterInterrupted>((resume) => {
             const tell = () => {
               outage = true
               resume(Effect.fail(error))
@@ -157,7 +173,9 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
             state.waiting.add(tell)
             const stop = fiber.addObserver((exit) => {
               state.waiting.delete(tell)
-              resume(exit)
+              // Interrupting the caller stops this observer before the call's fiber is interrupted: an interruption
+              // seen here is the cluster's own.
+              resume(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? unrequested : exit)
             })
             return Effect.sync(() => {
               state.waiting.delete(tell)
