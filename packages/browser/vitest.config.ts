@@ -1,10 +1,14 @@
 import { playwright } from "@vitest/browser-playwright"
 import { defineProject } from "vitest/config"
+import { chromiumArgs, findChromium } from "../../scripts/chromium.ts"
 
 /**
- * The browser project: tests run in real headless Chromium (Debian's `chromium`, or `CHROMIUM_PATH`), driven by
- * Playwright. A missing browser fails the run: Playwright cannot launch it, and vitest reports the error.
+ * The browser project: tests run in real headless Chromium driven by Playwright: `CHROMIUM_PATH`, else Debian's
+ * `/usr/bin/chromium`, else the one the npm package `@sparticuz/chromium` ships (see `scripts/chromium.ts`). A
+ * browser that cannot be found or launched fails the run; nothing is skipped.
  */
+const chromium = findChromium()
+
 export default defineProject({
   test: {
     name: "browser",
@@ -15,19 +19,7 @@ export default defineProject({
       screenshotFailures: false,
       instances: [{ browser: "chromium" }],
       provider: playwright({
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync"
-          ]
-        }
+        launchOptions: { executablePath: chromium.executablePath, env: chromium.env, args: [...chromiumArgs] }
       })
     }
   }

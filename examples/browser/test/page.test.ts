@@ -1,7 +1,8 @@
 /**
  * The example page, end to end: builds it with Vite, serves the build on 127.0.0.1, opens it in headless Chromium
- * (Debian's `chromium`, or `CHROMIUM_PATH`) with Playwright, presses Start, waits for the job to finish, checks the
- * numbers shown against a sieve computed here, and saves a screenshot as `examples/browser/screenshots/page.png`.
+ * (`CHROMIUM_PATH`, Debian's `chromium`, or the npm package's: see `scripts/chromium.ts`) with Playwright, presses
+ * Start, waits for the job to finish, checks the numbers shown against a sieve computed here, and saves a screenshot
+ * as `examples/browser/screenshots/page.png`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -11,6 +12,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { chromium, type Page } from "playwright"
 import { build, preview } from "vite"
+import { chromiumArgs, findChromium } from "../../../scripts/chromium.ts"
 
 const root = Path.resolve(import.meta.dirname, "..")
 
@@ -42,23 +44,12 @@ const servePage = Effect.acquireRelease(
     })
 )
 
-/** Debian's Chromium with the flags of the browser test project; a missing browser fails the test. */
+/** The browser tests' Chromium (`scripts/chromium.ts`) with their flags; a missing browser fails the test. */
 const launchChromium = Effect.acquireRelease(
-  Effect.promise(() =>
-    chromium.launch({
-      executablePath: process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
-    })
-  ),
+  Effect.promise(() => {
+    const found = findChromium()
+    return chromium.launch({ executablePath: found.executablePath, env: found.env, args: [...chromiumArgs] })
+  }),
   (browser) => Effect.promise(() => browser.close())
 )
 
