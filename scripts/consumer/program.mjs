@@ -1,6 +1,5 @@
-// Runs inside a throwaway npm project (see ../consumer-test.ts) that installed the packed tarballs and effect.
-// Grow it: import more of @effect-threads/core and @effect-threads/node, run something and check the result.
-// It must print `consumer: ok` as its last step; throwing or a non-zero exit fails the consumer test.
+// Runs inside a throwaway npm project (see ../consumer-test.ts) that installed the packed tarballs of core, node and
+// browser, and effect. It must print `consumer: ok` as its last step; throwing or a non-zero exit fails the test.
 import * as Core from "@effect-threads/core"
 import { Effect } from "effect"
 import { readdirSync } from "node:fs"
@@ -50,26 +49,5 @@ const Browser = await import("@effect-threads/browser")
 const browserNames = Object.keys(Browser).sort().join(", ")
 if (browserNames !== "BrowserThreadPool, BrowserThreadRunner") throw new Error(`browser exports: ${browserNames}`)
 console.log(`@effect-threads/browser exports: ${browserNames}`)
-
-// The cluster package: the same tasks over an embedded cluster (no database), and a durable call run once.
-const { ClusterThreadPool, NodeCluster } = await import("@effect-threads/cluster")
-const overCluster = Effect.gen(function*() {
-  const pool = yield* ThreadPool.ThreadPool
-  const square = yield* pool.deferToThread(Square, 7, { key: "k" })
-  const failure = yield* Effect.flip(pool.deferToThread(Square, -3))
-  const once = yield* ClusterThreadPool.deferOnce(Square, 8, { id: "eight" })
-  const again = yield* ClusterThreadPool.deferOnce(Square, 8, { id: "eight" })
-  return { square, failure, once, again }
-}).pipe(
-  Effect.provide(
-    NodeCluster.layerEmbedded({ tasks: [Square], entry: new URL("./tasks.mjs", import.meta.url), maxThreads: 2 })
-  )
-)
-const clustered = await Effect.runPromise(overCluster)
-if (clustered.square !== 49 || clustered.once !== 64 || clustered.again !== 64) {
-  throw new Error(`cluster: expected 49, 64, 64, got ${JSON.stringify(clustered)}`)
-}
-if (!(clustered.failure instanceof Negative)) throw new Error(`cluster: expected Negative, got ${clustered.failure}`)
-console.log(`over an embedded cluster: 7² = ${clustered.square}, typed failure ${clustered.failure._tag}, once 8² = 64`)
 
 console.log("consumer: ok")
