@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import type * as Task from "../Task.ts"
 import * as ThreadError from "../ThreadError.ts"
+import * as Describe from "./describe.ts"
 import * as Protocol from "./protocol.ts"
 
 type Codec = (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
@@ -109,8 +110,13 @@ export const decode: <T extends Task.Any>(
 
 /** The outcome of a result that cannot be cloned: where, found by a walk made only now that a clone failed. */
 export const uncloneable = (value: unknown, cause: unknown): Protocol.Outcome => {
-  const path = Protocol.findUncloneable(value) ?? "$"
-  const why = cause instanceof Error ? cause.message : String(cause)
+  let path = "$"
+  try {
+    path = Protocol.findUncloneable(value) ?? "$"
+  } catch {
+    // Reading the value threw (a getter, a proxy): where is not known.
+  }
+  const why = Describe.messageOf(cause)
   return [Protocol.INVALID_RESULT, path, `the result holds a value at ${path} that cannot be cloned: ${why}`]
 }
 
@@ -137,7 +143,7 @@ export const mismatch = (
   const error = Cause.findError(cause)
   const first = Result.isSuccess(error) ? formatter(error.success.issue).issues[0] : undefined
   const path = first === undefined ? "$" : formatPath(first.path ?? [])
-  const what = Result.isSuccess(error) ? error.success.message : String(Cause.squash(cause))
+  const what = Result.isSuccess(error) ? error.success.message : Describe.describe(Cause.squash(cause))
   return [Protocol.INVALID_RESULT, path, `the ${which} of ${task._tag} does not match its schema at ${path}: ${what}`]
 }
 

@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import type * as Task from "../Task.ts"
 import { InvalidPayload } from "../ThreadError.ts"
+import * as Describe from "./describe.ts"
 import * as Protocol from "./protocol.ts"
 
 /** The schema's message ends with where: `at ["a"]["b"][1]`. */
@@ -37,7 +38,7 @@ const encoderOf = (schema: Schema.Top): (input: unknown) => Exit.Exit<unknown, S
 export const encode = (task: Task.Any, payload: unknown): Exit.Exit<unknown, InvalidPayload> => {
   const encoded = encoderOf(task.payload)(payload)
   if (Exit.isSuccess(encoded)) return encoded as Exit.Exit<unknown>
-  const issue = String(Cause.squash(encoded.cause))
+  const issue = Describe.describe(Cause.squash(encoded.cause))
   return Exit.fail(
     new InvalidPayload({
       task: task._tag,
@@ -62,7 +63,7 @@ export const encodeChecked = (task: Task.Any, payload: unknown): Exit.Exit<unkno
       new InvalidPayload({
         task: task._tag,
         path: "$",
-        message: `reading the payload of ${task._tag} threw: ${cause instanceof Error ? cause.message : String(cause)}`
+        message: `reading the payload of ${task._tag} threw: ${Describe.messageOf(cause)}`
       })
     )
   }
@@ -88,14 +89,14 @@ export const unsendable = (task: Task.Any, payload: unknown, error: unknown): In
     return new InvalidPayload({
       task: tag,
       path: "$",
-      message: `reading the payload of ${tag} threw: ${cause instanceof Error ? cause.message : String(cause)}`
+      message: `reading the payload of ${tag} threw: ${Describe.messageOf(cause)}`
     })
   }
   return new InvalidPayload({
     task: tag,
     path: path ?? "$",
     message: path === undefined
-      ? `the payload of ${tag} cannot be sent to a thread: ${error instanceof Error ? error.message : String(error)}`
+      ? `the payload of ${tag} cannot be sent to a thread: ${Describe.messageOf(error)}`
       : `the payload of ${tag} holds a value at ${path} that cannot be sent to a thread`
   })
 }

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as Describe from "./describe.ts"
 
 /**
  * Runs `f` once the current turn's synchronous work is done: where messages of one turn are gathered into one.
@@ -108,10 +109,15 @@ const isWireDefect = (u: unknown): u is WireDefect =>
 
 /** Turns a defect into something that survives a structured clone. */
 export const encodeDefect = (defect: unknown): unknown => {
-  if (defect instanceof Error) {
-    return { name: defect.name, message: defect.message, stack: defect.stack } satisfies WireDefect
+  try {
+    if (defect instanceof Error) {
+      return { name: defect.name, message: defect.message, stack: defect.stack } satisfies WireDefect
+    }
+    return findUncloneable(defect) === undefined ? defect : Describe.describe(defect)
+  } catch {
+    // Reading it threw (a getter, a proxy's trap): its description goes instead, which never throws.
+    return Describe.describe(defect)
   }
-  return findUncloneable(defect) === undefined ? defect : String(defect)
 }
 
 /** Rebuilds a defect that crossed: an `Error` again where one was sent. */

@@ -17,6 +17,7 @@ import type * as Task from "../Task.ts"
 import * as ThreadError from "../ThreadError.ts"
 import type { RunnerPort } from "../ThreadPlatform.ts"
 import type { CallMainError, Runner } from "../ThreadRunner.ts"
+import * as Describe from "./describe.ts"
 import * as Outcome from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 
@@ -222,7 +223,7 @@ export class Session<R> {
         for (let i = at; i < at + n; i++) {
           const one = encode(elements[i])
           if (Exit.isFailure(one)) {
-            const issue = String(Cause.squash(one.cause))
+            const issue = Describe.describe(Cause.squash(one.cause))
             return Effect.die(new Error(`an element of ${task._tag} does not match its schema: ${issue}`))
           }
           encoded.push(one.value)
@@ -279,7 +280,12 @@ export class Session<R> {
     } else if (message[0] === Protocol.CALL) {
       const call = this.calls.get(message[1])
       this.calls.delete(message[1])
-      const path = Protocol.findUncloneable(message[3]) ?? "$"
+      let path = "$"
+      try {
+        path = Protocol.findUncloneable(message[3]) ?? "$"
+      } catch {
+        // Reading the payload threw (a getter, a proxy): where is not known.
+      }
       call?.resume(Exit.fail(
         new ThreadError.InvalidPayload({
           task: message[2],

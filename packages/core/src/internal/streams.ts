@@ -19,6 +19,7 @@ import { AlreadyQuit } from "../AlreadyQuit.ts"
 import type * as Task from "../Task.ts"
 import * as ThreadError from "../ThreadError.ts"
 import * as Calls from "./calls.ts"
+import * as Describe from "./describe.ts"
 import * as Outcome from "./outcome.ts"
 import * as Payload from "./payload.ts"
 import type * as Pool from "./pool.ts"
@@ -76,7 +77,7 @@ export const stream = <T extends Task.AnyStream>(
               Queue.offerUnsafe(queue, decoded.value as Task.Element<T>)
               continue
             }
-            const issue = String(Cause.squash(decoded.cause))
+            const issue = Describe.describe(Cause.squash(decoded.cause))
             Queue.failCauseUnsafe(
               queue,
               Cause.fail(

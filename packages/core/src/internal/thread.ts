@@ -12,6 +12,7 @@
 import type * as ThreadError from "../ThreadError.ts"
 import type * as ThreadPlatform from "../ThreadPlatform.ts"
 import * as Backlog from "./backlog.ts"
+import * as Describe from "./describe.ts"
 import * as Protocol from "./protocol.ts"
 import type * as Ticket from "./ticket.ts"
 
@@ -140,18 +141,20 @@ export interface Death {
   readonly cause?: unknown
 }
 
-/** Describes an exit the platform reported. */
+/**
+ * Describes an exit the platform reported. Total: whatever the thread died of (any object, `null`, a symbol, an
+ * object whose `toString` throws, a `Proxy` that throws on every access) reads as a message, and it is kept as the
+ * cause only if it can be read later.
+ */
 export const describeExit = (exit: ThreadPlatform.ThreadExit): Death => {
   const error = exit.error
   const what = error === undefined
     ? exit.terminated === true ? "it was terminated" : "it exited"
-    : error instanceof Error
-    ? `${error.name}: ${error.message}`
-    : String(error)
+    : Describe.describe(error)
   const code = exit.exitCode === undefined ? "" : ` with code ${exit.exitCode}`
   return {
     message: `${what}${code}`,
     ...(exit.exitCode === undefined ? {} : { exitCode: exit.exitCode }),
-    ...(error === undefined ? {} : { cause: error })
+    ...(error === undefined || !Describe.isReadable(error) ? {} : { cause: error })
   }
 }
