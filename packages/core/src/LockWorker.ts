@@ -212,7 +212,7 @@ export const makeUnsafe = (lock: Lock = makeLock(), hooks?: Hooks): Worker.Exclu
  *   const worker = yield* LockWorker.make()
  *   const order: Array<string> = []
  *   yield* worker.do(Effect.gen(function*() {
- *     yield* worker.do(Effect.sync(() => order.push("inner")))
+ *     yield* Effect.orDie(worker.do(Effect.sync(() => order.push("inner"))))
  *     order.push("outer")
  *   }))
  *   return order // ["outer", "inner"]
