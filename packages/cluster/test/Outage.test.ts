@@ -4,10 +4,10 @@
 // outcome is counted: each settles exactly once, none is an interruption (nobody interrupted a caller).
 import { ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Layer, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
-import { Slow, Where } from "./fixtures/api.ts"
+import { Count, Slow, Square, Where } from "./fixtures/api.ts"
 import { restartable, startProxy } from "./support/faults.ts"
 import type { Proxy } from "./support/faults.ts"
 import { freePort, startPostgres } from "./support/postgres.ts"
@@ -65,34 +65,39 @@ const describeExit = (exit: Exit.Exit<unknown, { readonly _tag: string }>): stri
 }
 
 /**
- * 30 plain calls and 12 durable ones, all in flight at once (each runs 500 ms on a runner of two threads); once one
- * has started on `runners[0]`, `fault` runs (it makes an outage and ends it). Counts each caller's outcome and each
- * task's runs (every run prints its id on its runner).
+ * 30 plain calls, 12 durable ones and 4 streams, all in flight at once (each call runs 500 ms on a runner of two
+ * threads, each stream 8 elements 250 ms apart); once a plain call has started on `runners[0]`, `fault` runs (it makes
+ * an outage and ends it). Counts each caller's outcome and each call's runs (every run prints its id on its runner).
  */
 const round = (setup: Setup, name: string, fault: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const settled = new Map<string, number>()
     const outcomes = new Map<string, number>()
-    const count = (id: string, exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
+    const count = (kind: string, id: string) => (exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
       Effect.sync(() => {
         settled.set(id, (settled.get(id) ?? 0) + 1)
-        const outcome = `${/^\d+$/.test(id) ? "plain" : "durable"} ${describeExit(exit)}`
+        const outcome = `${kind} ${describeExit(exit)}`
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
       })
     const base = name === "cut off" ? 0 : 1000
     const plain = Array.from({ length: 30 }, (_, i) => base + i).map((id) =>
-      ThreadPool.deferToThread(Where, { id, ms: 500 }).pipe(Effect.exit, Effect.flatMap((exit) => count(`${id}`, exit)))
+      ThreadPool.deferToThread(Where, { id, ms: 500 }).pipe(Effect.exit, Effect.flatMap(count("plain", `${id}`)))
     )
     const durable = Array.from({ length: 12 }, (_, i) => `${name}-${i}`.replace(" ", "-")).map((id) =>
-      ClusterThreadPool.deferOnce(Slow, { id, ms: 500 }, { id }).pipe(
-        Effect.exit,
-        Effect.flatMap((exit) => count(id, exit))
-      )
+      ClusterThreadPool.deferOnce(Slow, { id, ms: 500 }, { id }).pipe(Effect.exit, Effect.flatMap(count("durable", id)))
     )
+    const streams = Array.from({ length: 4 }, (_, i) =>
+      Stream.runCollect(ThreadPool.stream(Count, { n: 8, ms: 250 })).pipe(
+        Effect.exit,
+        Effect.flatMap(count("stream", `stream-${name}-${i}`))
+      ))
     const [cutRunner] = setup.runners
     yield* Effect.all([
-      Effect.all([...plain, ...durable], { concurrency: "unbounded", discard: true }),
-      Effect.promise(() => Promise.race(Array.from({ length: 30 }, (_, i) => cutRunner!.printed(`ran ${base + i}`))))
+      Effect.all([...plain, ...durable, ...streams], { concurrency: "unbounded", discard: true }),
+      Effect.promise(() =>
+        Promise.race(Array.from({ length: 30 }, (_, i) =>
+          cutRunner!.printed(`ran ${base + i}`)))
+      )
         .pipe(Effect.andThen(fault))
     ], { concurrency: "unbounded", discard: true })
     const runs = new Map<string, number>()
@@ -102,7 +107,7 @@ const round = (setup: Setup, name: string, fault: Effect.Effect<void>) =>
       }
     }
     const twice = [...settled.keys()].filter((id) => (runs.get(id) ?? 0) > 1)
-    const durableTwice = twice.filter((id) => !/^\d+$/.test(id))
+    const durableTwice = twice.filter((id) => id.startsWith(name.replace(" ", "-")))
     console.log(
       `${name}: outcomes ${JSON.stringify([...outcomes])}; ran twice: ${twice.length - durableTwice.length} of 30`,
       `plain, ${durableTwice.length} of 12 durable`
@@ -133,12 +138,52 @@ describe("ClusterThreadPool over Postgres: database outages", () => {
           Effect.provide(client)
         )
         for (const { outcomes, settled } of rounds) {
-          assert.strictEqual(settled.size, 42)
+          assert.strictEqual(settled.size, 46)
           assert.isTrue([...settled.values()].every((n) => n === 1), "a caller settled more than once")
-          // The outages are shorter than runnerTimeout (30 s): every call succeeds, the ones cut short sent again.
-          assert.deepStrictEqual([...outcomes].filter(([outcome]) => !outcome.endsWith(" success")), [])
+          // The outages are shorter than runnerTimeout (30 s): every call succeeds, the ones cut short sent again; a
+          // stream the cluster cut short is not sent again: it fails with ThreadCrashed.
+          const expected = (outcome: string) =>
+            outcome.endsWith(" success") || outcome.startsWith("stream failed: ThreadCrashed: the cluster interrupted")
+          assert.deepStrictEqual([...outcomes].filter(([outcome]) => !expected(outcome)), [])
         }
       }).pipe(Effect.scoped),
     120_000
+  )
+})
+
+describe("ClusterThreadPool over Postgres: a database the client cannot read", () => {
+  it.live(
+    "a call fails with ThreadStartFailed saying the database could not be read, not that no runner is up",
+    () =>
+      Effect.gen(function*() {
+        const pg = yield* Effect.acquireRelease(Effect.promise(startPostgres), (pg) => Effect.sync(pg.stop))
+        const runner = yield* Effect.acquireRelease(
+          Effect.promise(async () => spawnRunner(pg.port, await freePort())),
+          (runner) => Effect.promise(() => (runner.kill("SIGKILL"), runner.exited))
+        )
+        const proxy = yield* Effect.acquireRelease(
+          Effect.promise(() => startProxy(pg.port)),
+          (proxy) => Effect.promise(proxy.close)
+        )
+        // The client reaches Postgres through the proxy; once it is up, the proxy holds everything.
+        const context = yield* Layer.build(PgCluster.layerClient({
+          postgres: { host: "127.0.0.1", port: proxy.port, database: "postgres", username: "postgres" },
+          sharding,
+          runnerTimeout: "1 second"
+        }))
+        proxy.pause()
+        const error = yield* Effect.flip(ThreadPool.deferToThread(Square, 3)).pipe(Effect.provide(context))
+        proxy.resume()
+        assert.strictEqual(error._tag, "ThreadStartFailed")
+        assert.include(error.message, "the cluster's database could not be read")
+        // The runner was up all along: it serves a client that can read the database.
+        assert.include(runner.output(), "ready")
+        const direct = PgCluster.layerClient({
+          postgres: { host: "127.0.0.1", port: pg.port, database: "postgres", username: "postgres" },
+          sharding
+        })
+        assert.strictEqual(yield* ThreadPool.deferToThread(Square, 3).pipe(Effect.provide(direct)), 9)
+      }).pipe(Effect.scoped),
+    60_000
   )
 })

@@ -69,6 +69,22 @@ const readingTimeout = Duration.seconds(5)
 
 const unrequested = Exit.fail(new ClusterInterrupted())
 
+/** A stream the cluster interrupted (its caller did not): it is not sent again, its elements so far were taken. */
+const streamInterrupted = (task: string) =>
+  new ThreadError.ThreadCrashed({
+    task,
+    message: "the cluster interrupted the stream, its caller did not: a runner stops the calls it runs when it " +
+      "cannot refresh its shard locks (the database out of its reach). A stream is not sent again (its elements " +
+      "so far were taken)."
+  })
+
+/** A failure's message for an error's text: its own message where it has one. */
+const describeFailure = (cause: unknown): string => {
+  if (typeof cause === "string") return cause
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`
+  return String(cause)
+}
+
 const unwatched: RunnerWatch = {
   ready: Effect.void,
   guard: (_task, call) => call,
@@ -83,18 +99,46 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
     if (runnerCount === undefined) return unwatched
     const scope = yield* Effect.scope
     const timeoutMs = Duration.toMillis(options.runnerTimeout)
-    const read = runnerCount.pipe(
-      Effect.timeoutOrElse({ duration: readingTimeout, orElse: () => Effect.succeed(0) }),
-      Effect.orElseSucceed(() => 0)
-    )
+    // Who waits on a call sent: each is told once when an outage is declared. `unreadable` is why the last reading
+    // failed (the database did not answer, or answered with an error), `reading` since when one is under way.
+    const state = {
+      seenAt: -Infinity,
+      noneSince: -1,
+      waiting: new Set<() => void>(),
+      unreadable: undefined as { readonly reason: string; readonly cause: unknown } | undefined,
+      reading: -1
+    }
+    // A reading that fails counts as no runner, and says why.
+    const read = Effect.gen(function*() {
+      state.reading = yield* Clock.currentTimeMillis
+      const n = yield* runnerCount.pipe(
+        Effect.timeoutOrElse({
+          duration: readingTimeout,
+          orElse: () => Effect.fail(`no answer within ${Duration.format(readingTimeout)}`)
+        }),
+        Effect.map((n) => {
+          state.unreadable = undefined
+          return n
+        }),
+        Effect.catch((cause) => {
+          state.unreadable = { reason: describeFailure(cause), cause }
+          return Effect.succeed(0)
+        })
+      )
+      state.reading = -1
+      return n
+    })
     // Calls waiting for a runner share one reading per poll, not one query each.
     const count = yield* Effect.cachedWithTTL(read, pollEvery)
-    // Who waits on a call sent: each is told once when an outage is declared.
-    const state = { seenAt: -Infinity, noneSince: -1, waiting: new Set<() => void>() }
     const sawRunner = (now: number) => {
       state.seenAt = now
       state.noneSince = -1
     }
+    /** Why the database could not be read, if it could not (or a reading has gone unanswered for a second). */
+    const unreadable = (now: number) =>
+      state.unreadable ?? (state.reading >= 0 && now - state.reading >= 1000
+        ? { reason: `no answer for ${Duration.format(Duration.millis(now - state.reading))}`, cause: undefined }
+        : undefined)
 
     const ready: Effect.Effect<void, ThreadError.ThreadStartFailed> = Effect.gen(function*() {
       if ((yield* Clock.currentTimeMillis) - state.seenAt < trustReadingFor) return
@@ -103,18 +147,29 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
         Effect.timeoutOrElse({
           duration: options.runnerTimeout,
           orElse: () =>
-            Effect.fail(
-              new ThreadError.ThreadStartFailed({
-                message: `no cluster runner is up: none registered within ${Duration.format(options.runnerTimeout)}`
-              })
-            )
+            Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const failed = unreadable(now)
+              const within = Duration.format(options.runnerTimeout)
+              return Effect.fail(
+                failed === undefined
+                  ? new ThreadError.ThreadStartFailed({
+                    message: `no cluster runner is up: none registered within ${within}`
+                  })
+                  : new ThreadError.ThreadStartFailed({
+                    message: `the cluster's database could not be read for ${within} (${failed.reason}): ` +
+                      `whether a runner is up is unknown; nothing was sent`,
+                    cause: failed.cause
+                  })
+              )
+            })
         })
       )
       sawRunner(yield* Clock.currentTimeMillis)
     })
 
-    // While calls are in flight, read the count every so often; when it has said none for runnerTimeout, an outage
-    // is declared: every call waiting then is told (and fails), the calls sent later wait for the next one.
+    // While calls are in flight, read the count every so often; when it has said none (or could not be read) for
+    // runnerTimeout, an outage is declared: every call waiting then is told (and fails), the calls sent later wait
+    // for the next one.
     const check = Effect.gen(function*() {
       if (options.inFlight() === 0) {
         state.noneSince = -1
@@ -133,20 +188,26 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
     const every = Duration.millis(Math.max(100, Math.min(1000, timeoutMs / 4)))
     yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(every)))
 
-    const crashed = (task: string, what: string) =>
-      new ThreadError.ThreadCrashed({
+    /** The failure of a call told of an outage: no runner up, or a database that could not be read. */
+    const crashed = (task: string, what: string) => {
+      const failed = state.unreadable
+      const within = Duration.format(options.runnerTimeout)
+      return new ThreadError.ThreadCrashed({
         task,
-        message: `every cluster runner is gone: none was up for ${
-          Duration.format(options.runnerTimeout)
-        } while the call waited for its outcome (${what})`
+        message: failed === undefined
+          ? `every cluster runner is gone: none was up for ${within} while the call waited for its outcome (${what})`
+          : `the cluster's database could not be read for ${within} (${failed.reason}) while the call waited for ` +
+            `its outcome: whether its runner is up is unknown (${what})`,
+        ...(failed?.cause === undefined ? {} : { cause: failed.cause })
       })
+    }
     const mayHaveRun = "the task may have run"
     const stored = "the call stays stored and runs when a runner is up: call again with its id for its outcome"
 
     /** Fails when the next outage is declared. */
-    const lost = (error: ThreadError.ThreadCrashed): Effect.Effect<never, ThreadError.ThreadCrashed> =>
+    const lost = (error: () => ThreadError.ThreadCrashed): Effect.Effect<never, ThreadError.ThreadCrashed> =>
       Effect.callback((resume) => {
-        const tell = () => resume(Effect.fail(error))
+        const tell = () => resume(Effect.fail(error()))
         state.waiting.add(tell)
         return Effect.sync(() => void state.waiting.delete(tell))
       })
@@ -158,7 +219,7 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
      */
     const guardWith = <A, E>(
       call: Effect.Effect<A, E>,
-      error: ThreadError.ThreadCrashed,
+      error: () => ThreadError.ThreadCrashed,
       fork: (call: Effect.Effect<A, E>) => Effect.Effect<Fiber.Fiber<A, E>>,
       interruptOnOutage: boolean
     ): Effect.Effect<A, E | ThreadError.ThreadCrashed | ClusterInterrupted> =>
@@ -168,7 +229,7 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
           const wait = Effect.callback<A, E | ThreadError.ThreadCrashed | ClusterInterrupted>((resume) => {
             const tell = () => {
               outage = true
-              resume(Effect.fail(error))
+              resume(Effect.fail(error()))
             }
             state.waiting.add(tell)
             const stop = fiber.addObserver((exit) => {
@@ -193,17 +254,24 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
     return {
       ready,
       guard: (task, call) =>
-        guardWith(call, crashed(task, mayHaveRun), (effect) =>
+        guardWith(call, () =>
+          crashed(task, mayHaveRun), (effect) =>
           Effect.forkChild(effect, { startImmediately: true }), true),
       guardStored: (task, call) =>
         guardWith(
           call,
-          crashed(task, stored),
+          () =>
+            crashed(task, stored),
           (effect) =>
             Effect.forkIn(effect, scope, { startImmediately: true }),
           false
         ),
       guardStream: (task, stream) =>
-        Stream.interruptWhen(stream, lost(crashed(task, mayHaveRun)))
+        Stream.interruptWhen(stream, lost(() => crashed(task, mayHaveRun))).pipe(
+          // Its caller's own interruption is not caught here: an interruption that is, is the cluster's.
+          Stream.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause) ? Stream.fail(streamInterrupted(task)) : Stream.failCause(cause)
+          )
+        )
     }
   })
