@@ -6,11 +6,11 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { extractBlocks, filesFor, relativeImports } from "./blocks.ts"
+import { extractBlocks, filesFor, guideBlocks, relativeImports } from "./blocks.ts"
 import { makeProject, root, run, tsc, tsconfig } from "./project.ts"
 
 const readme = fs.readFileSync(path.join(root, "packages", "cluster", "README.md"), "utf8")
-const blocks = extractBlocks(readme)
+const blocks = guideBlocks(extractBlocks(readme))
 const files = filesFor(blocks, "node")
 
 /** What the README says `node main.ts` and `node once.ts` print. */

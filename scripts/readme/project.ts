@@ -1,9 +1,12 @@
 /**
  * A throwaway project for a README's files, outside the workspace: its `node_modules` links the workspace packages
- * the README imports, its `tsconfig.json` extends the workspace's options, and `run` runs a command in it.
+ * the README imports, its `tsconfig.json` extends the workspace's options, and `run` runs a command in it;
+ * `serveFolder` serves a page built in it.
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
@@ -57,4 +60,33 @@ export const makeProject = (prefix: string, links: ReadonlyArray<readonly [strin
     JSON.stringify({ name: "readme-examples", private: true, type: "module" }, null, 2) + "\n"
   )
   return temp
+}
+
+const contentTypes: Readonly<Record<string, string>> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml"
+}
+
+/** A static server for a folder (a built page) on 127.0.0.1 and a free port: its address, and how to close it. */
+export const serveFolder = async (
+  folder: string
+): Promise<{ readonly url: string; readonly close: () => Promise<void> }> => {
+  const server = http.createServer((request, response) => {
+    const pathname = new URL(request.url ?? "/", "http://localhost").pathname
+    const file = path.join(folder, pathname.endsWith("/") ? `${pathname}index.html` : pathname)
+    if (!file.startsWith(folder) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      response.writeHead(404).end()
+      return
+    }
+    response.writeHead(200, { "content-type": contentTypes[path.extname(file)] ?? "application/octet-stream" })
+    fs.createReadStream(file).pipe(response)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+  }
 }

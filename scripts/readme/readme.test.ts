@@ -7,7 +7,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { extractBlocks, filesFor, relativeImports, skipMarker } from "./blocks.ts"
+import { extractBlocks, filesFor, guideBlocks, relativeImports, skipMarker } from "./blocks.ts"
 import { makeProject, root, run, tsc, tsconfig } from "./project.ts"
 
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
@@ -58,12 +58,12 @@ afterAll(() => {
 })
 
 describe("README", () => {
-  it("every ts block names its file on its first line, once per platform, and imports only files it has", () => {
-    const unnamed = blocks.filter((block) => !block.skipped && block.name === undefined)
+  it("every ts block names its file on its first line, no two blocks name one file, and imports only files it has", () => {
+    const unnamed = guideBlocks(blocks).filter((block) => block.name === undefined)
     expect(unnamed.map((block) => `README.md:${block.line}`), `name them, or mark them ${skipMarker}`).toEqual([])
+    const names = blocks.filter((block) => !block.skipped && block.name !== undefined).map((block) => block.name)
+    expect(names.filter((name, i) => names.indexOf(name) !== i), "two blocks, one file").toEqual([])
     for (const platform of ["node", "browser"] as const) {
-      const names = blocks.filter((block) => !block.skipped && block.platform === platform).map((block) => block.name)
-      expect(names.filter((name, i) => names.indexOf(name) !== i), `${platform}: two blocks, one file`).toEqual([])
       const files = filesFor(blocks, platform)
       const missing = Array.from(files.values()).flatMap(relativeImports).filter((name) => !files.has(name))
       expect(missing, `${platform}: imported, defined by no block`).toEqual([])
@@ -74,7 +74,7 @@ describe("README", () => {
       expect.arrayContaining(["api.ts", "count-primes.ts", "in-process.ts", "main.ts", "primes.ts"])
     )
     expect(Array.from(filesFor(blocks, "browser").keys()).sort()).toEqual(
-      expect.arrayContaining(["api.ts", "count-primes.ts", "main.ts", "tasks.ts"])
+      expect.arrayContaining(["api.ts", "count-primes.ts", "page.ts", "tasks.ts"])
     )
   })
 
