@@ -105,13 +105,16 @@ export const layerPlatform = (options: { readonly spawn: Spawn }): Layer.Layer<T
  * **Example** (A pool of up to 4 workers in a Vite app)
  *
  * ```ts
- * import { Effect } from "effect"
- * import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
-import type { InvalidLimit } from "@effect-threads/core/TeamPool"
-import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
-import * as ThreadPool from "@effect-threads/core/ThreadPool"
+ * import { Effect, Schema } from "effect"
+ * import * as Task from "@effect-threads/core/Task"
+ * import * as ThreadPool from "@effect-threads/core/ThreadPool"
  * import { BrowserThreadPool } from "@effect-threads/browser"
- * import { CountPrimes } from "./api.ts"
+ *
+ * // declared once, in a module the worker entry imports too
+ * const CountPrimes = Task.make("CountPrimes", {
+ *   payload: Schema.Struct({ from: Schema.Number, to: Schema.Number }),
+ *   success: Schema.Number
+ * })
  *
  * const PoolLive = BrowserThreadPool.layer({
  *   spawn: () => new Worker(new URL("./tasks.ts", import.meta.url), { type: "module" }),

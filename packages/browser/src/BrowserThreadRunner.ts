@@ -91,10 +91,26 @@ export const makePort = (port: WorkerPort): RunnerPort => {
  * **Example** (A worker entry, `tasks.ts`)
  *
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { Task } from "@effect-threads/core"
  * import { BrowserThreadRunner } from "@effect-threads/browser"
- * import { CountPrimes } from "./api.ts"
+ *
+ * // declared once, in a module the program that calls it imports too
+ * const CountPrimes = Task.make("CountPrimes", {
+ *   payload: Schema.Struct({ from: Schema.Number, to: Schema.Number }),
+ *   success: Schema.Number
+ * })
+ *
+ * // the work itself: plain code (here, the primes in [from, to) by trial division)
+ * const countPrimes = (from: number, to: number): number => {
+ *   let count = 0
+ *   for (let n = Math.max(2, from); n < to; n++) {
+ *     let d = 2
+ *     while (d * d <= n && n % d !== 0) d++
+ *     if (d * d > n) count++
+ *   }
+ *   return count
+ * }
  *
  * BrowserThreadRunner.serve([
  *   Task.implement(CountPrimes, ({ from, to }) => Effect.sync(() => countPrimes(from, to)))

@@ -216,8 +216,17 @@ const clientSharding = SocketRunner.layerClientOnly.pipe(Layer.provide(layerClie
  * **Example** (A runner program, `runner.ts`)
  *
  * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "@effect-threads/core"
  * import { PgCluster } from "@effect-threads/cluster"
- * import { tasks } from "./api.ts"
+ *
+ * // the tasks this runner serves, declared once in a module the callers and the worker entry import too
+ * const tasks = [
+ *   Task.make("CountPrimes", {
+ *     payload: Schema.Struct({ from: Schema.Number, to: Schema.Number }),
+ *     success: Schema.Number
+ *   })
+ * ]
  *
  * PgCluster.runRunner({
  *   tasks,

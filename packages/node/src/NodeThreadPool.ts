@@ -107,13 +107,16 @@ export const layerPlatform = (
  * **Example** (A pool of 2 to 4 threads)
  *
  * ```ts
- * import { Effect } from "effect"
- * import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
-import type { InvalidLimit } from "@effect-threads/core/TeamPool"
-import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
-import * as ThreadPool from "@effect-threads/core/ThreadPool"
+ * import { Effect, Schema } from "effect"
+ * import * as Task from "@effect-threads/core/Task"
+ * import * as ThreadPool from "@effect-threads/core/ThreadPool"
  * import { NodeThreadPool } from "@effect-threads/node"
- * import { CountPrimes } from "./tasks-api.ts"
+ *
+ * // declared once, in a module the worker entry imports too
+ * const CountPrimes = Task.make("CountPrimes", {
+ *   payload: Schema.Struct({ from: Schema.Number, to: Schema.Number }),
+ *   success: Schema.Number
+ * })
  *
  * const PoolLive = NodeThreadPool.layer({
  *   entry: new URL("./tasks.ts", import.meta.url),

@@ -65,10 +65,26 @@ export const makePort = (parent: WorkerThreads.MessagePort): RunnerPort => {
  * **Example** (A worker entry, `tasks.ts`)
  *
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import * as Task from "@effect-threads/core/Task"
  * import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"
- * import { CountPrimes } from "./tasks-api.ts"
+ *
+ * // declared once, in a module the program that calls it imports too
+ * const CountPrimes = Task.make("CountPrimes", {
+ *   payload: Schema.Struct({ from: Schema.Number, to: Schema.Number }),
+ *   success: Schema.Number
+ * })
+ *
+ * // the work itself: plain code (here, the primes in [from, to) by trial division)
+ * const countPrimes = (from: number, to: number): number => {
+ *   let count = 0
+ *   for (let n = Math.max(2, from); n < to; n++) {
+ *     let d = 2
+ *     while (d * d <= n && n % d !== 0) d++
+ *     if (d * d > n) count++
+ *   }
+ *   return count
+ * }
  *
  * NodeThreadRunner.serve([
  *   Task.implement(CountPrimes, ({ from, to }) => Effect.sync(() => countPrimes(from, to)))
