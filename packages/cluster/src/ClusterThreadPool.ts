@@ -49,7 +49,10 @@ export interface Options {
   readonly runnerStatistics?: Effect.Effect<ReadonlyArray<ThreadPool.Statistics>, unknown> | undefined
   /**
    * How long a call waits for a runner to come up before it is sent (then `ThreadStartFailed`), and how long calls
-   * sent wait while no runner is up (then `ThreadCrashed`; a durable call stays stored). Default 30 seconds.
+   * sent wait while no runner is up (then `ThreadCrashed`; a durable call stays stored). Default 30 seconds. A
+   * `runnerCount` that fails or does not answer within 5 seconds (the database cannot be read) counts as no runner
+   * up, and the error then says the database could not be read, and why. Keep it longer than the database outages
+   * calls should wait out.
    */
   readonly runnerTimeout?: Duration.Input | undefined
   /** Receives the cause of every failure that has no caller to go to (`callInThread`). Default: logged. */
@@ -77,6 +80,7 @@ export const sumStatistics = (
     workerCount: sum("workerCount"),
     threadsStarted: sum("threadsStarted"),
     threadsCrashed: sum("threadsCrashed"),
+    threadsTerminated: sum("threadsTerminated"),
     tasksInFlight,
     waitingForRoom: sum("waitingForRoom"),
     threadsRecycled: sum("threadsRecycled")

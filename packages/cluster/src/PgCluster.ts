@@ -181,7 +181,9 @@ export interface ClientOptions extends ClusterThreadPool.Options {
  * to the runners of a Postgres-backed cluster and runs none itself (`clientOnly`). A call waits at most
  * `runnerTimeout` (default 30 seconds) for a runner to be registered and healthy, then fails with
  * `ThreadStartFailed`; a call sent whose outcome waits while no runner has been up for `runnerTimeout` fails with
- * `ThreadCrashed`.
+ * `ThreadCrashed`. Where the database could not be read meanwhile, both say so instead of "no runner". A call the
+ * cluster interrupts (a runner that cannot refresh its shard locks stops the calls it runs) is sent again, at most 5
+ * times (README, "Failure semantics").
  *
  * @stability experimental
  * @category layers
