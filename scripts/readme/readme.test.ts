@@ -1,8 +1,9 @@
 /**
- * The README's code runs as printed: its `ts` blocks (see `blocks.ts`) are written into a temporary project outside
- * the workspace, whose `node_modules` links the workspace packages; the Node files and the browser files (with the
- * DOM library) are type-checked with the workspace's `tsc` and the options of `tsconfig.base.json`, and the Node
- * program runs on real threads and must print what the README says it prints.
+ * The README's code runs as printed: the `ts` blocks of its guide (see `blocks.ts`) are written into a temporary
+ * project outside the workspace, whose `node_modules` links the workspace packages; the Node files and the browser
+ * files (with the DOM library) are type-checked with the workspace's `tsc` and the options of `tsconfig.base.json`,
+ * and the Node program runs on real threads and must print what the README says it prints. "Getting started" is
+ * followed as a newcomer does, with its own settings, in `getting-started.test.ts`.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"

@@ -48,7 +48,11 @@ export const keyDone = (self: Section.Section, key: string): void => {
     const ticket = next.value
     ticket.list = undefined
     ticket.node = undefined
-    return go(self, lane, ticket, 0)
+    go(self, lane, ticket, 0)
+    // Its thread left (it died, was recycled or terminated): placed like a new task, it may have found no thread, and
+    // the pool may have none (minThreads 0). The pool grows for its backlog, as after any thread that left.
+    if (ticket.list === self.team.backlog) self.config.threadLeft()
+    return
   }
   if (lane.thread === undefined) self.lanes.delete(key)
 }
@@ -85,11 +89,21 @@ export const left = (self: Section.Section, thread: Thread.Thread): void => {
   }
 }
 
+/** Whether a broadcast goes to `thread`: it can take work now. */
+const takes = (thread: Thread.Thread): boolean => thread.inTeam && Thread.isUsable(thread)
+
+/** How many threads a broadcast goes to now. */
+export const takers = (self: Section.Section): number => {
+  let count = 0
+  for (const thread of self.threads) if (takes(thread)) count++
+  return count
+}
+
 /** A broadcast's tickets, one per thread that can take work now, each pinned to its thread. */
 export const broadcast = (self: Section.Section, make: (thread: Thread.Thread) => PoolTicket): Array<PoolTicket> => {
   const tickets: Array<PoolTicket> = []
   for (const thread of self.threads) {
-    if (!thread.inTeam || !Thread.isUsable(thread)) continue
+    if (!takes(thread)) continue
     const ticket = make(thread)
     tickets.push(ticket)
     Placing.pin(self, thread, ticket)
