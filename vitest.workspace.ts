@@ -14,5 +14,6 @@ export default [
   "examples/browser",
   "examples/cluster",
   "scripts",
-  "scripts/readme"
+  "scripts/readme",
+  "runtimes"
 ] satisfies Array<TestProjectConfiguration>
