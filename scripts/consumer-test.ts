@@ -9,7 +9,8 @@
  * 2. the README's Node files (`scripts/readme/blocks.ts`) and `consumer/types.ts` (plus `consumer/cluster-types.ts`
  *    where the cluster is installed) type-check against the packed `.d.ts` files with `skipLibCheck: false`, by
  *    TypeScript 7 (`strict`, otherwise tsc's defaults) and by TypeScript 5.9 (`strict`, `exactOptionalPropertyTypes`);
- * 3. the README's Node programs (each `node X.ts` the README says prints `...`) print what it says, on real threads;
+ * 3. "Getting started"'s Node project (`hello-node`) type-checks with its own `tsconfig.json` (TypeScript 7); the
+ *    README's Node programs (each `node X.ts` the README says prints `...`) print what it says, on real threads;
  * 4. `consumer/program.mjs` (and `consumer/cluster.mjs`) run and print `consumer: ok` (`cluster: ok`).
  *
  * Run with `pnpm test:consumer` (all installs) or through vitest (`consumer.test.ts`, one test per install).
@@ -30,7 +31,7 @@ import {
   run,
   StepFailed
 } from "./pack.ts"
-import { extractBlocks, filesFor } from "./readme/blocks.ts"
+import { extractBlocks, filesFor, projectFor } from "./readme/blocks.ts"
 
 const fixtures = path.join(import.meta.dirname, "consumer")
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
@@ -131,7 +132,9 @@ const tsconfigFor = (files: ReadonlyArray<string>, extra: Record<string, unknown
   ) + "\n"
 
 /** The type checkers: the workspace's TypeScript 7 with tsc's defaults, and TypeScript 5.9 stricter. */
-const typeCheckers: ReadonlyArray<{ readonly name: string; readonly tsc: string; readonly extra: Record<string, unknown> }> = [
+const typeCheckers: ReadonlyArray<
+  { readonly name: string; readonly tsc: string; readonly extra: Record<string, unknown> }
+> = [
   { name: "TypeScript 7", tsc: path.join(root, "node_modules", ".bin", "tsc"), extra: {} },
   {
     name: "TypeScript 5.9",
@@ -169,8 +172,24 @@ export const checkInstall = async (packed: Packed, install: Install, log: (line:
       log(`${checker.name} (${version}): the README's Node files and ${own.join(", ")} type-check`)
     }
 
+    // "Getting started"'s Node project, in a folder of its own, checked with its own tsconfig.json (the user's).
+    const hello = projectFor(extractBlocks(readme), "hello-node")
+    const helloDir = path.join(dir, "hello-node")
+    for (const [name, code] of hello.files) {
+      fs.mkdirSync(path.dirname(path.join(helloDir, name)), { recursive: true })
+      fs.writeFileSync(path.join(helloDir, name), code)
+    }
+    // By TypeScript 7 only: TypeScript 5.9 (slow: ~10 s a program) checked the same declarations above.
+    const [typescript7] = typeCheckers
+    if (typescript7 !== undefined) {
+      await run(typescript7.tsc, ["-p", helloDir], { cwd: helloDir, timeoutMs: 180_000 })
+      log(`${typescript7.name}: Getting started's hello-node type-checks with its own tsconfig.json`)
+    }
+
     for (const [program, printed] of printedPrograms()) {
-      const output = await run(process.execPath, [program], { cwd: dir, timeoutMs: 60_000 })
+      const cwd = readmeFiles.has(program) ? dir : hello.files.has(program) ? helloDir : undefined
+      if (cwd === undefined) throw new StepFailed(`the README runs ${program}, which no block of it defines`)
+      const output = await run(process.execPath, [program], { cwd, timeoutMs: 60_000 })
       if (output !== `${printed}\n`) throw new StepFailed(`node ${program} printed ${output}, not ${printed}`)
       log(`node ${program} prints ${printed}`)
     }

@@ -5,7 +5,8 @@
  *
  * - {@link packPackages} builds the four published packages from clean `dist/` folders and `pnpm pack`s them, once
  *   per content: the tarballs are kept under `os.tmpdir()/effect-threads-packed/<hash of the sources>`, and a lock
- *   lets one process build while the others (parallel test files) wait for its tarballs.
+ *   lets one process build while the others (parallel test files) wait for its tarballs. Tarballs of other
+ *   sources are removed after an hour.
  * - {@link installPacked} makes a project under `os.tmpdir()` and installs the tarballs plus the given registry
  *   packages there with the machine's own npm (see {@link systemNpm}); `npm ls --all` must then exit 0.
  */
@@ -221,8 +222,12 @@ export const packPackages = (log: (line: string) => void = () => {}): Promise<Pa
       log(`packed tarballs of these sources found in ${dir}`)
       return packed
     }
+    // Tarballs of other sources stay an hour: another process (a test run of an older tree) may still install them.
     for (const old of fs.readdirSync(packedRoot)) {
-      if (old !== ".lock") fs.rmSync(path.join(packedRoot, old), { recursive: true, force: true })
+      const folder = path.join(packedRoot, old)
+      if (old !== ".lock" && Date.now() - fs.statSync(folder).mtimeMs > 3_600_000) {
+        fs.rmSync(folder, { recursive: true, force: true })
+      }
     }
     const [command, prefix] = pnpm()
     for (const name of publishedPackages) {
