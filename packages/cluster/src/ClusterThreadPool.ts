@@ -124,8 +124,9 @@ export class DurableCalls extends Context.Service<DurableCalls, {
  * cluster's message storage (Postgres, or memory when embedded) before it is sent, and deduplicated by its id. A
  * second call with the same id (from this caller or another, now or after a restart) gets the stored outcome of the
  * first, or waits for it, instead of running the task again. A stored call outlives its caller: if the caller dies,
- * a runner still runs it. A task still runs again if the runner running it dies before its outcome is stored (see
- * the README, "At least once").
+ * a runner still runs it. A task still runs again if its run ends before its outcome is stored: the runner running
+ * it dies, or stops it because it cannot refresh its shard locks (the database out of its reach), or cannot store
+ * the outcome; the shard's next owner runs the stored call (see the README, "At least once").
  *
  * @stability experimental
  * @category combinators

@@ -65,9 +65,9 @@ const describeExit = (exit: Exit.Exit<unknown, { readonly _tag: string }>): stri
 }
 
 /**
- * 30 plain calls, 12 durable ones and 4 streams, all in flight at once (each call runs 500 ms on a runner of two
- * threads, each stream 8 elements 250 ms apart); once a plain call has started on `runners[0]`, `fault` runs (it makes
- * an outage and ends it). Counts each caller's outcome and each call's runs (every run prints its id on its runner).
+ * 12 durable calls, 30 plain ones and 4 streams, all in flight at once (each call runs 500 ms on a runner of two
+ * threads, each stream 8 elements 250 ms apart); once a durable call runs on `runners[0]`, `fault` runs (it makes an
+ * outage and ends it). Counts each caller's outcome and each call's runs (every run prints its id on its runner).
  */
 const round = (setup: Setup, name: string, fault: Effect.Effect<void>) =>
   Effect.gen(function*() {
@@ -80,10 +80,11 @@ const round = (setup: Setup, name: string, fault: Effect.Effect<void>) =>
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
       })
     const base = name === "cut off" ? 0 : 1000
+    const durableIds = Array.from({ length: 12 }, (_, i) => `${name}-${i}`.replace(" ", "-"))
     const plain = Array.from({ length: 30 }, (_, i) => base + i).map((id) =>
       ThreadPool.deferToThread(Where, { id, ms: 500 }).pipe(Effect.exit, Effect.flatMap(count("plain", `${id}`)))
     )
-    const durable = Array.from({ length: 12 }, (_, i) => `${name}-${i}`.replace(" ", "-")).map((id) =>
+    const durable = durableIds.map((id) =>
       ClusterThreadPool.deferOnce(Slow, { id, ms: 500 }, { id }).pipe(Effect.exit, Effect.flatMap(count("durable", id)))
     )
     const streams = Array.from({ length: 4 }, (_, i) =>
@@ -91,14 +92,19 @@ const round = (setup: Setup, name: string, fault: Effect.Effect<void>) =>
         Effect.exit,
         Effect.flatMap(count("stream", `stream-${name}-${i}`))
       ))
-    const [cutRunner] = setup.runners
+    // The fault comes once a durable call runs on runners[0] (or, should none land there, once all have started).
+    const startedOn = (runner: Runner, id: string) =>
+      runner.printed(`started ${id}`)
+    const durableRuns = () =>
+      Promise.race([
+        Promise.race(durableIds.map((id) =>
+          startedOn(setup.runners[0]!, id)
+        )),
+        Promise.all(durableIds.map((id) => Promise.race(setup.runners.map((runner) => startedOn(runner, id)))))
+      ])
     yield* Effect.all([
-      Effect.all([...plain, ...durable, ...streams], { concurrency: "unbounded", discard: true }),
-      Effect.promise(() =>
-        Promise.race(Array.from({ length: 30 }, (_, i) =>
-          cutRunner!.printed(`ran ${base + i}`)))
-      )
-        .pipe(Effect.andThen(fault))
+      Effect.all([...durable, ...plain, ...streams], { concurrency: "unbounded", discard: true }),
+      Effect.promise(durableRuns).pipe(Effect.andThen(fault))
     ], { concurrency: "unbounded", discard: true })
     const runs = new Map<string, number>()
     for (const runner of setup.runners) {
@@ -107,7 +113,7 @@ const round = (setup: Setup, name: string, fault: Effect.Effect<void>) =>
       }
     }
     const twice = [...settled.keys()].filter((id) => (runs.get(id) ?? 0) > 1)
-    const durableTwice = twice.filter((id) => id.startsWith(name.replace(" ", "-")))
+    const durableTwice = twice.filter((id) => durableIds.includes(id))
     console.log(
       `${name}: outcomes ${JSON.stringify([...outcomes])}; ran twice: ${twice.length - durableTwice.length} of 30`,
       `plain, ${durableTwice.length} of 12 durable`
