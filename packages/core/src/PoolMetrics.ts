@@ -56,13 +56,25 @@ export const tasks = Metric.counter("effect_threads_tasks_total", { description:
 export const failures = Metric.counter("effect_threads_task_failures_total", { description: "tasks that failed" })
 
 /**
- * Threads that died while running a task.
+ * Threads that died on their own (an exit, an uncaught exception, out of memory) while they held a task. Threads the
+ * pool terminated are counted in {@link threadsTerminated}.
  *
  * @stability experimental
  * @category metrics
  * @since 0.1.0
  */
 export const crashes = Metric.counter("effect_threads_thread_crashes_total", { description: "threads that died" })
+
+/**
+ * Threads the pool terminated while they held a task, because a task ignored its interrupt past the grace period.
+ *
+ * @stability experimental
+ * @category metrics
+ * @since 0.4.0
+ */
+export const threadsTerminated = Metric.counter("effect_threads_threads_terminated_total", {
+  description: "threads terminated for ignoring an interrupt"
+})
 
 /**
  * Threads started, replacements included.

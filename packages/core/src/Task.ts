@@ -286,3 +286,17 @@ export const implementStream = <T extends AnyStream, R = never>(
  * @since 0.2.0
  */
 export const isStream = (task: Any): task is AnyStream => "element" in task
+
+/**
+ * A check for the calls that run a plain task (`deferToThread`, `callInThread`, `broadcast`, ...): a parameter typed
+ * `T & Task.NotStream<T>` takes any plain task and rejects a streaming task at compile time, with this type's text
+ * in the error. A streaming task runs with `ThreadPool.stream`; given to one of those calls from untyped code, it
+ * fails at once with `TaskNotImplemented`.
+ *
+ * @stability experimental
+ * @category type-level
+ * @since 0.4.0
+ */
+export type NotStream<T> = T extends { readonly element: AnySchema }
+  ? "a streaming task (Task.stream) runs with ThreadPool.stream"
+  : unknown

@@ -52,7 +52,9 @@ export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("Invali
 }) {}
 
 /**
- * The thread does not implement the task: its entry file has no handler for this tag.
+ * The thread does not implement the task: its entry file has no handler for this tag. Also the failure, at once, of
+ * a streaming task (`Task.stream`) given to a call that runs a plain task (`deferToThread`, `callInThread`,
+ * `broadcast`, ...) from code the type check did not see: it runs with `ThreadPool.stream`.
  *
  * @stability stable
  * @category errors

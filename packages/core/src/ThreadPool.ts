@@ -68,8 +68,14 @@ export interface Statistics extends Team.Statistics {
   readonly workerCount: number
   /** Platform threads started so far, replacements included. */
   readonly threadsStarted: number
-  /** Threads that died while running a task. */
+  /**
+   * Threads that died on their own (an exit, an uncaught exception, out of memory) while they held a task; not the
+   * threads the pool terminated ({@link threadsTerminated}), nor those that failed to start or died as the pool
+   * closed.
+   */
   readonly threadsCrashed: number
+  /** Threads the pool terminated while they held a task, because a task ignored its interrupt past the grace period. */
+  readonly threadsTerminated: number
   /** Tasks submitted and not yet settled. */
   readonly tasksInFlight: number
   /** Tasks whose callers wait for room in a full backlog (`maxBacklog`); not counted in `backloggedWorkCount`. */
@@ -128,7 +134,10 @@ export interface Call {
  * @category constructors
  * @since 0.1.0
  */
-export const call = <T extends Task.Any>(task: T, payload: Task.Payload<T>): Call => ({ task, payload })
+export const call = <T extends Task.Any>(task: T & Task.NotStream<T>, payload: Task.Payload<T>): Call => ({
+  task,
+  payload
+})
 
 /**
  * A pool of threads: Twisted's `ThreadPool`, with `twisted.internet.threads` folded in.
@@ -142,13 +151,13 @@ export interface ThreadPoolShape {
   readonly name: string
   /** Runs a task on a thread and gives its result: `deferToThread` / `deferToThreadPool`. */
   readonly deferToThread: <T extends Task.Any>(
-    task: T,
+    task: T & Task.NotStream<T>,
     payload: Task.Payload<T>,
     options?: RunOptions
   ) => Effect.Effect<Task.Success<T>, RunError<T>>
   /** Runs a task on a thread without waiting; its failures go to the pool's `logException`. */
   readonly callInThread: <T extends Task.Any>(
-    task: T,
+    task: T & Task.NotStream<T>,
     payload: Task.Payload<T>,
     options?: RunOptions
   ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
@@ -158,7 +167,7 @@ export interface ThreadPoolShape {
    */
   readonly callInThreadWithCallback: <T extends Task.Any>(
     onResult: (exit: Exit.Exit<Task.Success<T>, RunError<T>>) => Effect.Effect<void>,
-    task: T,
+    task: T & Task.NotStream<T>,
     payload: Task.Payload<T>,
     options?: RunOptions
   ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
@@ -172,7 +181,7 @@ export interface ThreadPoolShape {
    * A thread started later does not run it (its `serve` layer is the place for set-up every thread needs).
    */
   readonly broadcast: <T extends Task.Any>(
-    task: T,
+    task: T & Task.NotStream<T>,
     payload: Task.Payload<T>
   ) => Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload>
   /**
@@ -291,7 +300,7 @@ export const layer = (
  * @since 0.1.0
  */
 export const deferToThread = <T extends Task.Any>(
-  task: T,
+  task: T & Task.NotStream<T>,
   payload: Task.Payload<T>,
   options?: RunOptions
 ): Effect.Effect<Task.Success<T>, RunError<T>, ThreadPool> =>
@@ -306,7 +315,7 @@ export const deferToThread = <T extends Task.Any>(
  */
 export const deferToThreadPool = <T extends Task.Any>(
   pool: ThreadPoolShape,
-  task: T,
+  task: T & Task.NotStream<T>,
   payload: Task.Payload<T>,
   options?: RunOptions
 ): Effect.Effect<Task.Success<T>, RunError<T>> => pool.deferToThread(task, payload, options)
@@ -319,7 +328,7 @@ export const deferToThreadPool = <T extends Task.Any>(
  * @since 0.1.0
  */
 export const callInThread = <T extends Task.Any>(
-  task: T,
+  task: T & Task.NotStream<T>,
   payload: Task.Payload<T>,
   options?: RunOptions
 ): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, ThreadPool> =>
@@ -354,7 +363,7 @@ export const statistics: Effect.Effect<Statistics, never, ThreadPool> = ThreadPo
  * @since 0.2.0
  */
 export const broadcast = <T extends Task.Any>(
-  task: T,
+  task: T & Task.NotStream<T>,
   payload: Task.Payload<T>
 ): Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload, ThreadPool> =>
   ThreadPool.use((pool) => pool.broadcast(task, payload))

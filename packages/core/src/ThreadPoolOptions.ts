@@ -106,7 +106,8 @@ export interface Options {
    * The most tasks the backlog holds (tasks waiting for a thread). Default: no bound. Past it a task's caller waits
    * for room, interruptibly (its fiber suspends; `whenBacklogFull: "wait"`, the default), or fails at once with
    * `BacklogFull` (`"fail"`). Nothing is lost either way; callers that wait come in first come, first served (by
-   * priority, then order).
+   * priority, then order), and priorities hold across the bound: a freed thread takes a waiting caller's task before
+   * a backlogged task of a lower priority.
    */
   readonly maxBacklog?: number | undefined
   /** What a task does when the backlog is full, unless its call says: `"wait"` (default) or `"fail"`. */

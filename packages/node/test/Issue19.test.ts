@@ -9,9 +9,11 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { NodeThreadPool } from "../src/index.ts"
+import * as Api from "./fixtures/api.ts"
 import { DieOf, type Kind } from "./fixtures/dies-of-api.ts"
-import { suiteOptions } from "./helpers.ts"
+import { entry, makeSignal, suiteOptions, waitUntil } from "./helpers.ts"
 
 const diesOf = new URL("./fixtures/dies-of.ts", import.meta.url)
 
@@ -70,3 +72,63 @@ describe("a thread that dies of any value (issue 19)", suiteOptions, () => {
       }).pipe(Effect.scoped))
   }
 })
+
+describe("a key's next task after its thread left, on a default pool (issue 19)", suiteOptions, () => {
+  it.live("the thread holding the key dies: the key's next task runs on a new thread", () =>
+    Effect.gen(function*() {
+      const pool = yield* NodeThreadPool.make({ entry })
+      yield* pool.start
+      const dying = yield* Effect.forkChild(pool.deferToThread(Api.Exit, 3, { key: "k" }), { startImmediately: true })
+      const next = yield* Effect.forkChild(pool.deferToThread(Api.Add, { x: 2, y: 3 }, { key: "k" }), {
+        startImmediately: true
+      })
+      assert.instanceOf(typedFailure(yield* Fiber.await(dying)), ThreadError.ThreadCrashed)
+      assert.strictEqual(yield* Fiber.join(next), 5)
+      const stats = yield* pool.statistics
+      assert.strictEqual(stats.threadsStarted, 2)
+      assert.strictEqual(stats.tasksInFlight, 0)
+    }).pipe(Effect.scoped))
+
+  it.live("the thread holding the key is recycled: the key's next task runs on a new thread", () =>
+    Effect.gen(function*() {
+      const pool = yield* NodeThreadPool.make({ entry, recycle: { afterTasks: 1 } })
+      yield* pool.start
+      const first = yield* Effect.forkChild(pool.deferToThread(Api.ThreadId, undefined, { key: "k" }), {
+        startImmediately: true
+      })
+      const next = yield* Effect.forkChild(pool.deferToThread(Api.ThreadId, undefined, { key: "k" }), {
+        startImmediately: true
+      })
+      const firstThread = yield* Fiber.join(first)
+      assert.notStrictEqual(yield* Fiber.join(next), firstThread)
+      const stats = yield* pool.statistics
+      assert.strictEqual(stats.threadsRecycled, 2)
+      assert.strictEqual(stats.tasksInFlight, 0)
+    }).pipe(Effect.scoped))
+})
+
+describe(
+  "threads terminated for ignoring an interrupt, apart from threads that crashed (issue 19)",
+  suiteOptions,
+  () => {
+    it.live("a spinning task's thread terminated after the grace period counts in threadsTerminated only", () =>
+      Effect.gen(function*() {
+        const pool = yield* NodeThreadPool.make({ entry, minThreads: 1, maxThreads: 1, interruptGracePeriod: 50 })
+        yield* pool.start
+        const signal = makeSignal()
+        const spinning = yield* Effect.forkChild(
+          pool.deferToThread(Api.SpinSignal, { signal: signal.buffer, ms: 60_000 })
+        )
+        yield* waitUntil("the loop runs", Effect.sync(() => signal.get(0) === 1))
+        yield* Fiber.interrupt(spinning)
+        yield* waitUntil("the thread is replaced", Effect.map(pool.statistics, (s) => s.threadsStarted === 2))
+        const terminated = yield* pool.statistics
+        assert.strictEqual(terminated.threadsTerminated, 1)
+        assert.strictEqual(terminated.threadsCrashed, 0)
+        assert.instanceOf(typedFailure(yield* Effect.exit(pool.deferToThread(Api.Exit, 3))), ThreadError.ThreadCrashed)
+        const crashed = yield* pool.statistics
+        assert.strictEqual(crashed.threadsTerminated, 1)
+        assert.strictEqual(crashed.threadsCrashed, 1)
+      }).pipe(Effect.scoped))
+  }
+)

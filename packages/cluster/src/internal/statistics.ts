@@ -14,6 +14,8 @@ const Statistics = Schema.Struct({
   workerCount: Schema.Number,
   threadsStarted: Schema.Number,
   threadsCrashed: Schema.Number,
+  // Absent from the rows of runners of an earlier version: 0.
+  threadsTerminated: Schema.Number.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
   tasksInFlight: Schema.Number,
   waitingForRoom: Schema.Number,
   threadsRecycled: Schema.Number

@@ -13,9 +13,9 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Tracer from "effect/Tracer"
 import { AlreadyQuit } from "../AlreadyQuit.ts"
-import type * as Task from "../Task.ts"
+import * as Task from "../Task.ts"
 import type { InvalidLimit } from "../TeamPool.ts"
-import type { InvalidPayload } from "../ThreadError.ts"
+import { type InvalidPayload, TaskNotImplemented } from "../ThreadError.ts"
 import * as Lanes from "./lanes.ts"
 import * as Payload from "./payload.ts"
 import * as Placing from "./placing.ts"
@@ -37,6 +37,18 @@ export const placeNew = (section: Section.Section, ticket: Section.PoolTicket, l
   ticket.key === undefined ? Placing.place(section, ticket, limit) : Lanes.place(section, ticket, limit)
 
 const alreadyQuit = Exit.fail(new AlreadyQuit())
+
+/**
+ * A streaming task given to a call that runs a plain task (from code the type check did not see): it fails at once,
+ * where its handler would never end.
+ */
+const streamingTask = (task: Task.Any): Exit.Exit<never, TaskNotImplemented> =>
+  Exit.fail(
+    new TaskNotImplemented({
+      task: task._tag,
+      message: `${task._tag} is a streaming task (Task.stream): run it with ThreadPool.stream`
+    })
+  )
 
 /** The caller's span, sent along so that the thread's span is its child. */
 export const traceOf = (fiber: Fiber.Fiber<unknown, unknown>): Protocol.Trace | undefined => {
@@ -98,6 +110,7 @@ export const deferToThread = <T extends Task.Any>(
   return Effect.callback<Task.Success<T>, unknown>((resume) => {
     const section = pool.section
     if (section.quitting) return resume(alreadyQuit)
+    if (Task.isStream(task)) return resume(streamingTask(task))
     const encoded = Payload.encode(task, payload)
     if (Exit.isFailure(encoded)) return resume(encoded)
     const fiber = Fiber.getCurrent()
@@ -118,6 +131,7 @@ const general = <T extends Task.Any>(
   Effect.withFiber((fiber) => {
     const section = pool.section
     if (section.quitting) return alreadyQuit
+    if (Task.isStream(task)) return streamingTask(task)
     const encoded = Payload.encode(task, payload)
     if (Exit.isFailure(encoded)) return encoded
     if (pool.tracing) return traced(pool, task, encoded.value, options)
@@ -193,6 +207,8 @@ const submit = (
   Effect.withFiber<void, AlreadyQuit | InvalidPayload | InvalidLimit>((fiber) => {
     const section = pool.section
     if (section.quitting) return alreadyQuit
+    // Its outcome, a failure, goes where any outcome of this call goes.
+    if (Task.isStream(task)) return Effect.sync(() => onSettle(streamingTask(task), undefined))
     const encoded = Payload.encodeChecked(task, payload)
     if (Exit.isFailure(encoded)) return encoded
     const trace = traceOf(fiber)
@@ -264,6 +280,9 @@ export const callMultipleInThread = (
         pool.run(Effect.catchCause(pool.logException(exit.cause), () => Effect.void))
       }
     }
+    // A streaming task in the sequence: the sequence would stop at it, so none of it runs; its failure is logged.
+    const streaming = calls.find((call) => Task.isStream(call.task))
+    if (streaming !== undefined) return Effect.sync(() => onSettle(streamingTask(streaming.task)))
     return withLimit(pool, (limit) =>
       Effect.sync(() => {
         const tickets = calls.map((call, i) =>
@@ -331,6 +350,10 @@ export const broadcast = <T extends Task.Any>(
   Effect.callback<ReadonlyArray<Exit.Exit<Task.Success<T>, unknown>>, AlreadyQuit | InvalidPayload>((resume) => {
     const section = pool.section
     if (section.quitting) return resume(alreadyQuit)
+    if (Task.isStream(task)) {
+      const failed = streamingTask(task)
+      return resume(Exit.succeed(Array.from({ length: Lanes.takers(section) }, () => failed)))
+    }
     const encoded = Payload.encodeChecked(task, payload)
     if (Exit.isFailure(encoded)) return resume(Exit.fail(Cause.squash(encoded.cause) as InvalidPayload))
     const fiber = Fiber.getCurrent()

@@ -162,8 +162,14 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   const held = Array.from(thread.held.values())
   thread.held.clear()
   if (!starting && held.length > 0 && !self.closing) {
-    self.threadsCrashed++
-    self.config.meters.pending.crashes++
+    // Died on its own while it held work, or terminated by the pool because a task ignored its interrupt.
+    if (thread.doomed) {
+      self.threadsTerminated++
+      self.config.meters.pending.terminated++
+    } else {
+      self.threadsCrashed++
+      self.config.meters.pending.crashes++
+    }
   }
   const tickets: Array<PoolTicket> = []
   const outcomes: Array<Exit.Exit<unknown, unknown>> = []

@@ -18,6 +18,7 @@ export interface Meters {
   readonly tasks: Metric.Metric<number, unknown>
   readonly failures: Metric.Metric<number, unknown>
   readonly crashes: Metric.Metric<number, unknown>
+  readonly terminated: Metric.Metric<number, unknown>
   readonly threadsStarted: Metric.Metric<number, unknown>
   readonly threadsReleased: Metric.Metric<number, unknown>
   readonly queueWait: Metric.Metric<number, unknown>
@@ -27,6 +28,7 @@ export interface Meters {
     tasks: number
     failures: number
     crashes: number
+    terminated: number
     threadsStarted: number
     threadsReleased: number
   }
@@ -49,11 +51,12 @@ export const make = (name: string, context: Context.Context<never>): Meters => {
     tasks: PoolMetrics.tasks,
     failures: PoolMetrics.failures,
     crashes: PoolMetrics.crashes,
+    terminated: PoolMetrics.threadsTerminated,
     threadsStarted: PoolMetrics.threadsStarted,
     threadsReleased: PoolMetrics.threadsReleased,
     queueWait: PoolMetrics.queueWait,
     runTime: PoolMetrics.runTime,
-    pending: { tasks: 0, failures: 0, crashes: 0, threadsStarted: 0, threadsReleased: 0 },
+    pending: { tasks: 0, failures: 0, crashes: 0, terminated: 0, threadsStarted: 0, threadsReleased: 0 },
     gauges: { backlog: -1, busy: -1, idle: -1 }
   }
 }
@@ -78,11 +81,13 @@ export const flush = (self: Meters, backlog: number, busy: number, idle: number)
   add(self, self.tasks, pending.tasks)
   add(self, self.failures, pending.failures)
   add(self, self.crashes, pending.crashes)
+  add(self, self.terminated, pending.terminated)
   add(self, self.threadsStarted, pending.threadsStarted)
   add(self, self.threadsReleased, pending.threadsReleased)
   pending.tasks = 0
   pending.failures = 0
   pending.crashes = 0
+  pending.terminated = 0
   pending.threadsStarted = 0
   pending.threadsReleased = 0
   gauge(self, "backlog", backlog)

@@ -194,6 +194,7 @@ export const doom = (self: Sec, thread: Thread.Thread): void => {
   if (thread.state === Thread.DEAD) return
   const serving = thread.state === Thread.READY
   thread.state = Thread.LEAVING
+  thread.doomed = true
   if (thread.inTeam) {
     thread.inTeam = false
     Team.remove(self.team, thread)

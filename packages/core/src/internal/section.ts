@@ -40,7 +40,10 @@ export interface Config {
   readonly onCall: (thread: Thread.Thread, id: number, tag: string, payload: unknown) => void
   /** Whether the pool paces threads above its minimum (the adaptive policy's token). */
   readonly adaptive: boolean
-  /** A thread left the team without finishing (died, doomed): the pool replenishes for its backlog. */
+  /**
+   * A thread left the team without finishing (died, doomed, recycled), or work it would have taken went to the
+   * backlog: the pool replenishes for its backlog.
+   */
   readonly threadLeft: () => void
   /** The most tickets the backlog holds (`Infinity`: no bound). */
   readonly maxBacklog: number
@@ -76,6 +79,7 @@ export interface Section {
   nextTicketId: number
   threadsStarted: number
   threadsCrashed: number
+  threadsTerminated: number
   threadsRecycled: number
   inFlight: number
   dirty: Array<Thread.Thread>
@@ -135,6 +139,7 @@ export const make = (config: Config, events: Events, minThreads: number, maxThre
     nextTicketId: 0,
     threadsStarted: 0,
     threadsCrashed: 0,
+    threadsTerminated: 0,
     threadsRecycled: 0,
     inFlight: 0,
     dirty: [],
@@ -152,9 +157,23 @@ export const make = (config: Config, events: Events, minThreads: number, maxThre
       wake(self)
     },
     now: () => config.millis(),
-    reserved: (thread) => Backlog.take(thread.reserved)?.value
+    reserved: (thread) => Backlog.take(thread.reserved)?.value ?? (self.room.length > 0 ? overtaking(self) : undefined)
   }, config.capacity)
   return self
+}
+
+/**
+ * The ticket waiting for room in a full backlog that a freed thread takes before the backlog, if its priority is
+ * above the backlog's highest: as if it had been admitted into the backlog first, so no lower priority overtakes it.
+ */
+const overtaking = (self: Section): PoolTicket | undefined => {
+  const waiting = self.room.levels[0]!.priority
+  const highest = self.team.backlog.levels[0]?.priority
+  if (highest !== undefined && highest >= waiting) return undefined
+  const ticket = Backlog.take(self.room)!.value
+  ticket.list = undefined
+  ticket.node = undefined
+  return ticket
 }
 
 /** The time of the current turn, in milliseconds. */
@@ -316,6 +335,7 @@ export const statistics = (self: Section) => ({
   workerCount: Team.size(self.team),
   threadsStarted: self.threadsStarted,
   threadsCrashed: self.threadsCrashed,
+  threadsTerminated: self.threadsTerminated,
   threadsRecycled: self.threadsRecycled,
   tasksInFlight: self.inFlight,
   waitingForRoom: self.room.length

@@ -57,6 +57,8 @@ export interface Thread {
   heap: number
   /** It is being recycled: it finishes what it holds, takes nothing new, then closes. */
   recycling: boolean
+  /** The pool decided to terminate it (it ignored an interrupt past the grace period, or never became ready). */
+  doomed: boolean
 }
 
 /** A thread record, before its platform thread is spawned. */
@@ -78,7 +80,8 @@ export const make = (id: number): Thread => ({
   keys: new Set(),
   completed: 0,
   heap: 0,
-  recycling: false
+  recycling: false,
+  doomed: false
 })
 
 /** Whether it can be given work. */
