@@ -9,9 +9,9 @@
  * - `SHARDING`: `tuned` or `default` (see `settings.ts`; default `tuned`), the same on every process
  *
  * It prints `ready` once it serves. On SIGTERM or SIGINT it hands its shards over, lets the tasks it runs finish,
- * and exits.
+ * and exits with code 0 (`ClusterRunner.teardown`).
  */
-import { PgCluster } from "@effect-threads/cluster"
+import { ClusterRunner, PgCluster } from "@effect-threads/cluster"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Effect, Layer } from "effect"
 import { tasks } from "./api.ts"
@@ -44,4 +44,4 @@ const main = Effect.gen(function*() {
   return yield* Effect.never
 })
 
-NodeRuntime.runMain(Effect.scoped(main))
+NodeRuntime.runMain(Effect.scoped(main), { teardown: ClusterRunner.teardown })

@@ -10,10 +10,12 @@
 import * as Task from "@effect-threads/core/Task"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as Cause from "effect/Cause"
 import type * as Sharding from "effect/cluster/Sharding"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TaskEntity from "./TaskEntity.ts"
@@ -176,3 +178,32 @@ export const layer = (options: Options): Layer.Layer<never, never, ThreadPool.Th
       })
     )
   }))
+
+/**
+ * The teardown of a runner process, for `NodeRuntime.runMain`'s `teardown` option (`PgCluster.runRunner` uses it):
+ * exit code 0 once a stop asked by SIGTERM or SIGINT has completed (the runner handed its shards over and its tasks
+ * finished), where Effect's default gives 130, which systemd and Kubernetes count as a failure. A runner that fails
+ * (its layer could not be built, a finalizer died) still exits 1.
+ *
+ * **Example** (A runner program that prints when it is up)
+ *
+ * ```ts
+ * import { ClusterRunner, PgCluster } from "@effect-threads/cluster"
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ *
+ * declare const options: PgCluster.RunnerOptions
+ *
+ * Effect.gen(function*() {
+ *   yield* Layer.build(PgCluster.layerRunner(options))
+ *   yield* Effect.log("runner up")
+ *   return yield* Effect.never
+ * }).pipe(Effect.scoped, NodeRuntime.runMain({ teardown: ClusterRunner.teardown }))
+ * ```
+ *
+ * @stability experimental
+ * @category running
+ * @since 0.4.0
+ */
+export const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)

@@ -213,7 +213,8 @@ const clientSharding = SocketRunner.layerClientOnly.pipe(Layer.provide(layerClie
 /**
  * Runs a runner as the process's main program: {@link layerRunner}, launched with `NodeRuntime.runMain`. On
  * SIGTERM or SIGINT the runner stops taking shards, hands them over, lets the tasks it runs finish (up to the
- * cluster's `entityTerminationTimeout`), closes its thread pool, and the process exits.
+ * cluster's `entityTerminationTimeout`), closes its thread pool, and the process exits with code 0
+ * ({@link ClusterRunner.teardown}; 1 if the runner failed).
  *
  * **Example** (A runner program, `runner.ts`)
  *
@@ -244,4 +245,4 @@ const clientSharding = SocketRunner.layerClientOnly.pipe(Layer.provide(layerClie
  * @since 0.3.0
  */
 export const runRunner = (options: RunnerOptions): void =>
-  NodeRuntime.runMain(Layer.launch(layerRunner(options)), { disableErrorReporting: false })
+  NodeRuntime.runMain(Layer.launch(layerRunner(options)), { teardown: ClusterRunner.teardown })

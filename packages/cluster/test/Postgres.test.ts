@@ -5,6 +5,7 @@ import { ThreadPool } from "@effect-threads/core"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Ref, Schedule, Stream } from "effect"
+import * as ChildProcess from "node:child_process"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
 import { Count, Crash, Hang, Negative, Slow, Square, Stamp, Where } from "./fixtures/api.ts"
@@ -111,8 +112,8 @@ describe("ClusterThreadPool over Postgres, three runner processes", () => {
     () =>
       Effect.gen(function*() {
         const { exit, runs, twice } = yield* failover("SIGTERM")
-        // The runner shut down by itself (runMain's exit code for an interrupted main is 130).
-        assert.strictEqual(exit.signal, null)
+        // The runner shut down by itself, and said it stopped well (ClusterRunner.teardown: 0, not runMain's 130).
+        assert.deepStrictEqual(exit, { code: 0, signal: null })
         // Counted on the runners: every task ran, and none twice (the stopped runner finished what it had begun).
         assert.strictEqual(runs.size, 3000)
         assert.strictEqual(twice, 0)
@@ -150,6 +151,36 @@ describe("ClusterThreadPool over Postgres, no runner", () => {
         assert.isBelow(waited, 10_000)
       }).pipe(Effect.scoped),
     30_000
+  )
+})
+
+describe("PgCluster.runRunner", () => {
+  it.live(
+    "a runner program stopped with SIGTERM exits with code 0 once it has stopped (not 130: a graceful stop)",
+    () =>
+      Effect.gen(function*() {
+        const pg = yield* Effect.acquireRelease(Effect.promise(startPostgres), (pg) => Effect.sync(pg.stop))
+        const port = yield* Effect.promise(freePort)
+        const runner = yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            const child = ChildProcess.spawn(
+              process.execPath,
+              [new URL("./fixtures/runRunner.ts", import.meta.url).pathname],
+              { env: { ...process.env, PG_PORT: String(pg.port), RUNNER_PORT: String(port) }, stdio: "ignore" }
+            )
+            const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
+              child.once("exit", (code, signal) => done({ code, signal }))
+            )
+            return { child, exited }
+          }),
+          ({ child, exited }) => Effect.promise(() => (child.kill("SIGKILL"), exited))
+        )
+        // It serves: a call comes back from it.
+        assert.strictEqual(yield* ThreadPool.deferToThread(Square, 3).pipe(Effect.provide(clientOf(pg))), 9)
+        runner.child.kill("SIGTERM")
+        assert.deepStrictEqual(yield* Effect.promise(() => runner.exited), { code: 0, signal: null })
+      }).pipe(Effect.scoped),
+    60_000
   )
 })
 
