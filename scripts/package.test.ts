@@ -42,13 +42,16 @@ const entrypointsOf = (name: string): ReadonlyArray<string> => [
     .map((file) => `./${path.basename(file, ".d.ts")}`)
 ]
 
+/** A declaration file without its comments (the JSDoc's examples import the packages as a user does). */
+const withoutComments = (code: string): string => code.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "")
+
 /**
  * The module specifiers a declaration file imports or re-exports (`from "x"`, `import("x")`, `import "x"`), outside
  * its comments (the JSDoc's examples import the packages as a user does).
  */
 const specifiersOf = (code: string): ReadonlyArray<string> =>
   Array.from(
-    code.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "").matchAll(
+    withoutComments(code).matchAll(
       /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm
     ),
     (match) => match[1] ?? ""
@@ -128,6 +131,16 @@ describe.each(publishedPackages)("the packed @effect-threads/%s", (name) => {
       }
     }
     expect(problems).toEqual([])
+  })
+
+  it("declares the types of its exported functions (no type that tsc inferred and wrote as import(...))", () => {
+    const inferred = filesOf(name).filter((file) => file.endsWith(".d.ts")).flatMap((file) =>
+      withoutComments(fs.readFileSync(path.join(dirOf(name), file), "utf8"))
+        .split(/\n(?=export |declare |import |type |interface )/)
+        .filter((statement) => /^export declare const \w+: [<(]/.test(statement) && statement.includes("import(\""))
+        .map((statement) => `${file}: ${statement.slice(0, statement.indexOf(":"))}`)
+    )
+    expect(inferred).toEqual([])
   })
 
   it("has a publishable manifest: no workspace: range, exports into dist, effect a peer", () => {
