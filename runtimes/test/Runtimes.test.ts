@@ -102,11 +102,17 @@ const pastHeapLimit = (runtime: Runtime) => {
     }
   }
   if (runtime.name === "Bun") {
-    return { says: "not enforced (the thread keeps its 256 MB)", exit: { success: "kept 256 MB" }, exits: [cleanExit] }
+    // The pool's grace period is short here (for Deno's silent thread): a thread that takes longer to close, holding
+    // 256 MB on a loaded machine, is terminated, which is no error.
+    return {
+      says: "not enforced (the thread keeps its 256 MB)",
+      exit: { success: "kept 256 MB" },
+      exits: [{ error: null }]
+    }
   }
   return {
     says: "a thread past its heap limit stops without a word (no exit, no error) until it is terminated",
-    exit: { success: "no answer within 10 s" },
+    exit: { success: "no answer within 5 seconds" },
     exits: [{ error: null, terminated: true }, { error: null }]
   }
 }
