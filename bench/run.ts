@@ -15,7 +15,8 @@
  *   imports nothing), in pairs in this process (`start.ts`; `bench/startup.ts` breaks it down).
  *
  * A, D and E run in a fresh child process per pool and sample (`child.ts`), so that one pool's heap does not count
- * against another's; B, C and F run in this process. Every figure is the median of the samples.
+ * against another's; B, C and F run in this process. Every figure is the median of the samples. A and D of our two
+ * pools are also taken on Bun and Deno, in a fresh process of theirs (`runtimes.ts`): the runtime table.
  *
  * Options: `--smoke` (tiny sizes, one sample: proves that everything runs, measures nothing), `--samples N`,
  * `--out PATH` (default `bench/results/latest.json`; a smoke run writes no file unless given one), `--curves` (then
@@ -31,6 +32,7 @@ import type { ChildResult } from "./child.ts"
 import { commit } from "./commit.ts"
 import { fmt, table } from "./format.ts"
 import { load, type Pool, type PoolName, poolNames } from "./pools/Pool.ts"
+import * as Runtimes from "./runtimes.ts"
 import * as G from "./start.ts"
 import * as F from "./team.ts"
 import { fib } from "./workers/fib.ts"
@@ -112,6 +114,7 @@ const syncMs: Array<number> = []
 const fSamples: Array<F.FSample> = []
 const gSamples: Array<G.GSample> = []
 const failures: Array<string> = []
+const runtimeSamples = new Map(Runtimes.rows.map((row) => [row, { A: perRound(), D: perRound() }]))
 
 // ---- workloads ----
 
@@ -236,6 +239,14 @@ for (let round = 0; round < samples; round++) {
     s.D[round] = result.D_startMs
     s.E[round] = result.E_rssMB
   }
+  for (const row of rotate(Runtimes.rows, round)) {
+    const result = await Runtimes.sample(row, sizes.tinyTasks, sizes.tinyWarmup)
+    if (typeof result === "string") failures.push(result)
+    else {
+      runtimeSamples.get(row)!.A[round] = result.A_tasksPerSec
+      runtimeSamples.get(row)!.D[round] = result.D_startMs
+    }
+  }
   await runInProcess(order, round)
   fSamples.push(await F.sample(sizes.teamTasks, smoke ? 2 : 3))
   for (let i = 0; i < sizes.threadStarts; i++) {
@@ -274,6 +285,17 @@ const figures = new Map<PoolName, Figures & { readonly C_ms: number }>(poolNames
   }]
 }))
 const figuresOf = (name: PoolName) => figures.get(name)!
+
+const runtimeFigures = (s: { readonly A: ReadonlyArray<number>; readonly D: ReadonlyArray<number> }) => ({
+  A_tasksPerSec: Math.round(median(s.A)),
+  D_startMs: round(median(s.D), 1),
+  A: s.A,
+  D: s.D
+})
+const runtimesTable = Runtimes.runtimeTable(
+  { version: process.versions.node, figures: (pool) => runtimeFigures(samplesOf.get(pool)!) },
+  Runtimes.rows.map((row) => [row, runtimeFigures(runtimeSamples.get(row)!)] as const)
+)
 
 const fPlain = median(fSamples.map((s) => s.plainMs))
 const fTeam = median(fSamples.map((s) => s.teamMs))
@@ -423,6 +445,10 @@ console.log(ratiosTable)
 console.log()
 console.log(spreadTable)
 console.log()
+console.log(`Our pools on other runtimes (A and D; medians and spread of ${samples} sample(s)):`)
+console.log()
+console.log(runtimesTable)
+console.log()
 console.log(targetsTable)
 if (raw.C_speedup < 1.5) {
   console.log(
@@ -480,7 +506,11 @@ if (out !== undefined) {
       return [name, f]
     })),
     F: fBlock,
-    G: gBlock
+    G: gBlock,
+    runtimes: Runtimes.rows.map((row) => {
+      const { A_tasksPerSec, D_startMs } = runtimeFigures(runtimeSamples.get(row)!)
+      return { runtime: row.runtime, version: row.version, pool: row.pool, A_tasksPerSec, D_startMs }
+    })
   }
   writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`)
   console.log(`wrote ${out}`)

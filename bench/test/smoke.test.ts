@@ -40,8 +40,14 @@ describe("pnpm bench --smoke", () => {
     }
     expect(stdout).toMatch(/^\| A \(pipelined\) >= 2\.0x poolifier /m)
     expect(stdout).toMatch(/^F \(/m)
+    // The runtime table: our two pools on Bun and on Deno, beside Node.
+    for (const runtime of ["Node", "Bun", "Deno"]) {
+      expect(stdout.match(new RegExp(`^\\| ${runtime} \\S+ +\\| +effect-threads( \\(pipelined\\))? \\|`, "gm"))?.length)
+        .toBe(2)
+    }
     const json: unknown = JSON.parse(readFileSync(out, "utf8"))
     expect(json).toMatchObject({ node: process.version, versions: {}, F: {} })
+    expect((json as { runtimes: Array<unknown> }).runtimes).toHaveLength(4)
     const pools = (json as { pools: Record<string, unknown> }).pools
     expect(Object.keys(pools)).toEqual([...poolNames])
     for (const name of poolNames) {
