@@ -8,13 +8,13 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { chromium } from "playwright"
 import { describe, expect, it } from "vitest"
-import { chromiumArgs, findChromium } from "./chromium.ts"
+import { chromiumArgs, findChromium, findChromiumForConfig } from "./chromium.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const noSystem = { ...process.env, CHROMIUM_PATH: undefined, CHROMIUM_SYSTEM_PATH: "/nonexistent/chromium" }
 
 describe("the browser tests' Chromium", () => {
-  it("is the system's when it exists, CHROMIUM_PATH's when set, and a wrong CHROMIUM_PATH fails", () => {
+  it("is the system's when it exists, CHROMIUM_PATH's when set, and a wrong CHROMIUM_PATH fails, saying so", () => {
     const stand = process.execPath // any file that exists stands for a system Chromium here
     expect(findChromium({ ...noSystem, CHROMIUM_SYSTEM_PATH: stand })).toMatchObject({
       executablePath: stand,
@@ -27,6 +27,12 @@ describe("the browser tests' Chromium", () => {
     expect(() => findChromium({ ...noSystem, CHROMIUM_PATH: "/nonexistent/chrome" })).toThrow(
       "CHROMIUM_PATH names /nonexistent/chrome, which does not exist"
     )
+    // A vitest config gets the reason as the path, for Playwright's launch error, instead of a throw that would stop
+    // every project's run.
+    expect(findChromiumForConfig({ ...noSystem, CHROMIUM_PATH: "/nonexistent/chrome" })).toMatchObject({
+      executablePath: "(CHROMIUM_PATH names /nonexistent/chrome, which does not exist)",
+      source: "none"
+    })
   })
 
   it("without a system Chromium, is the npm package's, which launches and runs a module worker", async () => {

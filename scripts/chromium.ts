@@ -20,7 +20,7 @@ import { pathToFileURL } from "node:url"
 const root = path.resolve(import.meta.dirname, "..")
 
 /** Where a Chromium came from. */
-export type ChromiumSource = "CHROMIUM_PATH" | "system" | "@sparticuz/chromium"
+export type ChromiumSource = "CHROMIUM_PATH" | "system" | "@sparticuz/chromium" | "none"
 
 /** A Chromium to launch: its executable, the environment it needs, and where it came from. */
 export interface Chromium {
@@ -130,4 +130,18 @@ export const findChromium = (env: NodeJS.ProcessEnv = process.env): Chromium => 
   const system = env["CHROMIUM_SYSTEM_PATH"] ?? systemChromium
   if (fs.existsSync(system)) return { executablePath: system, env: processEnv(), source: "system" }
   return packagedChromium()
+}
+
+/**
+ * {@link findChromium} for a vitest config, which every test run loads, whatever projects it runs: it never throws.
+ * Without a Chromium, the executable path it gives is the reason (a path that does not exist), so the browser tests
+ * fail with the reason in Playwright's launch error, and the other projects still run.
+ */
+export const findChromiumForConfig = (env: NodeJS.ProcessEnv = process.env): Chromium => {
+  try {
+    return findChromium(env)
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    return { executablePath: `(${reason})`, env: processEnv(), source: "none" }
+  }
 }

@@ -1,13 +1,14 @@
 import { playwright } from "@vitest/browser-playwright"
 import { defineProject } from "vitest/config"
-import { chromiumArgs, findChromium } from "../../scripts/chromium.ts"
+import { chromiumArgs, findChromiumForConfig } from "../../scripts/chromium.ts"
 
 /**
  * The browser project: tests run in real headless Chromium driven by Playwright: `CHROMIUM_PATH`, else Debian's
  * `/usr/bin/chromium`, else the one the npm package `@sparticuz/chromium` ships (see `scripts/chromium.ts`). A
- * browser that cannot be found or launched fails the run; nothing is skipped.
+ * browser that cannot be found or launched fails this project's run, saying why; nothing is skipped, and the other
+ * projects still run.
  */
-const chromium = findChromium()
+const chromium = findChromiumForConfig()
 
 export default defineProject({
   test: {
