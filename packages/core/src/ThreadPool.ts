@@ -187,8 +187,10 @@ export interface ThreadPoolShape {
   /**
    * Runs a streaming task (`Task.stream`, implemented with `Task.implementStream`): its elements arrive as the thread
    * produces them and the consumer takes them, at most `bufferSize` (default 16) waiting between the two: a slow
-   * consumer: a slow consumer slows the producer. Its typed failure fails the stream; stopping the stream (fewer elements taken,
-   * interrupting) stops the thread's stream. The task holds its thread until its stream ends.
+   * consumer slows the producer. The thread's stream runs ahead of the consumer by at most about twice `bufferSize`
+   * plus one chunk of its own making (its next chunk is pulled only when the consumer has room, and a chunk is made
+   * whole: see `Task.implementStream`). Its typed failure fails the stream; stopping the stream (fewer elements
+   * taken, interrupting) stops the thread's stream. The task holds its thread until its stream ends.
    */
   readonly stream: <T extends Task.AnyStream>(
     task: T,

@@ -45,7 +45,10 @@ export interface RunOptions {
  * @since 0.2.0
  */
 export interface StreamOptions extends RunOptions {
-  /** How many elements may wait between the thread and the consumer (the thread's credit). Default 16. */
+  /**
+   * How many elements may wait between the thread and the consumer (the thread's credit). Default 16. The thread's
+   * stream runs ahead of the consumer by at most about twice this, plus one chunk of its own making.
+   */
   readonly bufferSize?: number | undefined
 }
 

@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as Describe from "../src/internal/describe.ts"
 import * as Protocol from "../src/internal/protocol.ts"
-import { until } from "./helpers.ts"
+import { turn, until } from "./helpers.ts"
 
 class Boom extends Schema.TaggedError<Boom>()("Boom", { reason: Schema.String }) {}
 
@@ -362,6 +362,44 @@ describe("threads terminated for ignoring an interrupt are not counted as crashe
       Effect.provide(
         ThreadPool.layer({ name: "terminated-test", minThreads: 1, maxThreads: 1, interruptGracePeriod: "20 millis" })
           .pipe(Layer.provideMerge(InProcessThreads.layer(countingHandlers)))
+      )
+    ))
+})
+
+const Chunks = Task.stream("Chunks", { payload: Schema.Number, element: Schema.Number })
+let computed = 0
+const chunkHandlers = [
+  Task.implementStream(Chunks, (chunk) =>
+    Stream.range(1, 1_000_000, chunk).pipe(
+      Stream.map((n) => {
+        computed++
+        return n
+      })
+    ))
+]
+
+describe("a thread's stream pulls its next chunk only when the consumer has room (InProcessThreads)", () => {
+  it.effect("a consumer that stops taking: the stream computes at most twice bufferSize, in chunks of bufferSize", () =>
+    Effect.gen(function*() {
+      computed = 0
+      const bufferSize = 16
+      const threads = yield* ThreadPool.ThreadPool
+      let first = false
+      yield* Effect.forkChild(
+        threads.stream(Chunks, bufferSize, { bufferSize }).pipe(
+          Stream.runForEach(() => Effect.andThen(Effect.sync(() => void (first = true)), Effect.never))
+        ),
+        { startImmediately: true }
+      )
+      yield* until("the consumer has its first element", Effect.sync(() => first))
+      // Messages between the pool and an in-process thread are events: enough turns for every message to land.
+      for (let i = 0; i < 50; i++) yield* turn
+      // The consumer took one chunk from the buffer (16) and gave that much credit back; the thread sent 16 more and
+      // has no credit left: it must not pull (compute) another chunk.
+      assert.isAtMost(computed, 2 * bufferSize)
+    }).pipe(
+      Effect.provide(
+        ThreadPool.layer({ maxThreads: 1 }).pipe(Layer.provideMerge(InProcessThreads.layer(chunkHandlers)))
       )
     ))
 })

@@ -10,10 +10,12 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
 import { DieOf, type Kind } from "./fixtures/dies-of-api.ts"
-import { entry, makeSignal, suiteOptions, waitUntil } from "./helpers.ts"
+import { Produce } from "./fixtures/produced-api.ts"
+import { entry, makeSignal, suiteOptions, waitIdle, waitUntil } from "./helpers.ts"
 
 const diesOf = new URL("./fixtures/dies-of.ts", import.meta.url)
 
@@ -132,3 +134,46 @@ describe(
       }).pipe(Effect.scoped))
   }
 )
+
+const produced = new URL("./fixtures/produced.ts", import.meta.url)
+
+describe("how far a thread's stream runs ahead of its consumer (issue 19)", suiteOptions, () => {
+  const bufferSize = 16
+  /** Takes `take` elements of a million, then counts what the thread's stream computed once it stopped. */
+  const run = (take: number, chunk: number, rechunk: boolean) =>
+    Effect.gen(function*() {
+      const pool = yield* NodeThreadPool.make({ entry: produced, maxThreads: 1 })
+      yield* pool.start
+      const signal = makeSignal()
+      const taken = yield* pool.stream(Produce, { count: 1_000_000, chunk, rechunk, signal: signal.buffer }, {
+        bufferSize
+      }).pipe(Stream.take(take), Stream.runCollect)
+      assert.deepStrictEqual(taken, Array.from({ length: take }, (_, i) => i + 1))
+      yield* waitIdle(pool)
+      return signal.get(0)
+    }).pipe(Effect.scoped)
+
+  it.live("one element per pull: at most twice bufferSize ahead of what the consumer took", () =>
+    Effect.gen(function*() {
+      assert.isAtMost(yield* run(5, 1, false), 5 + 2 * bufferSize)
+      assert.isAtMost(yield* run(100, 1, false), 100 + 2 * bufferSize)
+    }))
+
+  it.live("chunks of 64: at most twice bufferSize and one chunk ahead", () =>
+    Effect.gen(function*() {
+      assert.isAtMost(yield* run(5, 64, false), 5 + 2 * bufferSize + 64)
+      assert.isAtMost(yield* run(300, 64, false), 300 + 2 * bufferSize + 64)
+    }))
+
+  it.live("the default chunks of Stream.range, with Stream.rechunk(1) before the costly step: bounded as one per pull", () =>
+    Effect.gen(function*() {
+      assert.isAtMost(yield* run(5, 0, true), 5 + 2 * bufferSize)
+    }))
+
+  it.live("the default chunks of Stream.range: one chunk of 4,096 is computed whole (as documented)", () =>
+    Effect.gen(function*() {
+      const computed = yield* run(5, 0, false)
+      assert.isAtLeast(computed, 4_096)
+      assert.isAtMost(computed, 5 + 2 * bufferSize + 4_096)
+    }))
+})

@@ -21,6 +21,12 @@ import * as Describe from "./describe.ts"
 import * as Outcome from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 
+/** The credit of a streaming request: how many more elements its caller can take, and who waits for more. */
+interface Credit {
+  credit: number
+  waiter: (() => void) | undefined
+}
+
 /** A call to the main thread that waits for its reply. */
 interface PendingCall {
   readonly task: Task.Any
@@ -168,32 +174,36 @@ export class Session<R> {
   }
 
   /** The credit of each streaming request: how many more elements its caller can take, and who waits for more. */
-  readonly credits = new Map<number, { credit: number; waiter: (() => void) | undefined }>()
+  readonly credits = new Map<number, Credit>()
+
+  /** The credit of streaming request `id`. */
+  creditOf(id: number): Credit {
+    let credit = this.credits.get(id)
+    if (credit === undefined) this.credits.set(id, credit = { credit: 0, waiter: undefined })
+    return credit
+  }
 
   /** The caller of streaming request `id` can take `n` more elements. */
   grant(id: number, n: number): void {
-    let credit = this.credits.get(id)
-    if (credit === undefined) this.credits.set(id, credit = { credit: 0, waiter: undefined })
+    const credit = this.creditOf(id)
     credit.credit += n
     const waiter = credit.waiter
     credit.waiter = undefined
     waiter?.()
   }
 
-  /** Waits until streaming request `id` has credit; gives it. */
-  awaitCredit(id: number): Effect.Effect<{ credit: number; waiter: (() => void) | undefined }> {
+  /** Waits until `entry` has credit again. */
+  awaitCredit(entry: Credit): Effect.Effect<void> {
     return Effect.callback((resume) => {
-      let credit = this.credits.get(id)
-      if (credit === undefined) this.credits.set(id, credit = { credit: 0, waiter: undefined })
-      const entry = credit
-      if (entry.credit > 0) return resume(Effect.succeed(entry))
-      entry.waiter = () => resume(Effect.succeed(entry))
+      if (entry.credit > 0) return resume(Effect.void)
+      entry.waiter = () => resume(Effect.void)
     })
   }
 
   /**
-   * Runs a streaming handler's stream: its elements go out as CHUNKs, never more than the caller's credit, so a
-   * slow caller slows the stream down here (it waits for credit) and memory stays bounded on both sides.
+   * Runs a streaming handler's stream: its elements go out as CHUNKs, never more than the caller's credit, and its
+   * next chunk is pulled only once the caller has room, so a slow caller slows the stream down here and memory stays
+   * bounded on both sides (by the credit, plus one chunk of the stream's own making).
    */
   streamed(
     id: number,
@@ -208,16 +218,20 @@ export class Session<R> {
     ).pipe(Effect.ensuring(Effect.sync(() => this.credits.delete(id))))
   }
 
-  /** Sends `elements` as CHUNKs, each within the credit the caller has given, waiting for more when it runs out. */
+  /**
+   * Sends `elements` as CHUNKs, each within the credit the caller has given, waiting for more when it runs out; once
+   * all are sent, waits for credit before the stream's next chunk is pulled. Synchronous while there is credit.
+   */
   emit(
     id: number,
     task: Task.AnyStream,
     encode: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>,
     elements: ReadonlyArray<unknown>
   ): Effect.Effect<void> {
+    const entry = this.creditOf(id)
     let at = 0
-    const step: Effect.Effect<void> = Effect.suspend(() =>
-      at >= elements.length ? Effect.void : Effect.flatMap(this.awaitCredit(id), (entry) => {
+    const send = (): Effect.Effect<void> => {
+      if (at < elements.length && entry.credit > 0) {
         const n = Math.min(entry.credit, elements.length - at)
         const encoded: Array<unknown> = []
         for (let i = at; i < at + n; i++) {
@@ -231,10 +245,11 @@ export class Session<R> {
         entry.credit -= n
         at += n
         this.post([Protocol.CHUNK, id, encoded])
-        return step
-      })
-    )
-    return step
+      }
+      // More to send, or all sent and no room for the next chunk: wait for credit.
+      return entry.credit > 0 && at >= elements.length ? Effect.void : Effect.flatMap(this.awaitCredit(entry), send)
+    }
+    return Effect.suspend(send)
   }
 
   readonly onDone = (exit: Exit.Exit<unknown, unknown>): void => {
