@@ -88,12 +88,16 @@ export type ShardingOptions = Partial<Omit<ShardingConfig.ShardingConfig["Servic
  * What this package changes from the engine's defaults: `entityMessagePollInterval` is 1 second (the engine's is 10),
  * so a stored call (`deferOnce`) sent before its caller knows which runner owns its shard (its first moments) is
  * read by that runner within a second, and a runner looks for shards to take every 2 seconds rather than 11.
+ * `preemptiveShutdown` is false: a stopping runner finishes the calls it runs, and answers them, before it
+ * unregisters and lets its shards go (the engine's `true` unregisters first and releases each shard as its entities
+ * drain, one lock query a shard on the lock connection, which under load delayed the lock refresh past
+ * `shardLockRefreshInterval`: the engine then stopped the entities still draining, and their calls ran twice).
  *
  * @stability experimental
  * @category models
  * @since 0.3.0
  */
-export const defaultSharding: ShardingOptions = { entityMessagePollInterval: "1 second" }
+export const defaultSharding: ShardingOptions = { entityMessagePollInterval: "1 second", preemptiveShutdown: false }
 
 const storage = (postgres: ReturnType<typeof layerPostgres>) =>
   Layer.mergeAll(
@@ -121,8 +125,9 @@ export interface RunnerOptions extends NodeThreadPool.Options, ClusterRunner.Opt
 /**
  * A cluster runner: registers in Postgres, takes its share of the shards, and serves `tasks` on a local
  * `NodeThreadPool` over `entry`, whose statistics it writes to the database every second (for the clients'
- * `statistics`). Closing the layer (SIGTERM through `NodeRuntime.runMain`) unregisters it, hands its shards over and
- * waits for the tasks it runs.
+ * `statistics`). Closing the layer (SIGTERM through `NodeRuntime.runMain`) refuses new calls (their callers send
+ * them again, to the next owner of their shard), waits for the tasks it runs and answers them, then unregisters it
+ * and hands its shards over.
  *
  * @stability experimental
  * @category layers
@@ -212,8 +217,8 @@ const clientSharding = SocketRunner.layerClientOnly.pipe(Layer.provide(layerClie
 
 /**
  * Runs a runner as the process's main program: {@link layerRunner}, launched with `NodeRuntime.runMain`. On
- * SIGTERM or SIGINT the runner stops taking shards, hands them over, lets the tasks it runs finish (up to the
- * cluster's `entityTerminationTimeout`), closes its thread pool, and the process exits with code 0
+ * SIGTERM or SIGINT the runner refuses new calls, lets the tasks it runs finish (up to the cluster's
+ * `entityTerminationTimeout`) and answers them, closes its thread pool, hands its shards over, and exits with code 0
  * ({@link ClusterRunner.teardown}; 1 if the runner failed).
  *
  * **Example** (A runner program, `runner.ts`)
