@@ -1,6 +1,6 @@
 /**
  * Runner processes for the example: each is `node runner.ts` with its settings in its environment, a child of this
- * process in its own process group. Closing the scope stops it with SIGTERM (it hands its shards over and exits) and
+ * process in its own process group. Closing the scope stops it with SIGTERM (it finishes what it runs, hands its shards over and exits) and
  * waits for it to exit; one that is still there after 20 seconds gets SIGKILL.
  */
 import { Data, Effect } from "effect"
