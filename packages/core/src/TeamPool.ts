@@ -21,6 +21,7 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Describe from "./internal/describe.ts"
 import * as LockWorker from "./LockWorker.ts"
 import * as Team from "./Team.ts"
 import * as ThreadWorker from "./ThreadWorker.ts"
@@ -120,7 +121,7 @@ export const validateLimit = (limit: Effect.Effect<number, unknown>): Effect.Eff
         ? Effect.succeed(n)
         : Effect.fail(
           new InvalidLimit({
-            message: `currentLimit must be a non-negative integer or Infinity, got ${String(n)}`
+            message: `currentLimit must be a non-negative integer or Infinity, got ${Describe.describe(n)}`
           })
         )
   })

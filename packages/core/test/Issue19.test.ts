@@ -2,10 +2,11 @@
  * Issue 19, in the core: a thread that dies of any value settles what it held with a readable message (the exit
  * path never throws), and the describing function is total.
  */
-import { InProcessThreads, PoolMetrics, Task, ThreadError, ThreadPool } from "@effect-threads/core"
+import { InProcessThreads, PoolMetrics, Task, TeamPool, ThreadError, ThreadPool } from "@effect-threads/core"
 import { ThreadPlatform, type ThreadPlatformShape } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -402,4 +403,25 @@ describe("a thread's stream pulls its next chunk only when the consumer has room
         ThreadPool.layer({ maxThreads: 1 }).pipe(Layer.provideMerge(InProcessThreads.layer(chunkHandlers)))
       )
     ))
+})
+
+describe("options and limits of any kind are described, not thrown on", () => {
+  it.effect("a duration option that holds an object with no prototype fails with InvalidPoolSize", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        ThreadPool.make({ startTimeout: [Object.create(null)] as unknown as Duration.Input })
+      )
+      assert.instanceOf(error, ThreadPool.InvalidPoolSize)
+      assert.include(error.message, "startTimeout must be a non-negative duration")
+    }).pipe(Effect.scoped, Effect.provide(InProcessThreads.layer(keyHandlers))))
+
+  it.effect("a dynamic limit that gives an object with no prototype fails with InvalidLimit", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool.makeStarted({
+        currentLimit: Effect.succeed(Object.create(null) as unknown as number)
+      })
+      const error = failureOf(yield* Effect.exit(pool.deferToThread(Square, 2)))
+      assert.instanceOf(error, TeamPool.InvalidLimit)
+      assert.include((error as TeamPool.InvalidLimit).message, "currentLimit must be a non-negative integer")
+    }).pipe(Effect.scoped, Effect.provide(InProcessThreads.layer(keyHandlers))))
 })

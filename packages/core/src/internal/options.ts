@@ -7,6 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as Describe from "./describe.ts"
 
 /** The platform's hardware concurrency, or 4. */
 export const defaultMaxThreads = (): number => {
@@ -34,7 +35,7 @@ export const duration = (
   const read = Duration.fromInput(input)
   return read._tag === "Some" && !Duration.isNegative(read.value)
     ? Result.succeed(read.value)
-    : Result.fail(`${name} must be a non-negative duration, got ${String(input)}`)
+    : Result.fail(`${name} must be a non-negative duration, got ${Describe.describe(input)}`)
 }
 
 /** Checks the number of tasks a thread may hold. */

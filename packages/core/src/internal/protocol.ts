@@ -159,7 +159,7 @@ export const findUncloneable = (value: unknown): string | undefined => {
     }
     if (v instanceof Map) {
       for (const [key, item] of v) {
-        const found = visit(key, `${path}.<key>`) ?? visit(item, `${path}.get(${String(key)})`)
+        const found = visit(key, `${path}.<key>`) ?? visit(item, `${path}.get(${Describe.describe(key)})`)
         if (found !== undefined) return found
       }
       return undefined
