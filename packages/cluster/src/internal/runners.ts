@@ -100,18 +100,29 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
     const scope = yield* Effect.scope
     const timeoutMs = Duration.toMillis(options.runnerTimeout)
     // Who waits on a call sent: each is told once when an outage is declared. `unreadable` is why the last reading
-    // failed (the database did not answer, or answered with an error), `reading` since when one is under way.
+    // failed (the database did not answer, or answered with an error); `pending` how many readings are under way
+    // (the poll's and the watch's overlap), and `unanswered` since when none of them has been answered.
     const state = {
       seenAt: -Infinity,
       noneSince: -1,
       waiting: new Set<() => void>(),
       unreadable: undefined as { readonly reason: string; readonly cause: unknown } | undefined,
-      reading: -1
+      pending: 0,
+      unanswered: -1
     }
+    /** A reading ends: answered (or given up on), or interrupted, which answers nothing. */
+    const settled = (answer: boolean) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          state.pending--
+          if (state.pending === 0) state.unanswered = -1
+          else if (answer) state.unanswered = now
+        }))
     // A reading that fails counts as no runner, and says why.
     const read = Effect.gen(function*() {
-      state.reading = yield* Clock.currentTimeMillis
-      const n = yield* runnerCount.pipe(
+      const now = yield* Clock.currentTimeMillis
+      if (state.pending++ === 0) state.unanswered = now
+      return yield* runnerCount.pipe(
         Effect.timeoutOrElse({
           duration: readingTimeout,
           orElse: () => Effect.fail(`no answer within ${Duration.format(readingTimeout)}`)
@@ -123,10 +134,9 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
         Effect.catch((cause) => {
           state.unreadable = { reason: describeFailure(cause), cause }
           return Effect.succeed(0)
-        })
+        }),
+        Effect.onExit((exit) => settled(Exit.isSuccess(exit)))
       )
-      state.reading = -1
-      return n
     })
     // Calls waiting for a runner share one reading per poll, not one query each.
     const count = yield* Effect.cachedWithTTL(read, pollEvery)
@@ -134,10 +144,10 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
       state.seenAt = now
       state.noneSince = -1
     }
-    /** Why the database could not be read, if it could not (or a reading has gone unanswered for a second). */
+    /** Why the database could not be read, if it could not (or readings have gone unanswered for a while). */
     const unreadable = (now: number) =>
-      state.unreadable ?? (state.reading >= 0 && now - state.reading >= 1000
-        ? { reason: `no answer for ${Duration.format(Duration.millis(now - state.reading))}`, cause: undefined }
+      state.unreadable ?? (state.unanswered >= 0 && now - state.unanswered >= Math.min(1000, timeoutMs / 2)
+        ? { reason: `no answer for ${Duration.format(Duration.millis(now - state.unanswered))}`, cause: undefined }
         : undefined)
 
     const ready: Effect.Effect<void, ThreadError.ThreadStartFailed> = Effect.gen(function*() {

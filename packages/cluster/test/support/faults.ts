@@ -71,31 +71,22 @@ export const startProxy = (target: number): Promise<Proxy> =>
     })
   })
 
-const binDir = (): string => {
-  if (process.env.PG_BIN !== undefined) return process.env.PG_BIN
-  const base = "/usr/lib/postgresql"
-  const versions = Fs.readdirSync(base).sort((a, b) => Number(b) - Number(a))
-  return Path.join(base, versions[0]!, "bin")
-}
-
-const pgCtl = (args: ReadonlyArray<string>): void => {
-  const file = Path.join(binDir(), "pg_ctl")
-  if (process.getuid?.() === 0) ChildProcess.execFileSync("runuser", ["-u", "postgres", "--", file, ...args])
-  else ChildProcess.execFileSync(file, args)
-}
-
-/** The command line of the Postgres server listening on `port` (from /proc), split into its arguments. */
-const serverArgs = (port: number): ReadonlyArray<string> => {
+/** The Postgres server (the postmaster) listening on `port`: its command line (from /proc) and its user. */
+const server = (port: number): { readonly args: ReadonlyArray<string>; readonly uid: number; readonly gid: number } => {
   for (const pid of Fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue
     let args: Array<string>
+    let status: string
     try {
       args = Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((arg) => arg !== "")
+      status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
     } catch {
       continue
     }
     const at = args.indexOf("-p")
-    if (Path.basename(args[0] ?? "") === "postgres" && at >= 0 && args[at + 1] === String(port)) return args
+    if (Path.basename(args[0] ?? "") !== "postgres" || at < 0 || args[at + 1] !== String(port)) continue
+    const id = (field: string) => Number(/\s(\d+)/.exec(status.split("\n").find((l) => l.startsWith(field)) ?? "")?.[1])
+    return { args, uid: id("Uid:"), gid: id("Gid:") }
   }
   throw new Error(`no Postgres server found on port ${port}`)
 }
@@ -107,13 +98,19 @@ export interface Restartable {
   readonly start: () => void
 }
 
-/** Stops and starts the Postgres server (of `startPostgres`) that listens on `port`. */
+/**
+ * Stops and starts the Postgres server (of `startPostgres`) that listens on `port`, with the `pg_ctl` beside its
+ * program, as its user, with the same data and settings.
+ */
 export const restartable = (port: number): Restartable => {
-  const args = serverArgs(port)
+  const { args, gid, uid } = server(port)
+  const pgCtl = Path.join(Path.dirname(args[0]!), "pg_ctl")
   const data = args[args.indexOf("-D") + 1]!
   const options = args.slice(1).filter((_, i, all) => all[i] !== "-D" && all[i - 1] !== "-D").join(" ")
+  const run = (pgCtlArgs: ReadonlyArray<string>) =>
+    void ChildProcess.execFileSync(pgCtl, pgCtlArgs, { stdio: "pipe", cwd: Path.dirname(data), uid, gid })
   return {
-    stop: () => pgCtl(["-D", data, "-m", "immediate", "-w", "stop"]),
-    start: () => pgCtl(["-D", data, "-o", options, "-l", Path.join(Path.dirname(data), "log"), "-w", "start"])
+    stop: () => run(["-D", data, "-m", "immediate", "-w", "stop"]),
+    start: () => run(["-D", data, "-o", options, "-l", Path.join(Path.dirname(data), "log"), "-w", "start"])
   }
 }
