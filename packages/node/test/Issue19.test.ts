@@ -15,7 +15,16 @@ import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
 import { DieOf, type Kind } from "./fixtures/dies-of-api.ts"
 import { Produce } from "./fixtures/produced-api.ts"
-import { entry, makeSignal, suiteOptions, waitIdle, waitUntil } from "./helpers.ts"
+import {
+  entry,
+  makeSignal,
+  openGates,
+  readLog,
+  suiteOptions,
+  waitGatesStarted,
+  waitIdle,
+  waitUntil
+} from "./helpers.ts"
 
 const diesOf = new URL("./fixtures/dies-of.ts", import.meta.url)
 
@@ -176,4 +185,31 @@ describe("how far a thread's stream runs ahead of its consumer (issue 19)", suit
       assert.isAtLeast(computed, 4_096)
       assert.isAtMost(computed, 5 + 2 * bufferSize + 4_096)
     }))
+})
+
+describe("priorities at the backlog's bound, on real threads (issue 19)", suiteOptions, () => {
+  it.live("a caller waiting for room with priority 5 runs before a backlogged task of priority 0", () =>
+    Effect.gen(function*() {
+      const pool = yield* NodeThreadPool.make({ entry, maxThreads: 1, maxBacklog: 1 })
+      yield* pool.start
+      const gates = makeSignal()
+      const log = makeSignal()
+      const held = yield* Effect.forkChild(pool.deferToThread(Api.Gate, gates.buffer))
+      yield* waitGatesStarted(gates, 1)
+      const low = yield* Effect.forkChild(pool.deferToThread(Api.Append, { log: log.buffer, value: 0 }), {
+        startImmediately: true
+      })
+      const high = yield* Effect.forkChild(
+        pool.deferToThread(Api.Append, { log: log.buffer, value: 5 }, { priority: 5, whenBacklogFull: "wait" }),
+        { startImmediately: true }
+      )
+      const full = yield* pool.statistics
+      assert.strictEqual(full.backloggedWorkCount, 1)
+      assert.strictEqual(full.waitingForRoom, 1)
+      yield* openGates(gates)
+      yield* Fiber.join(held)
+      yield* Fiber.join(low)
+      yield* Fiber.join(high)
+      assert.deepStrictEqual(readLog(log).values, [5, 0])
+    }).pipe(Effect.scoped))
 })
