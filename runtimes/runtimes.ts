@@ -7,7 +7,7 @@ import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-export const root = path.resolve(import.meta.dirname, "..")
+export const root: string = path.resolve(import.meta.dirname, "..")
 const here = path.join(root, "runtimes", "node_modules")
 
 /** One runtime: the command that runs a `.ts` file on it (`[...command, file]`). */
