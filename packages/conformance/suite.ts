@@ -626,6 +626,26 @@ export const conformance = (harness: Harness): void => {
               yield* waitUntil("the recycled workers ended", Effect.sync(() => workers.alive() === 1))
             })
         ))
+
+      // Issue 19: the key's next task waited in the backlog for good when its thread was recycled with none left.
+      it.live("a key's next task after its thread was recycled, with no minimum, runs on a new thread", () =>
+        withCountedPool(
+          { recycle: { afterTasks: 1 } },
+          (pool) =>
+            Effect.gen(function*() {
+              const first = yield* Effect.forkChild(pool.deferToThread(Api.ThreadToken, undefined, { key: "a" }), {
+                startImmediately: true
+              })
+              const next = yield* Effect.forkChild(pool.deferToThread(Api.ThreadToken, undefined, { key: "a" }), {
+                startImmediately: true
+              })
+              const firstToken = yield* Fiber.join(first)
+              assert.notStrictEqual(yield* Fiber.join(next), firstToken)
+              const stats = yield* pool.statistics
+              assert.strictEqual(stats.threadsRecycled, 2)
+              assert.strictEqual(stats.tasksInFlight, 0)
+            })
+        ))
     })
 
     describe("timeouts", () => {
