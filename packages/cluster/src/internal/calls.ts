@@ -50,12 +50,12 @@ const decodeFailure = <T extends Task.Any>(task: T, error: SendError): Effect.Ef
  * after its storage failed; then it fails. Before each, it waits a little longer and for a runner to be up.
  */
 const maxResends = 5
-const resendAfter = (attempt: number) => Duration.millis(250 * 2 ** attempt)
+const resendAfter = (attempt: number) => Duration.millis(100 * 2 ** attempt)
 
 /** A durable call the cluster could not store or read (`PersistenceError`): sent again, as `ClusterInterrupted`. */
 class StorageFailed extends Data.TaggedError("StorageFailed")<{ readonly error: ClusterError.PersistenceError }> {}
 
-/** The failure of a call sent `maxResends` times again, for the same reason each time. */
+/** The failure of a call sent again `maxResends` times, after the last attempt failed as the others did. */
 const resentTooOften = (task: string, last: ClusterInterrupted | StorageFailed) =>
   last instanceof StorageFailed
     ? new ThreadError.ThreadStartFailed({
@@ -67,10 +67,11 @@ const resentTooOften = (task: string, last: ClusterInterrupted | StorageFailed) 
     : new ThreadError.ThreadCrashed({
       task,
       message:
-        `the cluster interrupted the call ${
+        `the call ended interrupted on the cluster ${
           maxResends + 1
-        } times, its caller did not: a runner stops the calls it runs when it cannot refresh its shard locks (the ` +
-        `database out of its reach); each time it was sent again. The task may have run.`
+        } times, and its caller did not interrupt it: a runner stops the calls it runs when it cannot refresh its ` +
+        `shard locks (the database out of its reach), or the task interrupted itself. It was sent again each time ` +
+        `but the last; the task may have run.`
     })
 
 /** How a call is placed: an entity key, or none (spread), and the run options the runner's pool gets. */

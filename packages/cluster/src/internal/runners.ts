@@ -73,9 +73,9 @@ const unrequested = Exit.fail(new ClusterInterrupted())
 const streamInterrupted = (task: string) =>
   new ThreadError.ThreadCrashed({
     task,
-    message: "the cluster interrupted the stream, its caller did not: a runner stops the calls it runs when it " +
-      "cannot refresh its shard locks (the database out of its reach). A stream is not sent again (its elements " +
-      "so far were taken)."
+    message: "the stream ended interrupted on the cluster, and its caller did not interrupt it: a runner stops the " +
+      "calls it runs when it cannot refresh its shard locks (the database out of its reach), or the task " +
+      "interrupted itself. A stream is not sent again (its elements so far were taken)."
   })
 
 /** A failure's message for an error's text: its own message where it has one. */
