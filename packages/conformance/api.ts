@@ -22,6 +22,8 @@ export const Fail = Task.make("Fail", { payload: Schema.String, failure: Rejecte
 export const Die = Task.make("Die", { payload: Schema.String })
 /** Throws from a timer: an uncaught error of the thread, which kills it. */
 export const AsyncThrow = Task.make("AsyncThrow", { payload: Schema.String })
+/** Throws a `Rejected` (a `Schema.TaggedError`, not a plain `Error`) from a timer: it kills the thread too. */
+export const AsyncThrowTagged = Task.make("AsyncThrowTagged", { payload: Schema.String })
 /** A number drawn once per thread, when its entry loads: tells threads apart on every platform. */
 export const ThreadToken = Task.make("ThreadToken", { success: Schema.Number })
 /** How many `Hold` tasks this thread saw interrupted. */

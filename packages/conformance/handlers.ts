@@ -33,6 +33,12 @@ export const handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>
         throw new Error(message)
       }, 0)
     ).pipe(Effect.andThen(Effect.never))),
+  Task.implement(Api.AsyncThrowTagged, (reason) =>
+    Effect.sync(() =>
+      later(() => {
+        throw new Api.Rejected({ reason })
+      }, 0)
+    ).pipe(Effect.andThen(Effect.never))),
   Task.implement(Api.ThreadToken, () => Effect.succeed(token)),
   Task.implement(Api.Interruptions, () => Effect.succeed(interruptions)),
   Task.implement(Api.Hold, (id) =>

@@ -232,6 +232,19 @@ export const conformance = (harness: Harness): void => {
             yield* waitUntil("the crashed worker ended", Effect.sync(() => workers.alive() === 1))
           })))
 
+      // Issue 19: an Effect error crosses threads as an object with no prototype, on which the pool's exit listener threw.
+      it.live("an Effect error thrown from a timer kills only its thread: ThreadCrashed, and the next task runs", () =>
+        withCountedPool({ minThreads: 1, maxThreads: 1 }, (pool, workers) =>
+          Effect.gen(function*() {
+            const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
+            const error = yield* Effect.flip(pool.deferToThread(Api.AsyncThrowTagged, "tagged from a timer"))
+            assert.instanceOf(error, ThreadError.ThreadCrashed)
+            assert.match((error as ThreadError.ThreadCrashed).message, /died while running AsyncThrowTagged: ./)
+            assert.notStrictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
+            assert.strictEqual((yield* pool.statistics).threadsCrashed, 1)
+            yield* waitUntil("the crashed worker ended", Effect.sync(() => workers.alive() === 1))
+          })))
+
       it.live("an entry that throws while loading: the pool's layer fails with ThreadStartFailed", () =>
         Effect.gen(function*() {
           const workers = harness.workers("throwsAtLoad")
