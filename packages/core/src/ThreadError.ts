@@ -23,8 +23,10 @@ export class ThreadStartFailed extends Schema.TaggedError<ThreadStartFailed>()("
 
 /**
  * The thread died while it held the task: the task called `process.exit`, threw asynchronously, ran out of its
- * `resourceLimits` memory, or the thread was terminated. `exitCode` is set when the platform reported one. The
- * thread is replaced for the tasks that come after.
+ * `resourceLimits` memory, or the thread was terminated. `exitCode` is set when the platform reported one. Whatever
+ * was thrown (an `Error`, an Effect error, `null`, a string, an object whose `toString` throws), `message` says what it
+ * was, as far as it survived crossing threads, and `cause` holds it unless it cannot be read. The thread is replaced
+ * for the tasks that come after.
  *
  * @stability stable
  * @category errors
