@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { chromium } from "playwright"
 import { describe, expect, it } from "vitest"
-import { chromiumArgs, findChromium, findChromiumForConfig } from "./chromium.ts"
+import { findChromium, findChromiumForConfig, launchOptionsOf } from "./chromium.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const noSystem = { ...process.env, CHROMIUM_PATH: undefined, CHROMIUM_SYSTEM_PATH: "/nonexistent/chromium" }
@@ -42,11 +42,7 @@ describe("the browser tests' Chromium", () => {
     const packageJson = path.join(root, "packages", "browser", "node_modules", "@sparticuz", "chromium", "package.json")
     const { version } = JSON.parse(fs.readFileSync(packageJson, "utf8")) as { version: string }
 
-    const browser = await chromium.launch({
-      executablePath: found.executablePath,
-      env: found.env,
-      args: [...chromiumArgs]
-    })
+    const browser = await chromium.launch(launchOptionsOf(found))
     try {
       // The package's Chromium (its major version is the package's), not the system's.
       expect(browser.version().split(".")[0]).toBe(version.split(".")[0])

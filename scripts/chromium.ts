@@ -42,6 +42,16 @@ export const chromiumArgs: ReadonlyArray<string> = [
   "--disable-sync"
 ]
 
+/**
+ * Playwright's launch options for `found` (`chromium.launch`, or a vitest config's `launchOptions`): its path and
+ * environment, with {@link chromiumArgs}.
+ */
+export const launchOptionsOf = (found: Chromium): {
+  readonly executablePath: string
+  readonly env: Readonly<Record<string, string>>
+  readonly args: Array<string>
+} => ({ executablePath: found.executablePath, env: found.env, args: [...chromiumArgs] })
+
 /** The system Chromium looked for when `CHROMIUM_PATH` is not set. */
 export const systemChromium = "/usr/bin/chromium"
 

@@ -1,6 +1,6 @@
 import { playwright } from "@vitest/browser-playwright"
 import { defineProject } from "vitest/config"
-import { chromiumArgs, findChromiumForConfig } from "../../scripts/chromium.ts"
+import { findChromiumForConfig, launchOptionsOf } from "../../scripts/chromium.ts"
 
 /**
  * The browser project: tests run in real headless Chromium driven by Playwright: `CHROMIUM_PATH`, else Debian's
@@ -8,8 +8,6 @@ import { chromiumArgs, findChromiumForConfig } from "../../scripts/chromium.ts"
  * browser that cannot be found or launched fails this project's run, saying why; nothing is skipped, and the other
  * projects still run.
  */
-const chromium = findChromiumForConfig()
-
 export default defineProject({
   test: {
     name: "browser",
@@ -20,7 +18,7 @@ export default defineProject({
       screenshotFailures: false,
       instances: [{ browser: "chromium" }],
       provider: playwright({
-        launchOptions: { executablePath: chromium.executablePath, env: chromium.env, args: [...chromiumArgs] }
+        launchOptions: launchOptionsOf(findChromiumForConfig())
       })
     }
   }

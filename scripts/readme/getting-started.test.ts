@@ -13,7 +13,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { chromium } from "playwright"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { chromiumArgs, findChromium } from "../chromium.ts"
+import { findChromium, launchOptionsOf } from "../chromium.ts"
 import { installPacked, type PackedProject, packPackages, readJson } from "../pack.ts"
 import { extractBlocks, packageImports, projectFor, relativeImports } from "./blocks.ts"
 import { root, run, serveFolder } from "./project.ts"
@@ -77,12 +77,7 @@ afterAll(() => {
 
 /** Opens `url` in Chromium and waits until `#result` shows the README's line; no page error, nothing missing. */
 const pageShows = async (url: string): Promise<void> => {
-  const found = findChromium()
-  const browser = await chromium.launch({
-    executablePath: found.executablePath,
-    env: found.env,
-    args: [...chromiumArgs]
-  })
+  const browser = await chromium.launch(launchOptionsOf(findChromium()))
   try {
     const page = await browser.newPage()
     const problems: Array<string> = []

@@ -12,7 +12,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { chromium, type Page } from "playwright"
 import { build, preview } from "vite"
-import { chromiumArgs, findChromium } from "../../../scripts/chromium.ts"
+import { findChromium, launchOptionsOf } from "../../../scripts/chromium.ts"
 
 const root = Path.resolve(import.meta.dirname, "..")
 
@@ -46,10 +46,7 @@ const servePage = Effect.acquireRelease(
 
 /** The browser tests' Chromium (`scripts/chromium.ts`) with their flags; a missing browser fails the test. */
 const launchChromium = Effect.acquireRelease(
-  Effect.promise(() => {
-    const found = findChromium()
-    return chromium.launch({ executablePath: found.executablePath, env: found.env, args: [...chromiumArgs] })
-  }),
+  Effect.promise(() => chromium.launch(launchOptionsOf(findChromium()))),
   (browser) => Effect.promise(() => browser.close())
 )
 
