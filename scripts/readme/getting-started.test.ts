@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { chromium } from "playwright"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -101,31 +100,22 @@ const pageShows = async (url: string): Promise<void> => {
   }
 }
 
-/** A port free now on 127.0.0.1. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-
-/** Runs `npx vite` in the project until it prints its address; the address, and the server's process. */
+/**
+ * Runs `vite` in the project on a port the system picks (`--port 0`: no port chosen here that another process could
+ * take before vite binds it) until it prints its address; the address, and the server's process.
+ */
 const viteDev = async (): Promise<{ readonly url: string; readonly child: ChildProcess }> => {
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}/`
-  const child = spawn(bin("vite", "vite"), ["--host", "127.0.0.1", "--port", String(port), "--strictPort"], {
+  const child = spawn(bin("vite", "vite"), ["--host", "127.0.0.1", "--port", "0"], {
     cwd: folder("vite"),
     env: { ...process.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
-  await new Promise<void>((resolve, reject) => {
+  const url = await new Promise<string>((resolve, reject) => {
     const seen = (chunk: Buffer) => {
       output += chunk.toString()
-      if (output.includes(url)) resolve()
+      const address = /http:\/\/127\.0\.0\.1:[1-9]\d*\//.exec(output)
+      if (address !== null) resolve(address[0])
     }
     child.stdout?.on("data", seen)
     child.stderr?.on("data", seen)
