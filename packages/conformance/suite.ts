@@ -26,6 +26,7 @@ import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Api from "./api.ts"
+import { expectOnlyFailure, isInterruptedOnly, waitIdle, waitStatistics, waitUntil } from "./kit.ts"
 
 /**
  * The worker entries every platform provides: its own entry serving `handlers.ts` (`./handlers`), and
@@ -49,38 +50,6 @@ export interface Harness {
   readonly layer: (options: ThreadPool.Options) => Layer.Layer<ThreadPool.ThreadPool, unknown>
   /** The platform layer on `entry`, counting its workers. */
   readonly workers: (entry: Entry) => CountedWorkers
-}
-
-/** Polls `condition` every 5 ms until it holds; dies naming `what` after about 10 s. */
-const waitUntil = <E, R>(what: string, condition: Effect.Effect<boolean, E, R>): Effect.Effect<void, E, R> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 2000; i++) {
-      if (yield* condition) return
-      yield* Effect.sleep("5 millis")
-    }
-    return yield* Effect.die(new Error(`timed out waiting until ${what}`))
-  })
-
-const waitStatistics = (
-  pool: ThreadPool.ThreadPoolShape,
-  what: string,
-  holds: (s: ThreadPool.Statistics) => boolean
-): Effect.Effect<void> => waitUntil(what, Effect.map(pool.statistics, holds))
-
-const waitIdle = (pool: ThreadPool.ThreadPoolShape): Effect.Effect<void> =>
-  waitStatistics(pool, "the pool is idle", (s) => s.busyWorkerCount === 0 && s.backloggedWorkCount === 0)
-
-const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-
-/** The single typed failure of an exit, checking that there is exactly one. */
-const onlyFailure = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit), "the effect failed")
-  const reasons = (exit as Exit.Failure<unknown, unknown>).cause.reasons
-  assert.strictEqual(reasons.length, 1, "exactly one failure")
-  const reason = reasons[0]!
-  assert.isTrue(Cause.isFailReason(reason), "a typed failure")
-  return (reason as Cause.Fail<unknown>).error
 }
 
 const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
@@ -251,7 +220,7 @@ export const conformance = (harness: Harness): void => {
           const exit = yield* Effect.exit(
             Effect.scoped(Layer.build(ThreadPool.layer({ minThreads: 1 }).pipe(Layer.provide(workers.layer))))
           )
-          const error = onlyFailure(exit)
+          const error = expectOnlyFailure(exit)
           assert.instanceOf(error, ThreadError.ThreadStartFailed)
           assert.include((error as ThreadError.ThreadStartFailed).message, "the entry failed while loading")
           assert.strictEqual(workers.spawned(), 1)
@@ -546,7 +515,7 @@ export const conformance = (harness: Harness): void => {
               const failures = yield* pool.broadcast(Api.Fail, "everywhere")
               assert.strictEqual(failures.length, 3)
               for (const exit of failures) {
-                const error = onlyFailure(exit)
+                const error = expectOnlyFailure(exit)
                 assert.instanceOf(error, Api.Rejected)
                 assert.strictEqual((error as Api.Rejected).reason, "everywhere")
               }

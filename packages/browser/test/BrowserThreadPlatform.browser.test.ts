@@ -2,6 +2,7 @@
  * `BrowserThreadPool.layerPlatform` on real Web Workers in Chromium, driven with raw protocol batches: READY first,
  * answers, an error event as the worker's death, and terminate reported in a later microtask.
  */
+import { Protocol } from "@effect-threads/conformance/kit"
 import type { ThreadExit, ThreadPlatformShape } from "@effect-threads/core/ThreadPlatform"
 import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
@@ -9,9 +10,6 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { BrowserThreadPool } from "../src/index.ts"
-
-/** The protocol's tags used here (core's `internal/protocol.ts`, which other packages cannot import). */
-const Protocol = { RUN: 0, READY: 2, RESULT: 0, SUCCESS: 0 } as const
 
 const platformOf = (spawn: BrowserThreadPool.Spawn): Effect.Effect<ThreadPlatformShape> =>
   Effect.provide(

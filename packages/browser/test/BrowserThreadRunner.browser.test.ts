@@ -2,6 +2,7 @@
  * The worker side's port on a `MessageChannel` standing in for the worker's global scope, serving with
  * `ThreadRunner.serve`: the ready message, a request answered, the close message, and the listeners removed after.
  */
+import { Protocol } from "@effect-threads/conformance/kit"
 import { Task, ThreadRunner } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -10,9 +11,6 @@ import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import { BrowserThreadRunner } from "../src/index.ts"
-
-/** The protocol's tags used here (core's `internal/protocol.ts`, which other packages cannot import). */
-const Protocol = { RUN: 0, CLOSE: 4, READY: 2, RESULT: 0, SUCCESS: 0 } as const
 
 const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
 

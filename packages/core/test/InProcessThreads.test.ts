@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Protocol from "../src/internal/protocol.ts"
+import { turn, turns, until } from "./helpers.ts"
 
 const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
 const Crash = Task.make("Crash")
@@ -16,16 +17,6 @@ const handlers = [
   Task.implement(Square, (n) => Effect.succeed(n * n)),
   Task.implement(Crash, () => Effect.void)
 ]
-
-/** Waits, turn by turn of the event loop (at most 200), until `condition` holds. */
-const until = (what: string, condition: () => boolean): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 200; i++) {
-      if (condition()) return
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-    }
-    return yield* Effect.die(new Error(`${what} did not happen`))
-  })
 
 /** Spawns thread `id`, recording what it reports. */
 const spawn = (platform: ThreadPlatform["Service"], id: number) => {
@@ -45,16 +36,16 @@ describe("InProcessThreads", () => {
       const thread = spawn(platform, 1)
       assert.strictEqual(control.spawned(), 1)
       assert.strictEqual(control.alive(), 1)
-      yield* until("READY", () => thread.batches.length === 1)
+      yield* until("READY", Effect.sync(() => thread.batches.length === 1))
       assert.deepStrictEqual(thread.batches[0], [[Protocol.READY]])
       thread.handle.post([[Protocol.RUN, 1, "Square", 3], [Protocol.RUN, 2, "Square", 4]], [])
-      yield* until("the results", () => thread.batches.length === 2)
+      yield* until("the results", Effect.sync(() => thread.batches.length === 2))
       assert.deepStrictEqual(thread.batches[1], [
         [Protocol.RESULT, 1, Protocol.SUCCESS, 9],
         [Protocol.RESULT, 2, Protocol.SUCCESS, 16]
       ])
       thread.handle.post([[Protocol.CLOSE]], [])
-      yield* until("the exit", () => thread.exits.length === 1)
+      yield* until("the exit", Effect.sync(() => thread.exits.length === 1))
       assert.deepStrictEqual(thread.exits, [{ exitCode: 0 }])
       assert.strictEqual(control.alive(), 0)
     }))
@@ -67,8 +58,8 @@ describe("InProcessThreads", () => {
       thread.handle.terminate()
       thread.handle.terminate()
       assert.deepStrictEqual(thread.exits, [], "not from inside terminate")
-      yield* until("the exit", () => thread.exits.length === 1)
-      yield* until("nothing more", () => true)
+      yield* until("the exit", Effect.sync(() => thread.exits.length === 1))
+      yield* turn
       assert.deepStrictEqual(thread.exits, [{ terminated: true }])
     }))
 
@@ -87,22 +78,25 @@ describe("InProcessThreads", () => {
       assert.strictEqual(control.spawned(), 0)
 
       const failing = spawn(platform, 2)
-      yield* until("the start failure", () => failing.exits.length === 1)
+      yield* until("the start failure", Effect.sync(() => failing.exits.length === 1))
       assert.deepStrictEqual(failing.exits, [{ exitCode: 1, error }])
       assert.deepStrictEqual(failing.batches, [])
 
       const silent = spawn(platform, 3)
       const mute = spawn(platform, 4)
-      yield* until("READY of the mute one", () => mute.batches.length === 1)
+      yield* until("READY of the mute one", Effect.sync(() => mute.batches.length === 1))
       mute.handle.post([[Protocol.RUN, 1, "Square", 2]], [])
       silent.handle.post([[Protocol.RUN, 1, "Square", 2]], [])
-      for (let i = 0; i < 10; i++) yield* until("a turn", () => true)
+      yield* turns(10)
       assert.deepStrictEqual(silent.batches, [])
       assert.deepStrictEqual(mute.batches, [[[Protocol.READY]]])
       assert.strictEqual(control.alive(), 2)
       silent.handle.terminate()
       mute.handle.terminate()
-      yield* until("both ended", () => control.alive() === 0 && silent.exits.length + mute.exits.length === 2)
+      yield* until(
+        "both ended",
+        Effect.sync(() => control.alive() === 0 && silent.exits.length + mute.exits.length === 2)
+      )
     }))
 
   it.live("a thread dies when a given task starts, or on demand, with its exit code", () =>
@@ -111,9 +105,9 @@ describe("InProcessThreads", () => {
         faults: (id) => id === 1 ? { _tag: "DiesOnTask", task: "Crash", exitCode: 3 } : undefined
       })
       const dying = spawn(platform, 1)
-      yield* until("READY", () => dying.batches.length === 1)
+      yield* until("READY", Effect.sync(() => dying.batches.length === 1))
       dying.handle.post([[Protocol.RUN, 1, "Square", 2], [Protocol.RUN, 2, "Crash", undefined]], [])
-      yield* until("the death", () => dying.exits.length === 1)
+      yield* until("the death", Effect.sync(() => dying.exits.length === 1))
       assert.deepStrictEqual(dying.exits, [{ exitCode: 3 }])
       assert.isFalse(
         dying.batches.flat().some((message) => (message as ReadonlyArray<unknown>)[1] === 2),
@@ -123,7 +117,7 @@ describe("InProcessThreads", () => {
       control.setFault(2, { _tag: "NeverReady" })
       const killed = spawn(platform, 2)
       control.kill(2, 7)
-      yield* until("the death", () => killed.exits.length === 1)
+      yield* until("the death", Effect.sync(() => killed.exits.length === 1))
       assert.deepStrictEqual(killed.exits, [{ exitCode: 7 }])
       assert.strictEqual(control.spawned(), 2)
       assert.strictEqual(control.alive(), 0)
@@ -140,6 +134,6 @@ describe("InProcessThreads", () => {
           return thread
         }).pipe(Effect.provide(InProcessThreads.layer(handlers)))
       )
-      yield* until("the exit", () => thread.exits.length === 1)
+      yield* until("the exit", Effect.sync(() => thread.exits.length === 1))
     }))
 })

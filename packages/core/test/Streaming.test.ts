@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { turns } from "./helpers.ts"
 
 class TooMany extends Schema.TaggedError<TooMany>()("TooMany", { at: Schema.Number }) {}
 
@@ -31,11 +32,6 @@ const handlers = [
   Task.implementStream(Failing, (n) => Stream.concat(Stream.range(1, n), Stream.fail(new TooMany({ at: n })))),
   Task.implement(Square, (n) => Effect.succeed(n * n))
 ]
-
-const turns = (n: number) =>
-  Effect.promise(async () => {
-    for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve))
-  })
 
 const PoolLive = ThreadPool.layer({ minThreads: 1, maxThreads: 1 }).pipe(
   Layer.provideMerge(InProcessThreads.layer(handlers))

@@ -6,9 +6,7 @@
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
@@ -21,6 +19,7 @@ import * as Api from "./fixtures/api.ts"
 import {
   countingPlatform,
   entry,
+  expectOnlyFailure,
   GateSlot,
   makeSignal,
   openGates,
@@ -45,16 +44,6 @@ const syntaxErrorEntry = Effect.acquireRelease(
   }),
   ({ dir }) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
 ).pipe(Effect.map(({ url }) => url))
-
-/** The single typed failure of an exit, checking that there is exactly one. */
-const onlyFailure = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit), "the effect failed")
-  const reasons = (exit as Exit.Failure<unknown, unknown>).cause.reasons
-  assert.strictEqual(reasons.length, 1, "exactly one failure")
-  const reason = reasons[0]!
-  assert.isTrue(Cause.isFailReason(reason), "a typed failure")
-  return (reason as Cause.Fail<unknown>).error
-}
 
 /**
  * Runs `crash` on one of two threads while the other holds a `Gate`, with one more task backlogged behind them:
@@ -93,7 +82,7 @@ const crashOneThread = (
     yield* waitUntil("the crashed thread exited", Effect.sync(() => platform.counts.exited === 1))
     assert.strictEqual(platform.counts.spawned, 3)
     assert.strictEqual(yield* pool.deferToThread(Api.Add, { x: 2, y: 3 }), 5)
-    return onlyFailure(exit)
+    return expectOnlyFailure(exit)
   }).pipe(
     Effect.provide(ThreadPool.layer({ minThreads: 2, maxThreads: 2 }).pipe(Layer.provide(platform.layer)))
   )
@@ -156,7 +145,7 @@ describe("Faults", suiteOptions, () => {
             Layer.build(ThreadPool.layer({ minThreads: 2, ...options }).pipe(Layer.provide(platform.layer)))
           )
         )
-        const error = onlyFailure(exit)
+        const error = expectOnlyFailure(exit)
         assert.instanceOf(error, ThreadError.ThreadStartFailed)
         assert.isAtLeast(platform.counts.spawned, 1)
         yield* waitUntil("every thread exited", Effect.sync(() => platform.alive() === 0))

@@ -5,9 +5,7 @@
  */
 import { ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { NodeThreadPool } from "../src/index.ts"
@@ -16,23 +14,16 @@ import {
   countingPlatform,
   entry,
   GateSlot,
+  isInterruptedOnly,
   makeSignal,
   openGates,
   readLog,
   suiteOptions,
   waitGatesStarted,
   waitIdle,
+  waitStatistics,
   waitUntil
 } from "./helpers.ts"
-
-const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-
-const waitStatistics = (
-  pool: ThreadPool.ThreadPoolShape,
-  what: string,
-  holds: (s: ThreadPool.Statistics) => boolean
-): Effect.Effect<void> => waitUntil(what, Effect.map(pool.statistics, holds))
 
 describe("Interruption", suiteOptions, () => {
   it.live("a queued task whose caller is interrupted never starts", () =>

@@ -6,7 +6,6 @@
  */
 import { ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -17,6 +16,7 @@ import * as Api from "./fixtures/api.ts"
 import {
   countingPlatform,
   entry,
+  isInterruptedOnly,
   makeSignal,
   openGates,
   readLog,
@@ -24,9 +24,6 @@ import {
   waitGatesStarted,
   waitUntil
 } from "./helpers.ts"
-
-const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
 
 /** Builds a started pool on a counting platform in a scope of its own, which the test closes. */
 const openPool = (options: ThreadPool.Options) =>

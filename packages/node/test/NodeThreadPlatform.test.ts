@@ -2,6 +2,7 @@
  * `NodeThreadPool.layerPlatform` and `NodeThreadRunner.serve` on real threads, driven with raw protocol batches:
  * READY first, answers, and each way a thread ends with its real exit code and error.
  */
+import { Protocol } from "@effect-threads/conformance/kit"
 import type { ThreadExit, ThreadPlatformShape } from "@effect-threads/core/ThreadPlatform"
 import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
@@ -10,9 +11,6 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { NodeThreadPool } from "../src/index.ts"
 import { entry, suiteOptions } from "./helpers.ts"
-
-/** The protocol's tags used here (core's `internal/protocol.ts`, which other packages cannot import). */
-const Protocol = { RUN: 0, CLOSE: 4, READY: 2, RESULT: 0, SUCCESS: 0 } as const
 
 const platformOn = (file: URL | string): Effect.Effect<ThreadPlatformShape> =>
   Effect.provide(

@@ -16,6 +16,7 @@ import * as Api from "./fixtures/api.ts"
 import {
   countingPlatform,
   entry,
+  isInterruptedOnly,
   makeSignal,
   openGates,
   suiteOptions,
@@ -23,9 +24,6 @@ import {
   waitIdle,
   waitUntil
 } from "./helpers.ts"
-
-const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
 
 describe("Regressions", suiteOptions, () => {
   // Bug 1: the pool's finalizer (interrupt the tickets, terminate busy threads) runs after the threads' scopes.

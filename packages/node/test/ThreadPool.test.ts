@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
-import { entry, suiteOptions, waitIdle } from "./helpers.ts"
+import { entry, isInterruptedOnly, suiteOptions, waitIdle } from "./helpers.ts"
 
 const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
   assert.isTrue(Exit.isFailure(exit))
@@ -19,9 +19,6 @@ const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
   assert.isTrue(Result.isSuccess(defect), "the exit holds a defect")
   return (defect as Result.Success<unknown, unknown>).success
 }
-
-const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
 
 describe("ThreadPool", suiteOptions, () => {
   describe("settles every task exactly once", () => {

@@ -8,7 +8,6 @@
  * becomes a `Gate` task waiting on shared memory. Tests 34, 35 (garbage collection of the callable and its
  * arguments), 36 (pickling) and 43 (context dicts) have no counterpart.
  */
-import { ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -27,14 +26,9 @@ import {
   suiteOptions,
   waitGatesStarted,
   waitIdle,
+  waitStatistics,
   waitUntil
 } from "./helpers.ts"
-
-const waitStatistics = (
-  pool: ThreadPool.ThreadPoolShape,
-  what: string,
-  holds: (s: ThreadPool.Statistics) => boolean
-): Effect.Effect<void> => waitUntil(what, Effect.map(pool.statistics, holds))
 
 /** A `logException` that keeps every cause it is given. */
 const makeLogged = () => {

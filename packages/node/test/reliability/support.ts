@@ -1,25 +1,23 @@
 /**
- * Helpers of the reliability suite, on top of `../helpers.ts` (waiting on a condition, the thread-counting
- * platform): the suite's entry, idleness with a bound, a seeded random generator, and the classification of exits.
+ * Helpers of the reliability suite, on top of `../helpers.ts` (the kit's waiting, idleness and exits, the
+ * thread-counting platform): the suite's entry, a seeded random generator, and exits described for messages.
  */
-import { ThreadPool } from "@effect-threads/core"
+import { onlyFailure } from "@effect-threads/conformance/kit"
 import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { waitUntil } from "../helpers.ts"
 
-export { countingPlatform, type ThreadCounts, waitUntil } from "../helpers.ts"
+export {
+  countingPlatform,
+  isIdle,
+  isInterruptedOnly,
+  onlyFailure,
+  type ThreadCounts,
+  waitIdle,
+  waitUntil
+} from "../helpers.ts"
 
 /** The worker entry of the reliability suite. */
 export const entry = new URL("../fixtures/reliability-tasks.ts", import.meta.url)
-
-/** Whether the pool has nothing busy, nothing backlogged and nothing in flight. */
-export const isIdle = (s: ThreadPool.Statistics): boolean =>
-  s.busyWorkerCount === 0 && s.backloggedWorkCount === 0 && s.tasksInFlight === 0
-
-/** Waits until the pool is idle ({@link isIdle}). */
-export const waitIdle = (pool: ThreadPool.ThreadPoolShape, attempts?: number): Effect.Effect<void> =>
-  waitUntil("the pool is idle", Effect.map(pool.statistics, isIdle), attempts)
 
 /**
  * A small seeded generator (mulberry32): the same seed gives the same run, so a failure can be replayed by setting
@@ -57,17 +55,6 @@ export const seedFrom = (name: string, fallback: number): number => {
   const value = process.env[name]
   const parsed = value === undefined ? NaN : Number(value)
   return Number.isInteger(parsed) ? parsed : fallback
-}
-
-/** Whether the exit is an interruption and nothing else. */
-export const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-
-/** The single typed failure of an exit, or undefined if the exit is not exactly one typed failure. */
-export const onlyFailure = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  if (Exit.isSuccess(exit) || exit.cause.reasons.length !== 1) return undefined
-  const reason = exit.cause.reasons[0]!
-  return Cause.isFailReason(reason) ? reason.error : undefined
 }
 
 /** `_tag` of the single typed failure of an exit, for messages. */
