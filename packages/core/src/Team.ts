@@ -21,6 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { AlreadyQuit } from "./AlreadyQuit.ts"
+import * as Log from "./internal/log.ts"
 import * as Quit from "./internal/quit.ts"
 import * as TeamState from "./internal/team.ts"
 import * as Worker from "./Worker.ts"
@@ -103,7 +104,7 @@ export type LogException = (cause: Cause.Cause<unknown>) => Effect.Effect<void>
  * @category constructors
  * @since 0.1.0
  */
-export const logExceptionDefault: LogException = (cause) => Effect.logError("Unhandled error in team work", cause)
+export const logExceptionDefault: LogException = Log.logExceptionDefault
 
 /**
  * Options of {@link make}. Twisted's `Team(coordinator, createWorker, logException)`.

@@ -13,31 +13,26 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Describe from "./internal/describe.ts"
+import * as Limit from "./internal/limit.ts"
+import * as Pacer from "./internal/pacer.ts"
 import * as LockWorker from "./LockWorker.ts"
 import * as Team from "./Team.ts"
+import type { InvalidLimit } from "./ThreadError.ts"
 import * as ThreadWorker from "./ThreadWorker.ts"
 import type * as Worker from "./Worker.ts"
 
 /**
- * The pool's `currentLimit` gave something that is not a number of workers, or failed.
+ * The pool's `currentLimit` gave something that is not a number of workers, or failed. The class is
+ * `ThreadError.InvalidLimit`, re-exported here under its first name.
  *
  * @stability stable
  * @category errors
  * @since 0.1.0
  */
-export class InvalidLimit extends Schema.TaggedError<InvalidLimit>()("InvalidLimit", {
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
-}) {}
+export { InvalidLimit } from "./ThreadError.ts"
 
 /**
  * Options of {@link make}.
@@ -90,18 +85,7 @@ export interface Options<T, E, R> {
  * @category models
  * @since 0.1.0
  */
-export interface Adaptive {
-  /** Workers kept once created: created without pacing, never released. Default 0. */
-  readonly minWorkers?: number | undefined
-  /** How long a worker must have been idle before it may be released. Default 10 seconds. */
-  readonly keepAlive?: Duration.Input | undefined
-  /** When to look for idle workers to release. Default `Schedule.spaced("1 second")`. */
-  readonly release?: Schedule.Schedule<unknown> | undefined
-  /** How many workers one look may release. Default 1. */
-  readonly releaseAtMost?: number | undefined
-  /** The delays between creations above `minWorkers`. Default `Schedule.spaced("100 millis")`. */
-  readonly pacing?: Schedule.Schedule<unknown> | undefined
-}
+export type Adaptive = Pacer.Policy
 
 /**
  * Checks a limit: a non-negative integer or `Infinity`.
@@ -110,21 +94,8 @@ export interface Adaptive {
  * @category validation
  * @since 0.1.0
  */
-export const validateLimit = (limit: Effect.Effect<number, unknown>): Effect.Effect<number, InvalidLimit> =>
-  Effect.matchCauseEffect(limit, {
-    onFailure: (cause) =>
-      Cause.hasInterruptsOnly(cause)
-        ? Effect.failCause(cause as Cause.Cause<never>)
-        : Effect.fail(new InvalidLimit({ message: "currentLimit failed", cause: Cause.squash(cause) })),
-    onSuccess: (n) =>
-      typeof n === "number" && (n === Infinity || (Number.isInteger(n) && n >= 0))
-        ? Effect.succeed(n)
-        : Effect.fail(
-          new InvalidLimit({
-            message: `currentLimit must be a non-negative integer or Infinity, got ${Describe.describe(n)}`
-          })
-        )
-  })
+export const validateLimit: (limit: Effect.Effect<number, unknown>) => Effect.Effect<number, InvalidLimit> =
+  Limit.validate
 
 /**
  * Creates the pool: Twisted's `pool(currentLimit, threadFactory)`.
@@ -161,7 +132,7 @@ export const make = <T, E = never, R = never>(
     const minWorkers = adaptive?.minWorkers ?? 0
     // The adaptive policy's one creation token, and the signal that it was taken.
     let token = true
-    const taken = yield* Queue.unbounded<void>()
+    const taken = Pacer.signal(() => !token)
     let team: Team.Team<T, E | InvalidLimit> | undefined
     const newWorker = Effect.map(
       ThreadWorker.make(options.startThread, { concurrency: options.capacity }),
@@ -175,7 +146,7 @@ export const make = <T, E = never, R = never>(
           if (adaptive === undefined || workers < minWorkers) return newWorker
           if (!token) return Effect.succeedNone
           token = false
-          Queue.offerUnsafe(taken, undefined)
+          taken.notify()
           return newWorker
         })
       }),
@@ -190,25 +161,16 @@ export const make = <T, E = never, R = never>(
     })
     team = created
     if (adaptive !== undefined) {
-      const pace = yield* Schedule.toStepWithSleep(adaptive.pacing ?? Schedule.spaced(Duration.millis(100)))
-      // Gives the token back after each delay of the pacing schedule, and grows for the backlog when it is back.
-      const refill = Queue.take(taken).pipe(
-        Effect.andThen(pace(undefined)),
-        Effect.andThen(Effect.suspend(() => {
+      yield* Pacer.run(adaptive, {
+        taken: taken.wait,
+        giveBack: Effect.suspend(() => {
           token = true
           return created.statistics
-        })),
-        Effect.flatMap((statistics) => statistics.backloggedWorkCount > 0 ? created.grow(1) : Effect.void),
-        Effect.forever
-      )
-      yield* Effect.forkScoped(Effect.ignore(refill))
-      const tick = yield* Schedule.toStepWithSleep(adaptive.release ?? Schedule.spaced(Duration.seconds(1)))
-      const idleFor = Duration.toMillis(Duration.fromInputUnsafe(adaptive.keepAlive ?? Duration.seconds(10)))
-      const release = tick(undefined).pipe(
-        Effect.andThen(created.releaseIdle({ idleFor, max: adaptive.releaseAtMost ?? 1, keep: minWorkers })),
-        Effect.forever
-      )
-      yield* Effect.forkScoped(Effect.ignore(release))
+        }).pipe(
+          Effect.flatMap((statistics) => statistics.backloggedWorkCount > 0 ? created.grow(1) : Effect.void)
+        ),
+        releaseIdle: ({ idleFor, max }) => created.releaseIdle({ idleFor, max, keep: minWorkers })
+      })
     }
     return created
   })

@@ -98,6 +98,20 @@ export class BacklogFull extends Schema.TaggedError<BacklogFull>()("BacklogFull"
 }) {}
 
 /**
+ * The pool's `currentLimit` gave something that is not a number of workers (negative, NaN, fractional), or failed.
+ * The caller whose task needed a new worker gets it, instead of a task that waits forever. Also exported as
+ * `TeamPool.InvalidLimit`, its name before 0.4.0: one class under both names.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.4.0
+ */
+export class InvalidLimit extends Schema.TaggedError<InvalidLimit>()("InvalidLimit", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
  * Any error of running a task on a thread.
  *
  * @stability stable

@@ -5,13 +5,11 @@
  *
  * @internal
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { AlreadyQuit } from "../AlreadyQuit.ts"
-import type { Adaptive, InvalidLimit } from "../TeamPool.ts"
-import type { ThreadStartFailed } from "../ThreadError.ts"
+import type { InvalidLimit, ThreadStartFailed } from "../ThreadError.ts"
+import * as Pacer from "./pacer.ts"
 import * as Placing from "./placing.ts"
 import type * as Pool from "./pool.ts"
 import * as Section from "./section.ts"
@@ -73,43 +71,27 @@ export const stop = (pool: Pool.Pool): Effect.Effect<void, AlreadyQuit> =>
   })
 
 /**
- * The adaptive policy: the creation token is given back after each delay of `pacing` (and the backlog grows a
- * thread at once when it is), and idle threads beyond the minimum are released on the `release` schedule.
+ * The adaptive policy (`Pacer.run`): the creation token is given back after each delay of `pacing` (and the backlog
+ * grows a thread at once when it is), and idle threads beyond the minimum are released on the `release` schedule.
  */
-export const adaptive = (pool: Pool.Pool, policy: Adaptive): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.gen(function*() {
+export const adaptive = (pool: Pool.Pool, policy: Pacer.Policy): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.suspend(() => {
     const section = pool.section
-    let wakePacer: (() => void) | undefined
-    section.onTokenTaken = () => {
-      const wake = wakePacer
-      wakePacer = undefined
-      wake?.()
-    }
-    const taken = Effect.callback<void>((resume) => {
-      if (!section.token) return resume(Effect.void)
-      wakePacer = () => resume(Effect.void)
-    })
-    const pace = yield* Schedule.toStepWithSleep(policy.pacing ?? Schedule.spaced(Duration.millis(100)))
-    const refill = taken.pipe(
-      Effect.andThen(pace(undefined)),
-      Effect.andThen(Effect.sync(() => {
+    const taken = Pacer.signal(() => !section.token)
+    section.onTokenTaken = taken.notify
+    return Pacer.run(policy, {
+      taken: taken.wait,
+      giveBack: Effect.sync(() => {
         section.token = true
         if (section.team.backlog.length > 0 && section.started && !section.quitting) {
           pool.run(Effect.flatMap(limit(pool), (max) => Effect.sync(() => Placing.grow(section, 1, max))))
         }
-      })),
-      Effect.forever
-    )
-    yield* Effect.forkScoped(Effect.ignore(refill))
-    const tick = yield* Schedule.toStepWithSleep(policy.release ?? Schedule.spaced(Duration.seconds(1)))
-    const idleFor = Duration.toMillis(Duration.fromInputUnsafe(policy.keepAlive ?? Duration.seconds(10)))
-    const release = tick(undefined).pipe(
-      Effect.andThen(Effect.sync(() => {
-        if (section.quitting) return
-        Team.releaseIdle(section.team, { idleFor, max: policy.releaseAtMost ?? 1, keep: section.minThreads })
-        Section.flushAll(section)
-      })),
-      Effect.forever
-    )
-    yield* Effect.forkScoped(Effect.ignore(release))
+      }),
+      releaseIdle: ({ idleFor, max }) =>
+        Effect.sync(() => {
+          if (section.quitting) return
+          Team.releaseIdle(section.team, { idleFor, max, keep: section.minThreads })
+          Section.flushAll(section)
+        })
+    })
   })

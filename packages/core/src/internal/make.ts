@@ -12,13 +12,12 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { AlreadyQuit } from "../AlreadyQuit.ts"
 import type * as Task from "../Task.ts"
-import * as Team from "../Team.ts"
-import type * as TeamPool from "../TeamPool.ts"
-import type { InvalidPayload } from "../ThreadError.ts"
+import type { InvalidLimit, InvalidPayload } from "../ThreadError.ts"
 import type * as ThreadPlatform from "../ThreadPlatform.ts"
 import type * as ThreadPool from "../ThreadPool.ts"
 import * as Calls from "./calls.ts"
 import * as Lifecycle from "./lifecycle.ts"
+import * as Log from "./log.ts"
 import * as PoolOptions from "./options.ts"
 import * as Pool from "./pool.ts"
 import * as Section from "./section.ts"
@@ -64,7 +63,7 @@ export const make = (
     yield* checked(PoolOptions.checkBacklog(maxBacklog))
     yield* checked(PoolOptions.checkRecycle(options.recycle))
     const name = options.name ?? "ThreadPool"
-    const logException = options.logException ?? Team.logExceptionDefault
+    const logException = options.logException ?? Log.logExceptionDefault
     const pool = yield* Pool.make({
       name,
       minThreads,
@@ -112,7 +111,7 @@ export const make = (
           AlreadyQuit | InvalidPayload
         >,
       adjustPoolsize: (size) =>
-        Effect.suspend((): Effect.Effect<void, PoolOptions.InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit> => {
+        Effect.suspend((): Effect.Effect<void, PoolOptions.InvalidPoolSize | AlreadyQuit | InvalidLimit> => {
           const min = size.minThreads ?? section.minThreads
           const max = size.maxThreads ?? section.maxThreads
           const problem = PoolOptions.checkSize(min, max)

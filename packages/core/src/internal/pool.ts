@@ -14,10 +14,11 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Task from "../Task.ts"
 import type * as Team from "../Team.ts"
-import * as TeamPool from "../TeamPool.ts"
+import type { InvalidLimit } from "../ThreadError.ts"
 import * as ThreadPlatform from "../ThreadPlatform.ts"
 import * as Inbox from "./inbox.ts"
 import * as Lanes from "./lanes.ts"
+import * as Limit from "./limit.ts"
 import * as Meters from "./meters.ts"
 import * as Outcome from "./outcome.ts"
 import * as Placing from "./placing.ts"
@@ -31,7 +32,7 @@ export interface Pool {
   readonly name: string
   readonly section: Section.Section
   /** The dynamic limit (`currentLimit`), checked; `undefined` when the limit is `maxThreads`. */
-  readonly readLimit: Effect.Effect<number, TeamPool.InvalidLimit> | undefined
+  readonly readLimit: Effect.Effect<number, InvalidLimit> | undefined
   readonly tracing: boolean
   readonly logException: Team.LogException
   /** What a task does when the backlog is full, unless it says otherwise. */
@@ -68,7 +69,7 @@ export const make = (settings: Settings): Effect.Effect<Pool, never, ThreadPlatf
     const run = <A, E>(effect: Effect.Effect<A, E>) => runFiber(effect)
     const handlers = new Map<string, Task.AnyHandler>()
     for (const handler of settings.mainHandlers) handlers.set(handler.task._tag, handler)
-    const readLimit = settings.currentLimit === undefined ? undefined : TeamPool.validateLimit(settings.currentLimit)
+    const readLimit = settings.currentLimit === undefined ? undefined : Limit.validate(settings.currentLimit)
     // The section calls back into the pool for the cases that need an effect (a dynamic limit, a main-thread call).
     let pool: Pool | undefined
     const section = Section.make(
