@@ -265,9 +265,10 @@ export const stream = <
 /**
  * Implements a streaming task in a thread: the stream's elements go to the caller as the caller takes them. The
  * thread pulls the stream's next chunk only once the caller has room for more, and a chunk is made whole: a stream
- * that makes large chunks (`Stream.range` and `Stream.fromIterable` make 4,096 at a time, and `Stream.map` maps a
- * chunk at once) computes a whole chunk ahead of the caller. To bound the work done ahead, make small chunks at the
- * source (`Stream.range(1, n, 16)`) or put `Stream.rechunk(1)` before the costly step.
+ * that makes large chunks (`Stream.range` and `Stream.fromIterable` make 4,096 at a time, `Stream.fromIterable` of an
+ * array the whole array at once, and `Stream.map` maps a chunk at once) computes a whole chunk ahead of the caller. To
+ * bound the work done ahead, make small chunks at the source (`Stream.range(1, n, 16)`) or put `Stream.rechunk(1)`
+ * before the costly step.
  *
  * @stability experimental
  * @category constructors
