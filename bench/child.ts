@@ -5,7 +5,8 @@
  * is fresh: create the pool, run one task, close it. Then A on a new pool, after a warm-up run, and E, the peak RSS
  * of the process (`maxRSS`, the kernel's high-water mark, worker threads included). Prints one JSON line.
  */
-import { load, type PoolName, poolNames, tinySum } from "./pools/Pool.ts"
+import { isPoolName } from "./lib.ts"
+import { load, tinySum } from "./pools/Pool.ts"
 
 export interface ChildResult {
   readonly A_tasksPerSec: number
@@ -14,7 +15,6 @@ export interface ChildResult {
 }
 
 const [name, tasksArg, warmupArg] = process.argv.slice(2)
-const isPoolName = (s: string | undefined): s is PoolName => poolNames.some((n) => n === s)
 if (!isPoolName(name)) throw new Error(`unknown pool ${String(name)}`)
 const tasks = Number(tasksArg)
 const warmup = Number(warmupArg)

@@ -11,7 +11,8 @@
  * - `cpu <pool> <threads JSON> <tasks> <fib n>`: for each thread count, the same work synchronously on this thread,
  *   then `tasks` tasks of `fib(n)` submitted at once to a new pool of that many threads.
  */
-import { load, type PoolName, poolNames, type Row, tinySum } from "./pools/Pool.ts"
+import { isPoolName } from "./lib.ts"
+import { load, type Row, tinySum } from "./pools/Pool.ts"
 import { fib } from "./workers/fib.ts"
 
 export interface TinyResult {
@@ -60,7 +61,6 @@ export const rowsOf = (bytes: number): Array<Row> =>
   Array.from({ length: Math.max(1, Math.round(bytes / 32)) }, (_, k) => ({ k, v: "abcdefghijklmnop" }))
 
 const [what, name, ...rest] = process.argv.slice(2)
-const isPoolName = (s: string | undefined): s is PoolName => poolNames.some((n) => n === s)
 if (!isPoolName(name)) throw new Error(`unknown pool ${String(name)}`)
 const module = await load(name)
 

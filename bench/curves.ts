@@ -18,7 +18,6 @@
  * `bench/results/curves.json`; the SVGs are written beside it; a smoke run writes nothing unless given one); alone,
  * `--plot-only` redraws the SVGs from that JSON.
  */
-import { execFile } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { dirname, join } from "node:path"
@@ -26,6 +25,7 @@ import { fileURLToPath } from "node:url"
 import { commit } from "./commit.ts"
 import type { CpuResult, PayloadCase, PayloadKind, PayloadResult, TinyResult } from "./curves-child.ts"
 import { fmt, table } from "./format.ts"
+import { flag as flagOf, median, rotate, runChild as runNode } from "./lib.ts"
 import { poolNames } from "./pools/Pool.ts"
 
 export interface Options {
@@ -37,10 +37,7 @@ export interface Options {
 }
 
 export const optionsFrom = (args: ReadonlyArray<string>): Options => {
-  const flag = (name: string): string | undefined => {
-    const at = args.indexOf(name)
-    return at >= 0 ? args[at + 1] : undefined
-  }
+  const flag = (name: string): string | undefined => flagOf(args, name)
   const smoke = args.includes("--smoke")
   return {
     smoke,
@@ -66,17 +63,9 @@ const sizesOf = (smoke: boolean) =>
       fibN: 29
     }
 
-// ---- statistics and tables (as in run.ts) ----
+// ---- numbers (the median and the rotation: lib.ts) ----
 
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = values.filter(Number.isFinite).toSorted((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 const round = (n: number, digits: number): number | null => Number.isFinite(n) ? Number(n.toFixed(digits)) : null
-const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> =>
-  items.map((_, i) => items[(i + by) % items.length]!)
 const sizeName = (bytes: number): string => bytes >= MB ? `${bytes / MB} MB` : `${bytes / 1024} KB`
 
 // ---- children ----
@@ -84,26 +73,22 @@ const sizeName = (bytes: number): string => bytes >= MB ? `${bytes / MB} MB` : `
 const childPath = fileURLToPath(new URL("./curves-child.ts", import.meta.url))
 
 /** Runs one child; resolves with its JSON lines, or with an error message (the lines printed before it kept). */
-const runChild = (args: ReadonlyArray<string>, timeoutMs: number) =>
-  new Promise<{ lines: Array<unknown>; error: string | undefined }>((resolve) => {
-    execFile(
-      process.execPath,
-      // The same heap limit for every pool: 10^6 tasks in flight need several GB for some.
-      ["--expose-gc", "--max-old-space-size=12288", childPath, ...args],
-      { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20 },
-      (error, stdout, stderr) => {
-        const lines = stdout.split("\n").filter((l) => l.startsWith("{")).map((l): unknown => JSON.parse(l))
-        resolve({
-          lines,
-          error: error === null
-            ? undefined
-            : `${error.killed ? `killed after ${timeoutMs / 1000} s` : error.message.split("\n")[0]} ${
-              stderr.slice(-1000)
-            }`
-        })
-      }
-    )
-  })
+const runChild = async (
+  args: ReadonlyArray<string>,
+  timeoutMs: number
+): Promise<{ lines: Array<unknown>; error: string | undefined }> => {
+  // The same heap limit for every pool: 10^6 tasks in flight need several GB for some.
+  const { error, lines, stderr } = await runNode(
+    [process.execPath, "--expose-gc", "--max-old-space-size=12288", childPath, ...args],
+    { timeoutMs }
+  )
+  return {
+    lines: lines.map((l): unknown => JSON.parse(l)),
+    error: error === null
+      ? undefined
+      : `${error.killed ? `killed after ${timeoutMs / 1000} s` : error.message.split("\n")[0]} ${stderr.slice(-1000)}`
+  }
+}
 
 // ---- the run ----
 

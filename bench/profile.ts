@@ -13,15 +13,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { isMainThread, threadId } from "node:worker_threads"
+import { flag } from "./lib.ts"
 
 const args = process.argv.slice(2)
-const flag = (name: string, fallback: number): number => {
-  const at = args.indexOf(name)
-  return at >= 0 ? Number(args[at + 1]) : fallback
-}
+const numberFlag = (name: string, fallback: number): number => Number(flag(args, name) ?? fallback)
 const pipelined = args.includes("--pipelined")
-const tasks = flag("--tasks", 100_000)
-const runs = flag("--runs", 3)
+const tasks = numberFlag("--tasks", 100_000)
+const runs = numberFlag("--runs", 3)
 
 /** The profiler's clock: microseconds of the monotonic clock that V8 stamps samples with. */
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n)

@@ -24,13 +24,14 @@
  * `--curves-out PATH`), `--cluster` (then the cluster's figures, `examples/cluster/figures.ts`: the cost of a call
  * through the embedded and the Postgres cluster against a local pool, and the failover stalls; needs Postgres).
  */
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import type { ChildResult } from "./child.ts"
 import { commit } from "./commit.ts"
 import { fmt, table } from "./format.ts"
+import { flag, median, rotate, runChild as runNode } from "./lib.ts"
 import { load, type Pool, type PoolName, poolNames } from "./pools/Pool.ts"
 import * as Runtimes from "./runtimes.ts"
 import * as G from "./start.ts"
@@ -40,10 +41,6 @@ import { fib } from "./workers/fib.ts"
 // ---- options ----
 
 const args = process.argv.slice(2)
-const flag = (name: string): string | undefined => {
-  const at = args.indexOf(name)
-  return at >= 0 ? args[at + 1] : undefined
-}
 const smoke = args.includes("--smoke")
 const sizes = smoke
   ? {
@@ -70,18 +67,12 @@ const sizes = smoke
     teamTasks: 100_000,
     threadStarts: 3
   }
-const samples = Number(flag("--samples") ?? sizes.samples)
-const out = flag("--out") ?? (smoke ? undefined : fileURLToPath(new URL("./results/latest.json", import.meta.url)))
+const samples = Number(flag(args, "--samples") ?? sizes.samples)
+const out = flag(args, "--out") ??
+  (smoke ? undefined : fileURLToPath(new URL("./results/latest.json", import.meta.url)))
 const childTimeoutMs = 300_000
 
 // ---- statistics ----
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = values.filter(Number.isFinite).toSorted((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 const percentile = (values: ReadonlyArray<number>, p: number): number => {
   const sorted = values.toSorted((a, b) => a - b)
@@ -124,21 +115,17 @@ const isChildResult = (u: unknown): u is ChildResult =>
   typeof u === "object" && u !== null && "A_tasksPerSec" in u && "D_startMs" in u && "E_rssMB" in u
 
 /** A, D and E in a fresh process. The result line counts even if the process then fails to exit in time. */
-const runChild = (name: PoolName): Promise<ChildResult | undefined> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [childPath, name, String(sizes.tinyTasks), String(sizes.tinyWarmup)],
-      { timeout: childTimeoutMs, killSignal: "SIGKILL", maxBuffer: 1 << 20 },
-      (error, stdout, stderr) => {
-        const line = stdout.split("\n").find((l) => l.startsWith("{"))
-        const parsed: unknown = line === undefined ? undefined : JSON.parse(line)
-        if (isChildResult(parsed)) return resolve(parsed)
-        failures.push(`${name}: child A/D/E failed: ${error?.message ?? ""} ${stderr.slice(-2000)}`)
-        resolve(undefined)
-      }
-    )
-  })
+const runChild = async (name: PoolName): Promise<ChildResult | undefined> => {
+  const { error, lines, stderr } = await runNode(
+    [process.execPath, childPath, name, String(sizes.tinyTasks), String(sizes.tinyWarmup)],
+    { timeoutMs: childTimeoutMs }
+  )
+  const line = lines[0]
+  const parsed: unknown = line === undefined ? undefined : JSON.parse(line)
+  if (isChildResult(parsed)) return parsed
+  failures.push(`${name}: child A/D/E failed: ${error?.message ?? ""} ${stderr.slice(-2000)}`)
+  return undefined
+}
 
 const syncCpu = (count: number): number => {
   const start = performance.now()
@@ -210,9 +197,6 @@ const runInProcess = async (order: ReadonlyArray<PoolName>, round: number | unde
     }
   }
 }
-
-const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> =>
-  items.map((_, i) => items[(i + by) % items.length]!)
 
 // ---- the run ----
 

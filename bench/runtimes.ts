@@ -5,10 +5,10 @@
  * steps in a fresh process). Each sample is `runtime-child.ts` run by that runtime; `run.ts` takes them in every
  * round, the order rotating with the round's.
  */
-import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { type Runtime, runtimes } from "../runtimes/runtimes.ts"
 import { fmt, table } from "./format.ts"
+import { runChild } from "./lib.ts"
 import type { PoolName } from "./pools/Pool.ts"
 import type { RuntimeChildResult } from "./runtime-child.ts"
 
@@ -36,23 +36,19 @@ const isResult = (u: unknown): u is RuntimeChildResult =>
   typeof u === "object" && u !== null && "A_tasksPerSec" in u && "D_startMs" in u
 
 /** One sample of a row, in a fresh process of its runtime; a string says why it failed. */
-export const sample = (row: RuntimeRow, tasks: number, warmup: number): Promise<RuntimeChildResult | string> =>
-  new Promise((resolve) => {
-    const runtime = otherRuntimes.find((r) => r.name === row.runtime)
-    if (runtime === undefined) return resolve(`${row.runtime}: not installed`)
-    const [binary, ...args] = runtime.command
-    execFile(
-      binary,
-      [...args, childPath, row.pool, String(tasks), String(warmup)],
-      { timeout: 300_000, killSignal: "SIGKILL", maxBuffer: 1 << 20, env: { ...process.env, NO_COLOR: "1" } },
-      (error, stdout, stderr) => {
-        const line = stdout.split("\n").find((l) => l.startsWith("{"))
-        const parsed: unknown = line === undefined ? undefined : JSON.parse(line)
-        if (isResult(parsed)) return resolve(parsed)
-        resolve(`${row.runtime} / ${row.pool}: ${error?.message ?? ""} ${stderr.slice(-2000)}`)
-      }
-    )
-  })
+export const sample = async (row: RuntimeRow, tasks: number, warmup: number): Promise<RuntimeChildResult | string> => {
+  const runtime = otherRuntimes.find((r) => r.name === row.runtime)
+  if (runtime === undefined) return `${row.runtime}: not installed`
+  const [binary, ...args] = runtime.command
+  const { error, lines, stderr } = await runChild(
+    [binary, ...args, childPath, row.pool, String(tasks), String(warmup)],
+    { timeoutMs: 300_000, env: { ...process.env, NO_COLOR: "1" } }
+  )
+  const line = lines[0]
+  const parsed: unknown = line === undefined ? undefined : JSON.parse(line)
+  if (isResult(parsed)) return parsed
+  return `${row.runtime} / ${row.pool}: ${error?.message ?? ""} ${stderr.slice(-2000)}`
+}
 
 /** A row's figures: medians of its samples, and their spread. */
 export interface RuntimeFigures {

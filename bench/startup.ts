@@ -13,19 +13,12 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { flag, median } from "./lib.ts"
 import { emptyScript, entries, importTimes, type Start, startThread } from "./start.ts"
 
 const args = process.argv.slice(2)
-const at = args.indexOf("--samples")
 const smoke = args.includes("--smoke")
-const samples = at >= 0 ? Number(args[at + 1]) : smoke ? 1 : 11
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = values.filter(Number.isFinite).toSorted((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
+const samples = Number(flag(args, "--samples") ?? (smoke ? 1 : 11))
 
 const warmCache = mkdtempSync(join(tmpdir(), "effect-threads-startup-warm-"))
 const coldCaches: Array<string> = []
