@@ -4,7 +4,8 @@
  *
  * - {@link waitUntil} and {@link waitStatistics}: wait for a condition, polled every 5 ms, never for a fixed time.
  * - {@link isIdle} and {@link waitIdle}: idle means nothing busy, nothing backlogged and nothing in flight.
- * - {@link isInterruptedOnly}, {@link onlyFailure} and {@link expectOnlyFailure}: what an exit holds.
+ * - {@link isInterruptedOnly}, {@link onlyFailure}, {@link expectOnlyFailure}, {@link expectFailure} and
+ *   {@link expectDefect}: what an exit holds.
  * - {@link counting}: a platform decorator that counts the threads it spawns, the ones that came online and exited.
  * - {@link Protocol}: the wire's tags, imported from core's source (its `internal/*` is not exported).
  *
@@ -16,6 +17,7 @@ import { assert } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
 
 export * as Protocol from "../core/src/internal/protocol.ts"
 
@@ -104,6 +106,33 @@ export const expectOnlyFailure = (exit: Exit.Exit<unknown, unknown>): unknown =>
   const reason = reasons[0]!
   assert.isTrue(Cause.isFailReason(reason), "a typed failure")
   return (reason as Cause.Fail<unknown>).error
+}
+
+/**
+ * The first typed failure of an exit, asserting that the exit failed and holds one (other reasons may be beside it:
+ * see {@link expectOnlyFailure} for exactly one).
+ *
+ * @since 0.1.0
+ * @category exits
+ */
+export const expectFailure = (exit: Exit.Exit<unknown, unknown>): unknown => {
+  assert.isTrue(Exit.isFailure(exit), "it failed")
+  const error = Cause.findError((exit as Exit.Failure<unknown, unknown>).cause)
+  assert.isTrue(Result.isSuccess(error), "with a typed failure")
+  return (error as Result.Success<unknown, unknown>).success
+}
+
+/**
+ * The first defect of an exit, asserting that the exit failed and holds one.
+ *
+ * @since 0.1.0
+ * @category exits
+ */
+export const expectDefect = (exit: Exit.Exit<unknown, unknown>): unknown => {
+  assert.isTrue(Exit.isFailure(exit))
+  const defect = Cause.findDefect((exit as Exit.Failure<unknown, unknown>).cause)
+  assert.isTrue(Result.isSuccess(defect), "the exit holds a defect")
+  return (defect as Result.Success<unknown, unknown>).success
 }
 
 /**

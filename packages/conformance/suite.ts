@@ -22,11 +22,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Api from "./api.ts"
-import { expectOnlyFailure, isInterruptedOnly, waitIdle, waitStatistics, waitUntil } from "./kit.ts"
+import { expectDefect, expectOnlyFailure, isInterruptedOnly, waitIdle, waitStatistics, waitUntil } from "./kit.ts"
 
 /**
  * The worker entries every platform provides: its own entry serving `handlers.ts` (`./handlers`), and
@@ -50,13 +49,6 @@ export interface Harness {
   readonly layer: (options: ThreadPool.Options) => Layer.Layer<ThreadPool.ThreadPool, unknown>
   /** The platform layer on `entry`, counting its workers. */
   readonly workers: (entry: Entry) => CountedWorkers
-}
-
-const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit))
-  const defect = Cause.findDefect((exit as Exit.Failure<unknown, unknown>).cause)
-  assert.isTrue(Result.isSuccess(defect), "the exit holds a defect")
-  return (defect as Result.Success<unknown, unknown>).success
 }
 
 /**
@@ -177,7 +169,7 @@ export const conformance = (harness: Harness): void => {
         Effect.gen(function*() {
           const pool = yield* ThreadPool.ThreadPool
           const token = yield* pool.deferToThread(Api.ThreadToken, undefined)
-          const defect = defectOf(yield* Effect.exit(pool.deferToThread(Api.Die, "out of range")))
+          const defect = expectDefect(yield* Effect.exit(pool.deferToThread(Api.Die, "out of range")))
           assert.instanceOf(defect, Error)
           assert.strictEqual((defect as Error).name, "RangeError")
           assert.strictEqual((defect as Error).message, "out of range")

@@ -14,14 +14,7 @@ import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
-import { turn, until } from "./helpers.ts"
-
-const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit))
-  const error = Cause.findError((exit as Exit.Failure<unknown, unknown>).cause)
-  assert.isTrue(error._tag === "Success", "a typed failure")
-  return (error as { readonly success: unknown }).success
-}
+import { failureOf, turn, until } from "./helpers.ts"
 
 const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
 const Crash = Task.make("Crash")

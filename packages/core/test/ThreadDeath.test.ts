@@ -6,14 +6,13 @@
 import { InProcessThreads, Task, TeamPool, ThreadError, ThreadPool } from "@effect-threads/core"
 import { ThreadPlatform, type ThreadPlatformShape } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Describe from "../src/internal/describe.ts"
 import * as Protocol from "../src/internal/protocol.ts"
+import { failureOf } from "./helpers.ts"
 
 class Boom extends Schema.TaggedError<Boom>()("Boom", { reason: Schema.String }) {}
 
@@ -112,13 +111,6 @@ const dyingPlatform = (death: () => unknown, atStart: boolean): ThreadPlatformSh
     return { post: () => die(), terminate: die }
   }
 })
-
-const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit))
-  const error = Cause.findError((exit as Exit.Failure<unknown, unknown>).cause)
-  assert.isTrue(error._tag === "Success", "a typed failure")
-  return (error as { readonly success: unknown }).success
-}
 
 describe("a thread that dies of any value (InProcess platform of dying threads)", () => {
   for (const [name, make, says] of kinds) {

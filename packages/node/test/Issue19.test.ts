@@ -6,9 +6,7 @@
  */
 import { ThreadError } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { NodeThreadPool } from "../src/index.ts"
@@ -17,12 +15,14 @@ import { DieOf, type Kind } from "./fixtures/dies-of-api.ts"
 import { Produce } from "./fixtures/produced-api.ts"
 import {
   entry,
+  expectFailure,
   makeSignal,
   openGates,
   readLog,
   suiteOptions,
   waitGatesStarted,
   waitIdle,
+  waitStatistics,
   waitUntil
 } from "./helpers.ts"
 
@@ -40,13 +40,6 @@ const kinds: ReadonlyArray<readonly [Kind, string]> = [
   ["proxy", " with code 1"]
 ]
 
-const typedFailure = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit), "it failed")
-  const error = Cause.findError((exit as Exit.Failure<unknown, unknown>).cause)
-  assert.isTrue(error._tag === "Success", "with a typed failure")
-  return (error as { readonly success: unknown }).success
-}
-
 describe("a thread that dies of any value (issue 19)", suiteOptions, () => {
   for (const [kind, says] of kinds) {
     it.live(`a task whose thread dies of ${kind} fails with ThreadCrashed`, () =>
@@ -57,7 +50,7 @@ describe("a thread that dies of any value (issue 19)", suiteOptions, () => {
           workerOptions: { workerData: { kind, atStart: false } }
         })
         yield* pool.start
-        const error = typedFailure(yield* Effect.exit(pool.deferToThread(DieOf, undefined)))
+        const error = expectFailure(yield* Effect.exit(pool.deferToThread(DieOf, undefined)))
         assert.instanceOf(error, ThreadError.ThreadCrashed)
         const crashed = error as ThreadError.ThreadCrashed
         assert.match(crashed.message, /^thread \d+ died while running DieOf: /)
@@ -76,7 +69,7 @@ describe("a thread that dies of any value (issue 19)", suiteOptions, () => {
           maxThreads: 1,
           workerOptions: { workerData: { kind, atStart: true } }
         })
-        const error = typedFailure(yield* Effect.exit(pool.start))
+        const error = expectFailure(yield* Effect.exit(pool.start))
         assert.instanceOf(error, ThreadError.ThreadStartFailed)
         assert.match((error as ThreadError.ThreadStartFailed).message, /^thread \d+ could not start: /)
         assert.include((error as ThreadError.ThreadStartFailed).message, says)
@@ -93,7 +86,7 @@ describe("a key's next task after its thread left, on a default pool (issue 19)"
       const next = yield* Effect.forkChild(pool.deferToThread(Api.Add, { x: 2, y: 3 }, { key: "k" }), {
         startImmediately: true
       })
-      assert.instanceOf(typedFailure(yield* Fiber.await(dying)), ThreadError.ThreadCrashed)
+      assert.instanceOf(expectFailure(yield* Fiber.await(dying)), ThreadError.ThreadCrashed)
       assert.strictEqual(yield* Fiber.join(next), 5)
       const stats = yield* pool.statistics
       assert.strictEqual(stats.threadsStarted, 2)
@@ -117,11 +110,11 @@ describe(
         )
         yield* waitUntil("the loop runs", Effect.sync(() => signal.get(0) === 1))
         yield* Fiber.interrupt(spinning)
-        yield* waitUntil("the thread is replaced", Effect.map(pool.statistics, (s) => s.threadsStarted === 2))
+        yield* waitStatistics(pool, "the thread is replaced", (s) => s.threadsStarted === 2)
         const terminated = yield* pool.statistics
         assert.strictEqual(terminated.threadsTerminated, 1)
         assert.strictEqual(terminated.threadsCrashed, 0)
-        assert.instanceOf(typedFailure(yield* Effect.exit(pool.deferToThread(Api.Exit, 3))), ThreadError.ThreadCrashed)
+        assert.instanceOf(expectFailure(yield* Effect.exit(pool.deferToThread(Api.Exit, 3))), ThreadError.ThreadCrashed)
         const crashed = yield* pool.statistics
         assert.strictEqual(crashed.threadsTerminated, 1)
         assert.strictEqual(crashed.threadsCrashed, 1)

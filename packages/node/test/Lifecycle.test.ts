@@ -22,6 +22,7 @@ import {
   readLog,
   suiteOptions,
   waitGatesStarted,
+  waitStatistics,
   waitUntil
 } from "./helpers.ts"
 
@@ -87,7 +88,7 @@ describe("Lifecycle", suiteOptions, () => {
         [1, 2, 3],
         (value) => Effect.forkChild(pool.deferToThread(Api.Append, { log: log.buffer, value }))
       )
-      yield* waitUntil("3 tasks are backlogged", Effect.map(pool.statistics, (s) => s.backloggedWorkCount === 3))
+      yield* waitStatistics(pool, "3 tasks are backlogged", (s) => s.backloggedWorkCount === 3)
       yield* Scope.close(scope, Exit.void)
       for (const caller of queued) assert.isTrue(isInterruptedOnly(yield* Fiber.await(caller)))
       assert.strictEqual(platform.counts.spawned, 0)

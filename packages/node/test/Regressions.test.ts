@@ -22,6 +22,7 @@ import {
   suiteOptions,
   waitGatesStarted,
   waitIdle,
+  waitStatistics,
   waitUntil
 } from "./helpers.ts"
 
@@ -49,7 +50,7 @@ describe("Regressions", suiteOptions, () => {
         [1, 2, 3],
         (value) => Effect.forkChild(pool.deferToThread(Api.Append, { log: log.buffer, value }))
       )
-      yield* waitUntil("3 tasks are backlogged", Effect.map(pool.statistics, (s) => s.backloggedWorkCount === 3))
+      yield* waitStatistics(pool, "3 tasks are backlogged", (s) => s.backloggedWorkCount === 3)
       yield* Scope.close(scope, Exit.void)
       const callers: Array<Fiber.Fiber<unknown, unknown>> = [gate, spinning, ...queued]
       for (const caller of callers) assert.isTrue(isInterruptedOnly(yield* Fiber.await(caller)))

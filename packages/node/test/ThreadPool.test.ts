@@ -8,17 +8,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Result from "effect/Result"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
-import { entry, isInterruptedOnly, suiteOptions, waitIdle } from "./helpers.ts"
-
-const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit))
-  const defect = Cause.findDefect((exit as Exit.Failure<unknown, unknown>).cause)
-  assert.isTrue(Result.isSuccess(defect), "the exit holds a defect")
-  return (defect as Result.Success<unknown, unknown>).success
-}
+import { entry, expectDefect, isInterruptedOnly, suiteOptions, waitIdle } from "./helpers.ts"
 
 describe("ThreadPool", suiteOptions, () => {
   describe("settles every task exactly once", () => {
@@ -41,7 +33,7 @@ describe("ThreadPool", suiteOptions, () => {
     it.live("with a defect whose name and message survive", () =>
       Effect.gen(function*() {
         const pool = yield* ThreadPool.ThreadPool
-        const defect = defectOf(yield* Effect.exit(pool.deferToThread(Api.Die, "out of range")))
+        const defect = expectDefect(yield* Effect.exit(pool.deferToThread(Api.Die, "out of range")))
         assert.instanceOf(defect, Error)
         assert.strictEqual((defect as Error).name, "RangeError")
         assert.strictEqual((defect as Error).message, "out of range")
@@ -104,7 +96,7 @@ describe("ThreadPool", suiteOptions, () => {
           assert.isTrue(Exit.isFailure(exit))
           assert.instanceOf(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause), Api.Rejected)
         }
-        for (const exit of seen.defect!) assert.strictEqual((defectOf(exit) as Error).name, "RangeError")
+        for (const exit of seen.defect!) assert.strictEqual((expectDefect(exit) as Error).name, "RangeError")
         for (const exit of seen.interrupted!) assert.isTrue(isInterruptedOnly(exit))
         assert.strictEqual((yield* pool.statistics).tasksInFlight, 0)
       }))
@@ -206,7 +198,7 @@ describe("ThreadPool", suiteOptions, () => {
         const pool = yield* ThreadPool.ThreadPool
         const exit = yield* Effect.exit(pool.deferToThread(Api.AskMain, 1))
         // AskMain turns every error but Rejected into a defect: here, TaskNotImplemented from the main thread.
-        const defect = defectOf(exit)
+        const defect = expectDefect(exit)
         assert.strictEqual((defect as Error).name, "TaskNotImplemented")
         yield* waitIdle(pool)
       }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1 }))))

@@ -8,12 +8,9 @@
  */
 import { Task, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Result from "effect/Result"
 import * as ChildProcess from "node:child_process"
 import * as WorkerThreads from "node:worker_threads"
 import { NodeThreadPool } from "../src/index.ts"
@@ -21,6 +18,7 @@ import * as Api from "./fixtures/api.ts"
 import {
   countingPlatform,
   entry,
+  expectDefect,
   makeSignal,
   openGates,
   readLog,
@@ -29,13 +27,6 @@ import {
   waitIdle,
   waitUntil
 } from "./helpers.ts"
-
-const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  assert.isTrue(Exit.isFailure(exit))
-  const defect = Cause.findDefect((exit as Exit.Failure<unknown, unknown>).cause)
-  assert.isTrue(Result.isSuccess(defect), "the exit holds a defect")
-  return (defect as Result.Success<unknown, unknown>).success
-}
 
 /**
  * The main thread's side of `blockingCallFromThread`: `Double` doubles its payload at once; a payload of 1000 or
@@ -166,7 +157,7 @@ describe("DeferredResultTests", suiteOptions, () => {
         Effect.flatMap(() => ThreadPool.deferToThread(Api.Die, "division by zero")),
         Effect.exit
       )
-      const defect = defectOf(exit)
+      const defect = expectDefect(exit)
       assert.strictEqual((defect as Error).name, "RangeError")
       assert.strictEqual((defect as Error).message, "division by zero")
     }).pipe(Effect.provide(PoolLive)))

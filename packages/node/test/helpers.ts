@@ -12,6 +12,8 @@ import { NodeThreadPool } from "../src/index.ts"
 
 export {
   counting,
+  expectDefect,
+  expectFailure,
   expectOnlyFailure,
   isIdle,
   isInterruptedOnly,
