@@ -1,3 +1,4 @@
 import { defineProject } from "vitest/config"
+import { productSide } from "../productSide.ts"
 
-export default defineProject({ test: { name: "readme", include: ["*.test.ts"] } })
+export default defineProject({ test: { name: "readme", include: ["*.test.ts"], ...productSide } })
