@@ -24,15 +24,17 @@ import type { InvalidLimit } from "./ThreadError.ts"
 import * as ThreadWorker from "./ThreadWorker.ts"
 import type * as Worker from "./Worker.ts"
 
-/**
- * The pool's `currentLimit` gave something that is not a number of workers, or failed. The class is
- * `ThreadError.InvalidLimit`, re-exported here under its first name.
- *
- * @stability stable
- * @category errors
- * @since 0.1.0
- */
-export { InvalidLimit } from "./ThreadError.ts"
+export {
+  /**
+   * The pool's `currentLimit` gave something that is not a number of workers, or failed. The class is
+   * `ThreadError.InvalidLimit`, re-exported here under its first name.
+   *
+   * @stability stable
+   * @category errors
+   * @since 0.1.0
+   */
+  InvalidLimit
+} from "./ThreadError.ts"
 
 /**
  * Options of {@link make}.
@@ -80,6 +82,10 @@ export interface Options<T, E, R> {
  * - Each time the `release` schedule fires, at most `releaseAtMost` workers that have been idle for `keepAlive` or
  *   longer are quit, the longest idle first, never going below `minWorkers`.
  * - `currentLimit` stays as a ceiling that is never passed.
+ *
+ * Its fields and their defaults: `minWorkers` (0), `keepAlive` (10 seconds), `release`
+ * (`Schedule.spaced("1 second")`), `releaseAtMost` (1), `pacing` (`Schedule.spaced("100 millis")`). The same
+ * policy, run by the same code, sizes a `ThreadPool` made with `adaptive` (where `minThreads` plays `minWorkers`).
  *
  * @stability experimental
  * @category models

@@ -19,7 +19,8 @@ const bare = /^import\s*"([^"]+)"/gm
 
 /** The relative modules `file` loads at run time. */
 const runtimeImports = (file: string): Array<string> => {
-  const text = Fs.readFileSync(file, "utf8")
+  // Comments on lines of their own (JSDoc on a re-exported name included) are dropped first.
+  const text = Fs.readFileSync(file, "utf8").replace(/^\s*\/\*[\s\S]*?\*\//gm, "").replace(/^\s*\/\/.*$/gm, "")
   const specifiers: Array<string> = []
   for (const match of text.matchAll(fromClause)) if (match[2] === undefined) specifiers.push(match[3]!)
   for (const match of text.matchAll(bare)) specifiers.push(match[1]!)
