@@ -125,3 +125,17 @@ export type ThreadError =
   | TaskNotImplemented
   | InvalidResult
   | BacklogFull
+
+export {
+  /**
+   * How any value reads in an error's message, without ever throwing: `null`, a symbol, a string, an object with
+   * no prototype, an object whose `toString` or getters throw, a `Proxy` whose every trap throws. An error-like
+   * value reads `name: message`; long texts are cut at 1,000 characters. The pool uses it for what a thread or a
+   * task died of; use it wherever an `unknown` cause becomes text.
+   *
+   * @stability stable
+   * @category utils
+   * @since 0.4.0
+   */
+  describe
+} from "./internal/describe.ts"
