@@ -101,3 +101,27 @@ describe("ClusterThreadPool: every runner gone under a durable call", () => {
     30_000
   )
 })
+
+describe("ClusterThreadPool: a runnerCount that fails with a value of any kind", () => {
+  it.live(
+    "a failure with no prototype (whose String() throws) reads as the database unreadable, with its text",
+    () =>
+      Effect.gen(function*() {
+        const failure: Record<string, unknown> = Object.create(null)
+        failure["reason"] = "connection refused"
+        const error = yield* Effect.flip(ThreadPool.deferToThread(Square, 3)).pipe(
+          Effect.provide(NodeCluster.layerEmbedded({
+            tasks,
+            entry,
+            minThreads: 1,
+            maxThreads: 1,
+            cluster: { runnerCount: Effect.fail(failure), runnerTimeout: "300 millis" }
+          }))
+        )
+        assert.strictEqual(error._tag, "ThreadStartFailed")
+        assert.include(error.message, "could not be read")
+        assert.include(error.message, "connection refused")
+      }),
+    30_000
+  )
+})

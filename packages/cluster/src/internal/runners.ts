@@ -78,13 +78,6 @@ const streamInterrupted = (task: string) =>
       "interrupted itself. A stream is not sent again (its elements so far were taken)."
   })
 
-/** A failure's message for an error's text: its own message where it has one. */
-const describeFailure = (cause: unknown): string => {
-  if (typeof cause === "string") return cause
-  if (cause instanceof Error) return `${cause.name}: ${cause.message}`
-  return String(cause)
-}
-
 const unwatched: RunnerWatch = {
   ready: Effect.void,
   guard: (_task, call) => call,
@@ -132,7 +125,7 @@ export const make = (options: WatchOptions): Effect.Effect<RunnerWatch, never, S
           return n
         }),
         Effect.catch((cause) => {
-          state.unreadable = { reason: describeFailure(cause), cause }
+          state.unreadable = { reason: ThreadError.describe(cause), cause }
           return Effect.succeed(0)
         }),
         Effect.onExit((exit) => settled(Exit.isSuccess(exit)))
