@@ -2,10 +2,24 @@ import { ThreadPool } from "@effect-threads/core"
 import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Option, Queue, Schedule, Stream, Tracer } from "effect"
+import {
+  Cause,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  Option,
+  Queue,
+  References,
+  Schedule,
+  Scope,
+  Stream,
+  Tracer
+} from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as NodeCluster from "../src/NodeCluster.ts"
-import { Count, Crash, Hang, Negative, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
+import { Count, Crash, Hang, Negative, Slow, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
 
 const Embedded = NodeCluster.layerEmbedded({
   tasks,
@@ -219,4 +233,33 @@ describe("ClusterThreadPool, embedded", () => {
         assert.strictEqual(yield* ClusterThreadPool.deferOnce(Square, 6, { id: "bad" }), 36)
       }).pipe(Effect.provide(Embedded)), 30_000)
   }
+
+  it.live("the runner's logs name this process, not effect/cluster's default address", () => {
+    const runners: Array<string> = []
+    const logger = Logger.make((log) => {
+      const runner = log.fiber.getRef(References.CurrentLogAnnotations)["runner"]
+      if (runner !== undefined) runners.push(String(runner))
+    })
+    return Effect.gen(function*() {
+      const started = yield* Queue.unbounded<string>()
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        NodeCluster.layerEmbedded({
+          tasks,
+          entry: new URL("./fixtures/tasks.ts", import.meta.url),
+          minThreads: 1,
+          maxThreads: 1,
+          mainHandlers: [Task.implement(Started, (id) => Effect.asVoid(Queue.offer(started, id)))]
+        }),
+        scope
+      )
+      // A call in flight when the cluster shuts down (issue 19 saw the address then); at Debug, the runner also logs
+      // with its address as it registers and leaves.
+      yield* Effect.forkChild(Effect.provide(ThreadPool.deferToThread(Slow, { id: "last", ms: 200 }), context))
+      assert.strictEqual(yield* Queue.take(started), "last")
+      yield* Scope.close(scope, Exit.void)
+      assert.isNotEmpty(runners)
+      for (const runner of runners) assert.strictEqual(runner, `RunnerAddress(embedded-${process.pid}:0)`)
+    }).pipe(Effect.provide(Logger.layer([logger])), Effect.provideService(References.MinimumLogLevel, "Debug"))
+  }, 30_000)
 })
