@@ -8,7 +8,7 @@ import { Cause, Effect, Exit, Layer, Stream } from "effect"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as PgCluster from "../src/PgCluster.ts"
 import { Count, Slow, Square, Where } from "./fixtures/api.ts"
-import { restartable, startProxy } from "./support/faults.ts"
+import { startProxy } from "./support/faults.ts"
 import type { Proxy } from "./support/faults.ts"
 import { freePort, startPostgres } from "./support/postgres.ts"
 import type { Postgres } from "./support/postgres.ts"
@@ -135,10 +135,9 @@ describe("ClusterThreadPool over Postgres: database outages", () => {
           Effect.andThen(Effect.sleep("3 seconds")),
           Effect.andThen(Effect.sync(cluster.proxy.resume))
         )
-        const postgres = restartable(cluster.pg.port)
-        const stopped = Effect.sync(postgres.stop).pipe(
+        const stopped = Effect.sync(cluster.pg.halt).pipe(
           Effect.andThen(Effect.sleep("5 seconds")),
-          Effect.andThen(Effect.sync(postgres.start))
+          Effect.andThen(Effect.sync(cluster.pg.restart))
         )
         const rounds = yield* Effect.all([round(cluster, "cut off", cutOff), round(cluster, "stopped", stopped)]).pipe(
           Effect.provide(client)
