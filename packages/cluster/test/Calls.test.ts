@@ -103,24 +103,44 @@ describe("ClusterThreadPool: every runner gone under a durable call", () => {
 })
 
 describe("ClusterThreadPool: a runnerCount that fails with a value of any kind", () => {
+  /** The caller's error when every reading of the runner count fails with `failure`. */
+  const failingWith = (failure: unknown) =>
+    Effect.flip(ThreadPool.deferToThread(Square, 3)).pipe(
+      Effect.provide(NodeCluster.layerEmbedded({
+        tasks,
+        entry,
+        minThreads: 1,
+        maxThreads: 1,
+        cluster: { runnerCount: Effect.fail(failure), runnerTimeout: "300 millis" }
+      }))
+    )
+
   it.live(
     "a failure with no prototype (whose String() throws) reads as the database unreadable, with its text",
     () =>
       Effect.gen(function*() {
         const failure: Record<string, unknown> = Object.create(null)
         failure["reason"] = "connection refused"
-        const error = yield* Effect.flip(ThreadPool.deferToThread(Square, 3)).pipe(
-          Effect.provide(NodeCluster.layerEmbedded({
-            tasks,
-            entry,
-            minThreads: 1,
-            maxThreads: 1,
-            cluster: { runnerCount: Effect.fail(failure), runnerTimeout: "300 millis" }
-          }))
-        )
+        const error = yield* failingWith(failure)
         assert.strictEqual(error._tag, "ThreadStartFailed")
         assert.include(error.message, "could not be read")
         assert.include(error.message, "connection refused")
+      }),
+    30_000
+  )
+
+  it.live(
+    "a Proxy whose every trap throws reads as the database unreadable",
+    () =>
+      Effect.gen(function*() {
+        const trap = () => {
+          throw new Error("trap")
+        }
+        const hostile = new Proxy({}, { get: trap, getPrototypeOf: trap, ownKeys: trap, has: trap })
+        const error = yield* failingWith(hostile)
+        assert.strictEqual(error._tag, "ThreadStartFailed")
+        assert.include(error.message, "could not be read")
+        assert.include(error.message, "(an object that cannot be read)")
       }),
     30_000
   )
