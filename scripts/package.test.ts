@@ -71,6 +71,8 @@ describe.each(publishedPackages)("the packed @effect-threads/%s", (name) => {
     )
     expect(unexpected).toEqual([])
     expect(files).toContain("CHANGELOG.md")
+    expect(files).toContain("README.md")
+    expect(files).toContain("LICENSE")
     // Every source module has its build: code, declarations and both maps.
     const modules = files.filter((file) => file.startsWith("src/") && file.endsWith(".ts"))
     expect(modules.length).toBeGreaterThan(0)
