@@ -6,8 +6,7 @@
  * @since 0.3.0
  */
 import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
-import type { InvalidLimit } from "@effect-threads/core/TeamPool"
-import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
+import type { InvalidLimit, ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"

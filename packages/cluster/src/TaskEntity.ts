@@ -17,7 +17,6 @@
  */
 import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
 import type * as Task from "@effect-threads/core/Task"
-import { InvalidLimit } from "@effect-threads/core/TeamPool"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
@@ -47,7 +46,7 @@ const poolErrors = [
   ThreadError.InvalidResult,
   ThreadError.BacklogFull,
   AlreadyQuit,
-  InvalidLimit
+  ThreadError.InvalidLimit
 ] as const
 
 /**
@@ -173,7 +172,7 @@ export const durableSpreadId = (id: string): string => {
 }
 
 /** The first line of a schema issue, e.g. `Expected number, got "a"\n  at ["n"]`, for an error's message. */
-const issueMessage = (cause: unknown): string => String(cause).split("\n").slice(0, 3).join(" ")
+const issueMessage = (cause: unknown): string => ThreadError.describe(cause).split("\n").slice(0, 3).join(" ")
 
 /** The path of a schema issue (`$.a.b`) where its text names one, else `$`. */
 const issuePath = (message: string): string => {

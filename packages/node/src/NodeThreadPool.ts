@@ -8,8 +8,7 @@
  * @since 0.1.0
  */
 import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
-import type { InvalidLimit } from "@effect-threads/core/TeamPool"
-import type { ThreadStartFailed } from "@effect-threads/core/ThreadError"
+import type { InvalidLimit, ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Effect from "effect/Effect"
