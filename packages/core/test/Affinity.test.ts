@@ -1,7 +1,8 @@
 /**
  * Keys and broadcasts over InProcessThreads: the tasks of one key run on one thread, in order, one at a time; keys
- * spread; a key whose thread dies moves to another; a broadcast runs once on every thread. Each in-process thread
- * counts what ran on it, in this isolate.
+ * spread; a key whose thread dies moves to another; a key's next task after its thread died or was recycled gets a
+ * new thread, on a default pool; a broadcast runs once on every thread. Each in-process thread counts what ran on
+ * it, in this isolate.
  */
 import { InProcessThreads, Task, ThreadError, ThreadPool, ThreadRunner } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -12,7 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { until } from "./helpers.ts"
+import { failureOf, until } from "./helpers.ts"
 
 /** Which thread ran it (each in-process thread's runner is told its number by a layer), and when it started. */
 const Where = Task.make("Where", { payload: Schema.String, success: Schema.Number })
@@ -133,4 +134,63 @@ describe("Keys and broadcasts", () => {
       const failure = failures[0]!
       assert.instanceOf(Exit.isFailure(failure) ? Cause.squash(failure.cause) : undefined, ThreadError.ThreadCrashed)
     }).pipe(Effect.provide(poolWith({ minThreads: 2, maxThreads: 2 })), Effect.ensuring(reset)))
+})
+
+const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
+const Crash = Task.make("Crash")
+const Held = Task.make("Held", { payload: Schema.Number, success: Schema.Number })
+const opened = new Map<number, () => void>()
+const keyHandlers = [
+  Task.implement(Square, (n) => Effect.succeed(n * n)),
+  Task.implement(Crash, () => Effect.never),
+  Task.implement(Held, (n) =>
+    Effect.callback<number>((resume) => {
+      opened.set(n, () => resume(Effect.succeed(n)))
+    }))
+]
+
+/** A default pool (minThreads 0) over in-process threads, where `Crash` kills its thread. */
+const keyPool = (options: ThreadPool.Options) =>
+  ThreadPool.layer(options).pipe(
+    Layer.provideMerge(
+      InProcessThreads.layer(keyHandlers, { faults: () => ({ _tag: "DiesOnTask", task: "Crash" }) })
+    )
+  )
+
+describe("a key's next task after its thread left, on a default pool (InProcessThreads, TestClock)", () => {
+  it.effect("the thread holding the key dies: the key's next task gets a new thread and runs", () =>
+    Effect.gen(function*() {
+      const crashing = yield* Effect.forkChild(ThreadPool.deferToThread(Crash, undefined, { key: "k" }), {
+        startImmediately: true
+      })
+      const next = yield* Effect.forkChild(ThreadPool.deferToThread(Square, 3, { key: "k" }), {
+        startImmediately: true
+      })
+      const crashed = failureOf(yield* Fiber.await(crashing))
+      assert.instanceOf(crashed, ThreadError.ThreadCrashed)
+      yield* until("the key's next task settles", Effect.sync(() => next.pollUnsafe() !== undefined))
+      assert.strictEqual(yield* Fiber.join(next), 9)
+      const stats = yield* ThreadPool.statistics
+      assert.strictEqual(stats.threadsStarted, 2)
+      assert.strictEqual(stats.tasksInFlight, 0)
+    }).pipe(Effect.provide(keyPool({}))))
+
+  it.effect("the thread holding the key is recycled: the key's next task gets a new thread and runs", () =>
+    Effect.gen(function*() {
+      opened.clear()
+      const first = yield* Effect.forkChild(ThreadPool.deferToThread(Held, 1, { key: "k" }), {
+        startImmediately: true
+      })
+      const next = yield* Effect.forkChild(ThreadPool.deferToThread(Square, 4, { key: "k" }), {
+        startImmediately: true
+      })
+      yield* until("the first task runs", Effect.sync(() => opened.has(1)))
+      opened.get(1)!()
+      assert.strictEqual(yield* Fiber.join(first), 1)
+      yield* until("the key's next task settles", Effect.sync(() => next.pollUnsafe() !== undefined))
+      assert.strictEqual(yield* Fiber.join(next), 16)
+      const stats = yield* ThreadPool.statistics
+      assert.strictEqual(stats.threadsRecycled, 2)
+      assert.strictEqual(stats.tasksInFlight, 0)
+    }).pipe(Effect.provide(keyPool({ recycle: { afterTasks: 1 } }))))
 })

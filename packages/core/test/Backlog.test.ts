@@ -1,6 +1,7 @@
 /**
  * The backlog's features, over InProcessThreads: priorities (higher first, first in first out within one) and a
- * bounded backlog whose callers wait for room (interruptibly) or fail at once with `BacklogFull`. One thread is held
+ * bounded backlog whose callers wait for room (interruptibly) or fail at once with `BacklogFull`, and priorities at
+ * the backlog's bound (a caller waiting for room with a higher priority goes first). One thread is held
  * by a gated task so that everything else waits; the handlers run in this isolate, so they log their order here.
  */
 import { InProcessThreads, Task, ThreadError, ThreadPool } from "@effect-threads/core"
@@ -115,4 +116,32 @@ describe("Backlog", () => {
       const error = yield* Effect.flip(Effect.scoped(ThreadPool.make({ maxBacklog: -1 })))
       assert.instanceOf(error, ThreadPool.InvalidPoolSize)
     }).pipe(Effect.provide(InProcessThreads.layer(handlers))))
+})
+
+describe("priorities at the backlog's bound (InProcessThreads)", () => {
+  /** Holds the one thread, fills the backlog with `low`, then a caller waits for room with `high`; frees the thread. */
+  const order = (lowPriority: number, highPriority: number) =>
+    Effect.gen(function*() {
+      const gate = yield* holdThread
+      const low = yield* submit("low", { priority: lowPriority })
+      const high = yield* submit("high", { priority: highPriority, whenBacklogFull: "wait" })
+      const before = yield* ThreadPool.statistics
+      assert.strictEqual(before.backloggedWorkCount, 1)
+      assert.strictEqual(before.waitingForRoom, 1)
+      open!()
+      yield* Fiber.join(gate)
+      yield* Fiber.join(low)
+      yield* Fiber.join(high)
+      return [...ran]
+    })
+
+  it.effect("a caller waiting for room with a higher priority runs before a lower-priority backlogged task", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* order(0, 5), ["high", "low"])
+    }).pipe(Effect.provide(poolWith({ maxBacklog: 1 }))))
+
+  it.effect("with the same priority, the backlogged task keeps its place (first in, first out)", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* order(3, 3), ["low", "high"])
+    }).pipe(Effect.provide(poolWith({ maxBacklog: 1 }))))
 })

@@ -1,18 +1,21 @@
 /**
- * Issue 19, in the core: a thread that dies of any value settles what it held with a readable message (the exit
- * path never throws), the describing function is total, and options or limits of any kind are described in their
- * errors instead of throwing.
+ * Thread death, in the core: a thread that dies of any value settles what it held with a readable message (the exit
+ * path never throws), the describing function is total, options or limits of any kind are described in their errors
+ * instead of throwing, and threads terminated for ignoring an interrupt are counted apart from threads that crashed.
  */
-import { InProcessThreads, Task, TeamPool, ThreadError, ThreadPool } from "@effect-threads/core"
+import { InProcessThreads, PoolMetrics, Task, TeamPool, ThreadError, ThreadPool } from "@effect-threads/core"
 import { ThreadPlatform, type ThreadPlatformShape } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
+import { TestClock } from "effect/testing"
 import * as Describe from "../src/internal/describe.ts"
 import * as Protocol from "../src/internal/protocol.ts"
-import { failureOf } from "./helpers.ts"
+import { failureOf, until } from "./helpers.ts"
 
 class Boom extends Schema.TaggedError<Boom>()("Boom", { reason: Schema.String }) {}
 
@@ -170,5 +173,53 @@ describe("options and limits of any kind are described, not thrown on", () => {
     }).pipe(
       Effect.scoped,
       Effect.provide(InProcessThreads.layer([Task.implement(Square, (n) => Effect.succeed(n * n))]))
+    ))
+})
+
+const Held = Task.make("Held", { payload: Schema.Number, success: Schema.Number })
+/** Never ends, and cannot be interrupted: a thread's synchronous loop, as far as the pool can tell. */
+const Stuck = Task.make("Stuck")
+const opened = new Map<number, () => void>()
+let stuckStarted = 0
+const countingHandlers = [
+  Task.implement(Held, (n) =>
+    Effect.callback<number>((resume) => {
+      opened.set(n, () => resume(Effect.succeed(n)))
+    })),
+  Task.implement(Stuck, () => Effect.andThen(Effect.sync(() => stuckStarted++), Effect.uninterruptible(Effect.never)))
+]
+
+describe("threads terminated for ignoring an interrupt are not counted as crashed", () => {
+  it.effect("threadsTerminated and its metric count the terminated thread; threadsCrashed and crashes the crash", () =>
+    Effect.gen(function*() {
+      const control = yield* InProcessThreads.Control
+      const started = stuckStarted
+      const stuck = yield* Effect.forkChild(ThreadPool.deferToThread(Stuck, undefined), { startImmediately: true })
+      yield* until("the stuck task runs", Effect.sync(() => stuckStarted > started))
+      const interrupting = yield* Effect.forkChild(Fiber.interrupt(stuck), { startImmediately: true })
+      yield* until(
+        "the interrupt is done",
+        Effect.andThen(TestClock.adjust("20 millis"), Effect.sync(() => interrupting.pollUnsafe() !== undefined))
+      )
+      yield* until("the terminated thread is gone", Effect.sync(() => control.alive() === 1))
+      const afterTerminated = yield* ThreadPool.statistics
+      assert.strictEqual(afterTerminated.threadsTerminated, 1)
+      assert.strictEqual(afterTerminated.threadsCrashed, 0)
+      const held = yield* Effect.forkChild(ThreadPool.deferToThread(Held, 9), { startImmediately: true })
+      yield* until("the held task runs", Effect.sync(() => opened.has(9)))
+      control.kill(2)
+      assert.instanceOf(failureOf(yield* Fiber.await(held)), ThreadError.ThreadCrashed)
+      const afterCrash = yield* ThreadPool.statistics
+      assert.strictEqual(afterCrash.threadsTerminated, 1)
+      assert.strictEqual(afterCrash.threadsCrashed, 1)
+      const tagged = <I, S>(metric: Metric.Metric<I, S>) =>
+        Metric.value(Metric.withAttributes(metric, { pool: "terminated-test" }))
+      assert.strictEqual((yield* tagged(PoolMetrics.threadsTerminated)).count, 1)
+      assert.strictEqual((yield* tagged(PoolMetrics.crashes)).count, 1)
+    }).pipe(
+      Effect.provide(
+        ThreadPool.layer({ name: "terminated-test", minThreads: 1, maxThreads: 1, interruptGracePeriod: "20 millis" })
+          .pipe(Layer.provideMerge(InProcessThreads.layer(countingHandlers)))
+      )
     ))
 })
