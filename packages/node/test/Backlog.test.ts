@@ -1,6 +1,7 @@
 /**
  * Priorities and a bounded backlog on real threads: one thread is held by a gate, the tasks behind it log their
- * values in shared memory in the order they ran.
+ * values in shared memory in the order they ran; at the backlog's bound, a caller waiting for room with a higher
+ * priority runs before a lower-priority backlogged task.
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -58,4 +59,27 @@ describe("Backlog on threads", suiteOptions, () => {
       assert.deepStrictEqual(readLog(log).values, [1, 2, 3])
       yield* waitIdle(pool)
     }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1, maxBacklog: 2 }))))
+})
+
+describe("priorities at the backlog's bound, on real threads", suiteOptions, () => {
+  it.live("a caller waiting for room with priority 5 runs before a backlogged task of priority 0", () =>
+    Effect.gen(function*() {
+      const { gate, gates, pool } = yield* holdThread
+      const log = makeSignal()
+      const low = yield* Effect.forkChild(pool.deferToThread(Api.Append, { log: log.buffer, value: 0 }), {
+        startImmediately: true
+      })
+      const high = yield* Effect.forkChild(
+        pool.deferToThread(Api.Append, { log: log.buffer, value: 5 }, { priority: 5, whenBacklogFull: "wait" }),
+        { startImmediately: true }
+      )
+      const full = yield* pool.statistics
+      assert.strictEqual(full.backloggedWorkCount, 1)
+      assert.strictEqual(full.waitingForRoom, 1)
+      yield* openGates(gates)
+      yield* Fiber.join(gate)
+      yield* Fiber.join(low)
+      yield* Fiber.join(high)
+      assert.deepStrictEqual(readLog(log).values, [5, 0])
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, maxThreads: 1, maxBacklog: 1 }))))
 })

@@ -1,8 +1,12 @@
 /**
  * Threads that die and threads that cannot start, for real: a task that exits its thread, throws asynchronously or
  * runs out of its heap limit fails with `ThreadCrashed` and takes only itself down (the thread is replaced, the
- * other thread's work and the backlog complete); an entry file that is missing, does not parse, throws while
- * loading or never serves fails with `ThreadStartFailed`, and the pool does not respawn it on its own.
+ * other thread's work and the backlog complete); a thread that dies of any thrown value (an Effect error, `null`,
+ * `undefined`, a symbol, a string, an object with no prototype, an object whose `toString` throws, a `Proxy` that
+ * throws on every access) fails what it held with `ThreadCrashed`, or its start with `ThreadStartFailed`, saying what
+ * it died of; a key whose thread died runs its next task on a new thread; an entry file that is missing, does not
+ * parse, throws while loading or never serves fails with `ThreadStartFailed`, and the pool does not respawn it on
+ * its own.
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -16,9 +20,11 @@ import { pathToFileURL } from "node:url"
 import type * as WorkerThreads from "node:worker_threads"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
+import { DieOf, type Kind } from "./fixtures/dies-of-api.ts"
 import {
   countingPlatform,
   entry,
+  expectFailure,
   expectOnlyFailure,
   GateSlot,
   makeSignal,
@@ -33,6 +39,7 @@ import {
 const missingEntry = new URL("./fixtures/does-not-exist.ts", import.meta.url)
 const throwingEntry = new URL("./fixtures/throws-at-load.ts", import.meta.url)
 const neverReadyEntry = new URL("./fixtures/never-ready.ts", import.meta.url)
+const diesOf = new URL("./fixtures/dies-of.ts", import.meta.url)
 
 /** An entry file that does not parse, written to a temporary directory (a fixture in the repository would break the type check and the formatter). */
 const syntaxErrorEntry = Effect.acquireRelease(
@@ -213,4 +220,71 @@ describe("Faults", suiteOptions, () => {
       )
     })
   })
+})
+
+/** Each kind, with what the message says on Node (what is left of the value once Node carried it across). */
+const kinds: ReadonlyArray<readonly [Kind, string]> = [
+  ["tagged", "the disk is full"],
+  ["null", ": null with code 1"],
+  ["undefined", ": it exited with code 1"],
+  ["symbol", "Symbol(gone)"],
+  ["string", "out of luck"],
+  ["nullPrototype", `{"code":7}`],
+  ["throwingToString", "toString"],
+  ["proxy", " with code 1"]
+]
+
+describe("a thread that dies of any value", suiteOptions, () => {
+  for (const [kind, says] of kinds) {
+    it.live(`a task whose thread dies of ${kind} fails with ThreadCrashed`, () =>
+      Effect.gen(function*() {
+        const pool = yield* NodeThreadPool.make({
+          entry: diesOf,
+          maxThreads: 1,
+          workerOptions: { workerData: { kind, atStart: false } }
+        })
+        yield* pool.start
+        const error = expectFailure(yield* Effect.exit(pool.deferToThread(DieOf, undefined)))
+        assert.instanceOf(error, ThreadError.ThreadCrashed)
+        const crashed = error as ThreadError.ThreadCrashed
+        assert.match(crashed.message, /^thread \d+ died while running DieOf: /)
+        assert.include(crashed.message, says)
+        assert.strictEqual(crashed.exitCode, 1)
+        const stats = yield* pool.statistics
+        assert.strictEqual(stats.threadsCrashed, 1)
+        assert.strictEqual(stats.tasksInFlight, 0)
+      }).pipe(Effect.scoped))
+
+    it.live(`a thread whose serve layer fails with ${kind} fails start with ThreadStartFailed`, () =>
+      Effect.gen(function*() {
+        const pool = yield* NodeThreadPool.make({
+          entry: diesOf,
+          minThreads: 1,
+          maxThreads: 1,
+          workerOptions: { workerData: { kind, atStart: true } }
+        })
+        const error = expectFailure(yield* Effect.exit(pool.start))
+        assert.instanceOf(error, ThreadError.ThreadStartFailed)
+        assert.match((error as ThreadError.ThreadStartFailed).message, /^thread \d+ could not start: /)
+        assert.include((error as ThreadError.ThreadStartFailed).message, says)
+      }).pipe(Effect.scoped))
+  }
+})
+
+describe("a key's next task after its thread left, on a default pool", suiteOptions, () => {
+  it.live("the thread holding the key dies: the key's next task runs on a new thread", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool.ThreadPool
+      const dying = yield* Effect.forkChild(pool.deferToThread(Api.Exit, 3, { key: "k" }), { startImmediately: true })
+      const next = yield* Effect.forkChild(pool.deferToThread(Api.Add, { x: 2, y: 3 }, { key: "k" }), {
+        startImmediately: true
+      })
+      assert.instanceOf(expectFailure(yield* Fiber.await(dying)), ThreadError.ThreadCrashed)
+      assert.strictEqual(yield* Fiber.join(next), 5)
+      const stats = yield* pool.statistics
+      assert.strictEqual(stats.threadsStarted, 2)
+      assert.strictEqual(stats.tasksInFlight, 0)
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry }))))
+  // The thread holding the key recycled: the conformance suite's test, run on worker_threads (Conformance.test.ts)
+  // and in Chromium.
 })

@@ -1,9 +1,10 @@
 /**
  * Interrupting the caller of `deferToThread`, on real threads: a queued task is taken out of the queue and never
  * starts, a running Effect task is interrupted in its thread, and a synchronous loop that cannot hear the interrupt
- * has its thread terminated after the grace period and replaced.
+ * has its thread terminated after the grace period and replaced, counted in `threadsTerminated`, apart from threads
+ * that crashed.
  */
-import { ThreadPool } from "@effect-threads/core"
+import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -13,6 +14,7 @@ import * as Api from "./fixtures/api.ts"
 import {
   countingPlatform,
   entry,
+  expectFailure,
   GateSlot,
   isInterruptedOnly,
   makeSignal,
@@ -120,4 +122,25 @@ describe("Interruption", suiteOptions, () => {
       assert.strictEqual((yield* pool.statistics).threadsStarted, 2)
       assert.strictEqual(yield* pool.deferToThread(Api.Add, { x: 1, y: 2 }), 3)
     }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2 }))))
+})
+
+describe("threads terminated for ignoring an interrupt, apart from threads that crashed", suiteOptions, () => {
+  it.live("a spinning task's thread terminated after the grace period counts in threadsTerminated only", () =>
+    Effect.gen(function*() {
+      const pool = yield* ThreadPool.ThreadPool
+      const signal = makeSignal()
+      const spinning = yield* Effect.forkChild(
+        pool.deferToThread(Api.SpinSignal, { signal: signal.buffer, ms: 60_000 })
+      )
+      yield* waitUntil("the loop runs", Effect.sync(() => signal.get(0) === 1))
+      yield* Fiber.interrupt(spinning)
+      yield* waitStatistics(pool, "the thread is replaced", (s) => s.threadsStarted === 2)
+      const terminated = yield* pool.statistics
+      assert.strictEqual(terminated.threadsTerminated, 1)
+      assert.strictEqual(terminated.threadsCrashed, 0)
+      assert.instanceOf(expectFailure(yield* Effect.exit(pool.deferToThread(Api.Exit, 3))), ThreadError.ThreadCrashed)
+      const crashed = yield* pool.statistics
+      assert.strictEqual(crashed.threadsTerminated, 1)
+      assert.strictEqual(crashed.threadsCrashed, 1)
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1, interruptGracePeriod: 50 }))))
 })
