@@ -18,7 +18,6 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
-import { pollUntil } from "./wait.ts"
 
 export * as Protocol from "../core/src/internal/protocol.ts"
 
@@ -33,10 +32,13 @@ export const waitUntil = <E, R>(
   condition: Effect.Effect<boolean, E, R>,
   attempts = 2000
 ): Effect.Effect<void, E, R> =>
-  Effect.flatMap(
-    pollUntil(condition, attempts),
-    (held) => held ? Effect.void : Effect.die(new Error(`timed out waiting until ${what}`))
-  )
+  Effect.gen(function*() {
+    for (let i = 0; i < attempts; i++) {
+      if (yield* condition) return
+      yield* Effect.sleep("5 millis")
+    }
+    return yield* Effect.die(new Error(`timed out waiting until ${what}`))
+  })
 
 /**
  * Waits until the pool's statistics satisfy `holds` ({@link waitUntil}).

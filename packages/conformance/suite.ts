@@ -26,7 +26,6 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Api from "./api.ts"
 import { expectDefect, expectOnlyFailure, isInterruptedOnly, waitIdle, waitStatistics, waitUntil } from "./kit.ts"
-import { makeDeadline } from "./wait.ts"
 
 /**
  * The worker entries every platform provides: its own entry serving `handlers.ts` (`./handlers`), and
@@ -82,6 +81,26 @@ const makeProbe = (): Probe => {
       Task.implement(Api.WasInterrupted, (id) => Effect.sync(() => void interrupted.push(id))),
       Task.implement(Api.Ran, (value) => Effect.sync(() => void ran.push(value)))
     ]
+  }
+}
+
+/**
+ * A clock that tells the real time but whose sleeps end only when the test passes the deadline: an `Effect.timeout`
+ * on it fires at a point of the test's choosing (once a task runs in its thread), not at a time that may come first.
+ */
+const makeDeadline = (live: Clock.Clock): { readonly clock: Clock.Clock; readonly pass: Effect.Effect<void> } => {
+  const passed = Deferred.makeUnsafe<void>()
+  return {
+    clock: {
+      currentTimeMillisUnsafe: () => live.currentTimeMillisUnsafe(),
+      currentTimeMillis: live.currentTimeMillis,
+      currentTimeNanosUnsafe: () => live.currentTimeNanosUnsafe(),
+      currentTimeNanos: live.currentTimeNanos,
+      monotonicTimeNanosUnsafe: () => live.monotonicTimeNanosUnsafe(),
+      monotonicTimeNanos: live.monotonicTimeNanos,
+      sleep: () => Deferred.await(passed)
+    },
+    pass: Effect.asVoid(Deferred.succeed(passed, undefined))
   }
 }
 

@@ -4,8 +4,7 @@
  * the workspace (`scripts/pack.ts`, shared with the consumer test: the tarballs are built once per run). vitest runs
  * on the workspace's Node 24 only; on each runtime it spawns two programs in that project, all runtimes at once:
  *
- * - `fixtures/checks.ts` (copied with the conformance suite's `api.ts`, `handlers.ts` and `wait.ts`, in the
- *   workspace's layout), the pool on real threads through `@effect-threads/node` (results,
+ * - `fixtures/checks.ts` (copied to `checks/`), the pool on real threads through `@effect-threads/node` (results,
  *   typed failures, crashes, start failures, interrupt, timeout, streaming, keys, recycling, transfer lists,
  *   `resourceLimits`, close), which prints what it saw as JSON; the assertions are here;
  * - the README's Node program (`readme/main.ts` with `api.ts`, `count-primes.ts` and `primes.ts`, extracted by
@@ -30,14 +29,6 @@ const effect = String(
 /** A runtime's programs get two minutes: five runtimes share a loaded machine. */
 const timeoutMs = 120_000
 
-/** Copies `files` of the workspace's `dir` to the same place under `to`; gives that directory. */
-const copyFiles = (to: string, dir: string, files: ReadonlyArray<string>): string => {
-  const target = path.join(to, dir)
-  fs.mkdirSync(target, { recursive: true })
-  for (const file of files) fs.copyFileSync(path.join(root, dir, file), path.join(target, file))
-  return target
-}
-
 let project: PackedProject | undefined
 const runs = new Map<string, { readonly checks: Promise<Ran>; readonly readme: Promise<Ran> }>()
 
@@ -49,9 +40,11 @@ beforeAll(async () => {
     prefix: "effect-threads-runtimes-"
   })
   project = installed
-  // The workspace's layout, so the fixtures' relative imports of the conformance suite's tasks resolve as they do here.
-  const checks = copyFiles(installed.dir, "runtimes/fixtures", fs.readdirSync(path.join(root, "runtimes", "fixtures")))
-  copyFiles(installed.dir, "packages/conformance", ["api.ts", "handlers.ts", "wait.ts"])
+  const checks = path.join(installed.dir, "checks")
+  fs.mkdirSync(checks)
+  for (const file of fs.readdirSync(path.join(root, "runtimes", "fixtures"))) {
+    fs.copyFileSync(path.join(root, "runtimes", "fixtures", file), path.join(checks, file))
+  }
   const programs = path.join(installed.dir, "readme")
   fs.mkdirSync(programs)
   for (const [name, code] of filesFor(extractBlocks(readme), "node")) fs.writeFileSync(path.join(programs, name), code)
