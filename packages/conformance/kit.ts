@@ -19,7 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 
-export * as Protocol from "../core/src/internal/protocol.ts"
+export * as Protocol from "../core/src/internal/wire/protocol.ts"
 
 /**
  * Polls `condition` every 5 ms until it holds; dies naming `what` after `attempts` polls (10 s or more by default).

@@ -63,17 +63,17 @@ describe("import graph", () => {
     assert.includeMembers(portReached("TeamPool.ts").map((chain) => chain.split(" -> ").at(-1)), port)
   })
 
-  it("the pool's internal entry (internal/make.ts) reaches none of the port's modules", () => {
-    const graph = reachable("internal/make.ts")
+  it("the pool's internal entry (internal/pool/make.ts) reaches none of the port's modules", () => {
+    const graph = reachable("internal/pool/make.ts")
     // The walk is not vacuous: it reaches the pool's machinery.
-    for (const file of ["internal/pool.ts", "internal/section.ts", "internal/pacer.ts", "ThreadError.ts"]) {
+    for (const file of ["internal/pool/pool.ts", "internal/pool/section.ts", "internal/pacer.ts", "ThreadError.ts"]) {
       assert.isTrue(graph.has(file), file)
     }
-    assert.deepStrictEqual(portReached("internal/make.ts"), [])
+    assert.deepStrictEqual(portReached("internal/pool/make.ts"), [])
   })
 
   it("the public ThreadPool module reaches none of the port's modules", () => {
-    assert.isTrue(reachable("ThreadPool.ts").has("internal/make.ts"))
+    assert.isTrue(reachable("ThreadPool.ts").has("internal/pool/make.ts"))
     assert.deepStrictEqual(portReached("ThreadPool.ts"), [])
   })
 })

@@ -8,7 +8,7 @@ import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Protocol from "../src/internal/protocol.ts"
+import * as Protocol from "../src/internal/wire/protocol.ts"
 import { turn, turns, until } from "./helpers.ts"
 
 const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })

@@ -6,8 +6,8 @@ import { Task, ThreadError } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import * as Outcome from "../src/internal/outcome.ts"
-import * as Protocol from "../src/internal/protocol.ts"
+import * as Outcome from "../src/internal/wire/outcome.ts"
+import * as Protocol from "../src/internal/wire/protocol.ts"
 
 const Point = Task.make("Point", {
   success: Schema.Struct({ xs: Schema.Array(Schema.Number), "a key": Schema.optional(Schema.String) }),

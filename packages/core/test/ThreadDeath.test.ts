@@ -14,7 +14,7 @@ import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
 import * as Describe from "../src/internal/describe.ts"
-import * as Protocol from "../src/internal/protocol.ts"
+import * as Protocol from "../src/internal/wire/protocol.ts"
 import { failureOf, until } from "./helpers.ts"
 
 class Boom extends Schema.TaggedError<Boom>()("Boom", { reason: Schema.String }) {}

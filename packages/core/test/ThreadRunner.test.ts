@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Protocol from "../src/internal/protocol.ts"
+import * as Protocol from "../src/internal/wire/protocol.ts"
 
 const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
 const Later = Task.make("Later", { payload: Schema.Number, success: Schema.Number })

@@ -7,13 +7,13 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { AlreadyQuit } from "../AlreadyQuit.ts"
-import type { InvalidLimit, ThreadStartFailed } from "../ThreadError.ts"
-import * as Pacer from "./pacer.ts"
+import { AlreadyQuit } from "../../AlreadyQuit.ts"
+import type { InvalidLimit, ThreadStartFailed } from "../../ThreadError.ts"
+import * as Pacer from "../pacer.ts"
+import * as Team from "../team.ts"
 import * as Placing from "./placing.ts"
 import type * as Pool from "./pool.ts"
 import * as Section from "./section.ts"
-import * as Team from "./team.ts"
 import * as Thread from "./thread.ts"
 
 /** The limit to grow up to now. */

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import * as Describe from "./describe.ts"
+import * as Describe from "../describe.ts"
 
 /**
  * Runs `f` once the current turn's synchronous work is done: where messages of one turn are gathered into one.

@@ -7,7 +7,7 @@
  */
 import * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
-import * as PoolMetrics from "../PoolMetrics.ts"
+import * as PoolMetrics from "../../PoolMetrics.ts"
 
 /** The metrics of one pool, and what has not reached them yet. */
 export interface Meters {

@@ -8,9 +8,9 @@
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import type * as Task from "../Task.ts"
-import { InvalidPayload } from "../ThreadError.ts"
-import * as Describe from "./describe.ts"
+import type * as Task from "../../Task.ts"
+import { InvalidPayload } from "../../ThreadError.ts"
+import * as Describe from "../describe.ts"
 import * as Protocol from "./protocol.ts"
 
 /** The schema's message ends with where: `at ["a"]["b"][1]`. */

@@ -7,7 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import * as Describe from "./describe.ts"
+import * as Describe from "../describe.ts"
 
 /** The platform's hardware concurrency, or 4. */
 export const defaultMaxThreads = (): number => {

@@ -10,9 +10,9 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
-import type * as Task from "../Task.ts"
-import * as ThreadError from "../ThreadError.ts"
-import * as Describe from "./describe.ts"
+import type * as Task from "../../Task.ts"
+import * as ThreadError from "../../ThreadError.ts"
+import * as Describe from "../describe.ts"
 import * as Protocol from "./protocol.ts"
 
 type Codec = (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>

@@ -9,11 +9,11 @@
  *
  * @internal
  */
-import type * as ThreadError from "../ThreadError.ts"
-import type * as ThreadPlatform from "../ThreadPlatform.ts"
-import * as Backlog from "./backlog.ts"
-import * as Describe from "./describe.ts"
-import * as Protocol from "./protocol.ts"
+import type * as ThreadError from "../../ThreadError.ts"
+import type * as ThreadPlatform from "../../ThreadPlatform.ts"
+import * as Backlog from "../backlog.ts"
+import * as Describe from "../describe.ts"
+import * as Protocol from "../wire/protocol.ts"
 import type * as Ticket from "./ticket.ts"
 
 /** Spawned; it has not said it is ready. Work may be sent: the runner queues it. */

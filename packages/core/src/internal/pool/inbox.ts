@@ -6,13 +6,13 @@
  * @internal
  */
 import * as Exit from "effect/Exit"
-import * as ThreadError from "../ThreadError.ts"
-import type * as ThreadPlatform from "../ThreadPlatform.ts"
-import * as Outcome from "./outcome.ts"
+import * as ThreadError from "../../ThreadError.ts"
+import type * as ThreadPlatform from "../../ThreadPlatform.ts"
+import * as Team from "../team.ts"
+import * as Outcome from "../wire/outcome.ts"
+import * as Protocol from "../wire/protocol.ts"
 import * as Placing from "./placing.ts"
-import * as Protocol from "./protocol.ts"
 import * as Section from "./section.ts"
-import * as Team from "./team.ts"
 import * as Thread from "./thread.ts"
 import * as Ticket from "./ticket.ts"
 

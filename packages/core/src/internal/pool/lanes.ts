@@ -9,8 +9,8 @@
  * @internal
  */
 import * as Exit from "effect/Exit"
-import * as ThreadError from "../ThreadError.ts"
-import * as Backlog from "./backlog.ts"
+import * as ThreadError from "../../ThreadError.ts"
+import * as Backlog from "../backlog.ts"
 import * as Placing from "./placing.ts"
 import * as Section from "./section.ts"
 import * as Thread from "./thread.ts"

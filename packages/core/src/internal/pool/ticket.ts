@@ -11,9 +11,9 @@
  * @internal
  */
 import type * as Exit from "effect/Exit"
-import type * as Task from "../Task.ts"
-import * as Backlog from "./backlog.ts"
-import type * as Protocol from "./protocol.ts"
+import type * as Task from "../../Task.ts"
+import * as Backlog from "../backlog.ts"
+import type * as Protocol from "../wire/protocol.ts"
 
 /** Made; the pool is deciding where it goes. */
 export const WAITING = 0
