@@ -59,7 +59,7 @@ export const awaitSpread = (runners: ReadonlyArray<Runner>) =>
 export interface Cluster {
   readonly postgres: Postgres.Postgres
   readonly runners: ReadonlyArray<Runner>
-  readonly pool: Context.Context<ThreadPool.ThreadPool>
+  readonly pool: Context.Context<ThreadPool.Executor>
 }
 
 export const start = (options: ClusterOptions) =>

@@ -51,7 +51,7 @@ const setups: ReadonlyArray<Setup> = ["local pool", "embedded cluster", "Postgre
 const levels = [{ concurrency: 1, calls: 500 }, { concurrency: 64, calls: 5000 }] as const
 
 /** Microseconds per call: `calls` empty tasks, `concurrency` at a time. */
-const timeCalls = (pool: Context.Context<ThreadPool.ThreadPool>, concurrency: number, calls: number) =>
+const timeCalls = (pool: Context.Context<ThreadPool.Executor>, concurrency: number, calls: number) =>
   Effect.gen(function*() {
     const start = performance.now()
     yield* Effect.forEach(
@@ -69,7 +69,7 @@ const measureCalls = Effect.gen(function*() {
     NodeCluster.layerEmbedded({ tasks, entry, minThreads: threads, maxThreads: threads })
   )
   const cluster = yield* Cluster.start({ runners: 3, threads, sharding: "tuned" })
-  const pools: Record<Setup, Context.Context<ThreadPool.ThreadPool>> = {
+  const pools: Record<Setup, Context.Context<ThreadPool.Executor>> = {
     "local pool": local,
     "embedded cluster": embedded,
     "Postgres cluster": cluster.pool

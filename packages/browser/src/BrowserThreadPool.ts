@@ -132,7 +132,7 @@ export const layerPlatform = (options: { readonly spawn: Spawn }): Layer.Layer<T
 export const layer = (
   options: Options
 ): Layer.Layer<
-  ThreadPool.ThreadPool,
+  ThreadPool.ThreadPool | ThreadPool.Executor,
   ThreadPool.InvalidPoolSize | AlreadyQuit | InvalidLimit | ThreadStartFailed
 > => ThreadPool.layer(options).pipe(Layer.provide(layerPlatform(options)))
 

@@ -1,7 +1,9 @@
 /**
- * The caller side: a `ThreadPool` whose tasks run on a cluster of runners (`effect/cluster`), each running them on
- * its own local thread pool. Programs written against `ThreadPool.ThreadPool` (`deferToThread`, `callInThread`,
- * `callMultipleInThread`, `stream`, `statistics`) run unchanged with the same `Task` declarations.
+ * The caller side: a `ThreadPool.Executor` (what runs tasks) whose tasks run on a cluster of runners
+ * (`effect/cluster`), each running them on its own local thread pool. Programs written against the executor
+ * (`ThreadPool.deferToThread`, `callInThread`, `callMultipleInThread`, `stream`, `statistics`) run unchanged with the
+ * same `Task` declarations. A cluster owns no threads of its own, so it does not provide `ThreadPool.ThreadPool`:
+ * a program that needs it (`ThreadPool.broadcast`, `adjustPoolsize`, `start`) does not compile against these layers.
  *
  * Placement: a call with a `key` goes to the entity of that key, so the calls of one key run on one runner, one at a
  * time, in the order they were sent; a call without one goes to one of `spreadIds` entities, round-robin, which the
@@ -105,7 +107,8 @@ export interface OnceOptions {
 }
 
 /**
- * The durable calls of a cluster (see {@link deferOnce}), provided with the `ThreadPool` by this package's layers.
+ * The durable calls of a cluster (see {@link deferOnce}), provided with the `ThreadPool.Executor` by this package's
+ * layers.
  *
  * @stability experimental
  * @category services
@@ -141,7 +144,7 @@ export const deferOnce = <T extends Task.Any>(
 
 /**
  * Creates the caller side over the `Sharding` of the current cluster (a runner's, a client-only node's, or the
- * embedded one of `NodeCluster.layerEmbedded`): the `ThreadPool` service and the {@link DurableCalls}. `stop`
+ * embedded one of `NodeCluster.layerEmbedded`): the `ThreadPool.Executor` service and the {@link DurableCalls}. `stop`
  * refuses new calls and waits for the ones in flight; closing the scope interrupts the `callInThread` calls still
  * running.
  *
@@ -151,7 +154,7 @@ export const deferOnce = <T extends Task.Any>(
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<ThreadPool.ThreadPoolShape & DurableCalls["Service"], never, Sharding.Sharding | Scope.Scope> =>
+): Effect.Effect<ThreadPool.ExecutorShape & DurableCalls["Service"], never, Sharding.Sharding | Scope.Scope> =>
   Effect.gen(function*() {
     const name = options.name ?? "ClusterThreadPool"
     const logException = options.logException ?? ((cause) => Effect.logError(`${name}: unhandled task failure`, cause))
@@ -176,7 +179,7 @@ export const make = (
     return { ...pool, deferOnce: (task, payload, once) => runOnce(task, payload, once.id, once) }
   })
 
-/** The `ThreadPool` service's operations over the calls. */
+/** The `ThreadPool.Executor` service's operations over the calls. */
 const makePool = (
   name: string,
   calls: Calls.Calls,
@@ -184,7 +187,7 @@ const makePool = (
     readonly statistics: Effect.Effect<ReadonlyArray<ThreadPool.Statistics>, unknown>
     readonly fireAndForget: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
   }
-): ThreadPool.ThreadPoolShape => {
+): ThreadPool.ExecutorShape => {
   const { fireAndForget } = options
   /** What `callInThread` and friends check before they return: not stopped, and a payload that fits. */
   const accept = (task: Task.Any, payload: unknown): Effect.Effect<void, AlreadyQuit | ThreadError.InvalidPayload> =>
@@ -193,7 +196,7 @@ const makePool = (
     Effect.orElseSucceed((): ReadonlyArray<ThreadPool.Statistics> => []),
     Effect.map((runners) => sumStatistics(runners, calls.inFlight()))
   )
-  return ThreadPool.ThreadPool.of({
+  return ThreadPool.Executor.of({
     name,
     deferToThread: (task, payload, runOptions) => calls.run(task, payload, runOptions),
     callInThread: (task, payload, runOptions) =>
@@ -214,22 +217,16 @@ const makePool = (
           })
         )
       }),
-    broadcast: () =>
-      Effect.die(new Error("broadcast is not available on a ClusterThreadPool: a cluster has no \"every runner\"")),
     stream: (task, payload, streamOptions) => calls.stream(task, payload, streamOptions),
-    adjustPoolsize: () => Effect.void,
-    start: Effect.void,
     stop: calls.stop,
     statistics,
-    dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
-    size: Effect.succeed({ minThreads: 0, maxThreads: 0 }),
-    started: Effect.sync(() => !calls.quit())
+    dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`))
   })
 }
 
 /**
- * A layer that provides the {@link ThreadPool.ThreadPool} service and the {@link DurableCalls} over the cluster
- * whose `Sharding` it is given.
+ * A layer that provides the {@link ThreadPool.Executor} service (not `ThreadPool.ThreadPool`: a cluster owns no
+ * threads) and the {@link DurableCalls} over the cluster whose `Sharding` it is given.
  *
  * @stability experimental
  * @category layers
@@ -237,8 +234,8 @@ const makePool = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<ThreadPool.ThreadPool | DurableCalls, never, Sharding.Sharding> =>
+): Layer.Layer<ThreadPool.Executor | DurableCalls, never, Sharding.Sharding> =>
   Layer.effectContext(
     Effect.map(make(options), (pool) =>
-      Context.make(ThreadPool.ThreadPool, pool).pipe(Context.add(DurableCalls, { deferOnce: pool.deferOnce })))
+      Context.make(ThreadPool.Executor, pool).pipe(Context.add(DurableCalls, { deferOnce: pool.deferOnce })))
   )

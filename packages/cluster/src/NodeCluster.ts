@@ -36,8 +36,8 @@ export interface EmbeddedOptions extends NodeThreadPool.Options {
 
 /**
  * One process, no database: an in-memory cluster (what `effect/cluster`'s `TestRunner` assembles) whose one runner
- * is this process, serving `tasks` on a local `NodeThreadPool` over `entry`, and the `ThreadPool` service (and the
- * `ClusterThreadPool.DurableCalls`, kept in memory) over it. The same
+ * is this process, serving `tasks` on a local `NodeThreadPool` over `entry`, and the `ThreadPool.Executor` service
+ * (and the `ClusterThreadPool.DurableCalls`, kept in memory) over it. The same
  * program later runs on many machines by swapping this layer for {@link layerClient}. The runner's logs name it
  * `embedded-<pid>:0`. It fails as `NodeThreadPool.layer` does: the pool's options are invalid, or its first threads
  * do not start.
@@ -49,7 +49,7 @@ export interface EmbeddedOptions extends NodeThreadPool.Options {
 export const layerEmbedded = (
   options: EmbeddedOptions
 ): Layer.Layer<
-  ThreadPool.ThreadPool | ClusterThreadPool.DurableCalls,
+  ThreadPool.Executor | ClusterThreadPool.DurableCalls,
   ThreadPool.InvalidPoolSize | AlreadyQuit | InvalidLimit | ThreadStartFailed
 > => {
   const local = NodeThreadPool.layer(options)

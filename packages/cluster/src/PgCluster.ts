@@ -1,7 +1,7 @@
 /**
  * Clusters for many machines: runners and clients that share a Postgres database, which holds the cluster's
  * runners, shard locks and messages. {@link layerRunner} serves tasks; {@link layerClient} provides the
- * `ThreadPool` service to programs that only send them.
+ * `ThreadPool.Executor` service to programs that only send them.
  *
  * @since 0.3.0
  */
@@ -181,7 +181,7 @@ export interface ClientOptions extends ClusterThreadPool.Options {
 }
 
 /**
- * The `ThreadPool` service (and `ClusterThreadPool.DurableCalls`, stored in Postgres) of a process that sends tasks
+ * The `ThreadPool.Executor` service (and `ClusterThreadPool.DurableCalls`, stored in Postgres) of a process that sends tasks
  * to the runners of a Postgres-backed cluster and runs none itself (`clientOnly`). A call waits at most
  * `runnerTimeout` (default 30 seconds) for a runner to be registered and healthy, then fails with
  * `ThreadStartFailed`; a call sent whose outcome waits while no runner has been up for `runnerTimeout` fails with
@@ -195,7 +195,7 @@ export interface ClientOptions extends ClusterThreadPool.Options {
  */
 export const layerClient = (
   options: ClientOptions
-): Layer.Layer<ClusterThreadPool.DurableCalls | ThreadPool.ThreadPool, SqlError.SqlError> => {
+): Layer.Layer<ClusterThreadPool.DurableCalls | ThreadPool.Executor, SqlError.SqlError> => {
   const postgres = layerPostgres(options.postgres)
   return Layer.unwrap(Effect.gen(function*() {
     const runners = yield* RunnerStorage.RunnerStorage

@@ -10,7 +10,7 @@
 export * as ClusterRunner from "./ClusterRunner.ts"
 
 /**
- * The caller side: the `ThreadPool` service over a cluster of runners.
+ * The caller side: the `ThreadPool.Executor` service (what runs tasks) over a cluster of runners.
  *
  * @since 0.3.0
  */

@@ -1,4 +1,4 @@
-// The rest of the ThreadPool service over an embedded cluster (callInThread and friends, stop), and what a caller
+// The rest of the ThreadPool.Executor service over an embedded cluster (callInThread and friends, stop), and what a caller
 // does when its runners go away under a durable call, with a runner count the test controls.
 import { ThreadPool } from "@effect-threads/core"
 import * as Task from "@effect-threads/core/Task"
@@ -23,7 +23,7 @@ const probed = (started: Queue.Queue<string>, runners?: Ref.Ref<number>) =>
 
 /** Runs `body` over {@link probed}, with the queue its runs report their start to. */
 const withProbe = <A, E>(
-  body: (started: Queue.Queue<string>) => Effect.Effect<A, E, ThreadPool.ThreadPool | ClusterThreadPool.DurableCalls>,
+  body: (started: Queue.Queue<string>) => Effect.Effect<A, E, ThreadPool.Executor | ClusterThreadPool.DurableCalls>,
   runners?: Ref.Ref<number>
 ) =>
   Effect.gen(function*() {
@@ -37,7 +37,7 @@ describe("ClusterThreadPool: callInThread, callMultipleInThread, stop", () => {
     () =>
       withProbe((started) =>
         Effect.gen(function*() {
-          const pool = yield* ThreadPool.ThreadPool
+          const pool = yield* ThreadPool.Executor
           const outcome = yield* Deferred.make<Exit.Exit<number, unknown>>()
           yield* pool.callInThreadWithCallback((exit) => Deferred.succeed(outcome, exit), Square, 6)
           assert.deepStrictEqual(yield* Deferred.await(outcome), Exit.succeed(36))
@@ -55,7 +55,7 @@ describe("ClusterThreadPool: callInThread, callMultipleInThread, stop", () => {
     () =>
       withProbe((started) =>
         Effect.gen(function*() {
-          const pool = yield* ThreadPool.ThreadPool
+          const pool = yield* ThreadPool.Executor
           const running = yield* Effect.forkChild(pool.deferToThread(Slow, { id: "last", ms: 300 }))
           assert.strictEqual(yield* Queue.take(started), "last")
           yield* pool.stop

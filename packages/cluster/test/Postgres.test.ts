@@ -253,7 +253,7 @@ describe("ClusterThreadPool over the PostgreSQL of the npm package embedded-post
 
 /** Runs `body` as a client of a fresh cluster (a private Postgres and three runners), all stopped after it. */
 const asClient = <A, E>(
-  body: (cluster: TestCluster) => Effect.Effect<A, E, ThreadPool.ThreadPool>,
+  body: (cluster: TestCluster) => Effect.Effect<A, E, ThreadPool.Executor>,
   runnerTimeout?: Duration.Input
 ) =>
   Effect.gen(function*() {

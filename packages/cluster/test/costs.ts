@@ -40,7 +40,7 @@ const range = (xs: ReadonlyArray<number>, digits = 0) =>
   `${format(Math.min(...xs), digits)} to ${format(Math.max(...xs), digits)}`
 
 type Call = (id: string, i: number) => Effect.Effect<unknown, unknown>
-const plain = (pool: Context.Context<ThreadPool.ThreadPool>): Call => (_id, i) =>
+const plain = (pool: Context.Context<ThreadPool.Executor>): Call => (_id, i) =>
   Effect.provideContext(ThreadPool.deferToThread(Square, i), pool)
 const durable = (pool: Context.Context<ClusterThreadPool.DurableCalls>): Call => (id, i) =>
   Effect.provideContext(ClusterThreadPool.deferOnce(Square, i, { id }), pool)

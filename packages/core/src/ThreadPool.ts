@@ -140,14 +140,16 @@ export const call = <T extends Task.Any>(task: T & Task.NotStream<T>, payload: T
 })
 
 /**
- * A pool of threads: Twisted's `ThreadPool`, with `twisted.internet.threads` folded in.
+ * What runs tasks: Twisted's `twisted.internet.threads` over a pool (`deferToThread`, `callInThread`,
+ * `callMultipleInThread`), plus streams, statistics and `stop`. Every thread pool is one ({@link ThreadPoolShape});
+ * so is the cluster's caller side (`@effect-threads/cluster`), which owns no threads.
  *
  * @stability stable
  * @category models
- * @since 0.1.0
+ * @since 0.4.0
  */
-export interface ThreadPoolShape {
-  /** The pool's name, used in thread names and logs. */
+export interface ExecutorShape {
+  /** The name, used in thread names and logs. */
   readonly name: string
   /** Runs a task on a thread and gives its result: `deferToThread` / `deferToThreadPool`. */
   readonly deferToThread: <T extends Task.Any>(
@@ -176,15 +178,6 @@ export interface ThreadPoolShape {
     calls: ReadonlyArray<Call>
   ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
   /**
-   * Runs a task once on every thread that can take work now (a thread still starting included): warm a cache,
-   * reload configuration. One `Exit` per thread; a thread that leaves before it ran the task gives `ThreadCrashed`.
-   * A thread started later does not run it (its `serve` layer is the place for set-up every thread needs).
-   */
-  readonly broadcast: <T extends Task.Any>(
-    task: T & Task.NotStream<T>,
-    payload: Task.Payload<T>
-  ) => Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload>
-  /**
    * Runs a streaming task (`Task.stream`, implemented with `Task.implementStream`): its elements arrive as the thread
    * produces them and the consumer takes them, at most `bufferSize` (default 16) waiting between the two: a slow
    * consumer slows the producer. The thread's stream runs ahead of the consumer by at most about twice `bufferSize`
@@ -197,18 +190,41 @@ export interface ThreadPoolShape {
     payload: Task.Payload<T>,
     options?: StreamOptions
   ) => Stream.Stream<Task.Element<T>, RunError<T>>
+  /**
+   * Refuses new tasks (`AlreadyQuit`) and waits until every queued and running task has run; a pool then releases
+   * every thread.
+   */
+  readonly stop: Effect.Effect<void, AlreadyQuit>
+  /** The current statistics. */
+  readonly statistics: Effect.Effect<Statistics>
+  /** Logs the statistics: Twisted's `dumpStats`. */
+  readonly dumpStats: Effect.Effect<void>
+}
+
+/**
+ * A pool of threads: Twisted's `ThreadPool`, with `twisted.internet.threads` folded in. It runs tasks (an
+ * {@link ExecutorShape}) and owns its threads: it starts, resizes, and runs a task on each of them.
+ *
+ * @stability stable
+ * @category models
+ * @since 0.1.0
+ */
+export interface ThreadPoolShape extends ExecutorShape {
+  /**
+   * Runs a task once on every thread that can take work now (a thread still starting included): warm a cache,
+   * reload configuration. One `Exit` per thread; a thread that leaves before it ran the task gives `ThreadCrashed`.
+   * A thread started later does not run it (its `serve` layer is the place for set-up every thread needs).
+   */
+  readonly broadcast: <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payload: Task.Payload<T>
+  ) => Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, AlreadyQuit | InvalidPayload>
   /** Changes the minimum and the maximum; grows or shrinks a started pool to fit. */
   readonly adjustPoolsize: (
     options: { readonly minThreads?: number | undefined; readonly maxThreads?: number | undefined }
   ) => Effect.Effect<void, InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit>
   /** Starts the pool: grows to the minimum, then by the backlog. Threads start only now. */
   readonly start: Effect.Effect<void, AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed>
-  /** Quits the team and waits until every queued and running task has run and every thread is released. */
-  readonly stop: Effect.Effect<void, AlreadyQuit>
-  /** The current statistics. */
-  readonly statistics: Effect.Effect<Statistics>
-  /** Logs the statistics: Twisted's `dumpStats`. */
-  readonly dumpStats: Effect.Effect<void>
   /** The current minimum and maximum. */
   readonly size: Effect.Effect<{ readonly minThreads: number; readonly maxThreads: number }>
   /** Whether the pool has started and not stopped. */
@@ -238,7 +254,20 @@ export const make: (
 ) => Effect.Effect<ThreadPoolShape, InvalidPoolSize, ThreadPlatform.ThreadPlatform | Scope.Scope> = Make.make
 
 /**
- * The thread pool service.
+ * The service that runs tasks: what {@link deferToThread}, {@link callInThread}, {@link callMultipleInThread},
+ * {@link stream} and {@link statistics} need. Every layer of a thread pool provides it (the same pool as
+ * {@link ThreadPool}); the cluster's layers (`@effect-threads/cluster`) provide it alone, as a cluster owns no
+ * threads of its own: a program that needs only this service runs on either.
+ *
+ * @stability stable
+ * @category services
+ * @since 0.4.0
+ */
+export class Executor extends Context.Service<Executor, ExecutorShape>()("@effect-threads/core/ThreadPool/Executor") {}
+
+/**
+ * The thread pool service: a pool that owns its threads, for what only such a pool does ({@link broadcast},
+ * `adjustPoolsize`, `start`, `size`). Its layers provide it together with {@link Executor}, the same pool under both.
  *
  * @stability stable
  * @category services
@@ -263,9 +292,9 @@ export const makeStarted = (
 > => Effect.tap(make(options), (pool) => pool.start)
 
 /**
- * A layer that provides a started {@link ThreadPool}. Its scope is the pool's: closing it interrupts the tasks in
- * flight and releases every thread. Needs a platform (`NodeThreadPool.layer` or `BrowserThreadPool.layer` provide
- * one).
+ * A layer that provides a started {@link ThreadPool}, and the same pool as the {@link Executor}. Its scope is the
+ * pool's: closing it interrupts the tasks in flight and releases every thread. Needs a platform
+ * (`NodeThreadPool.layer` or `BrowserThreadPool.layer` provide one).
  *
  * @stability stable
  * @category layers
@@ -274,13 +303,17 @@ export const makeStarted = (
 export const layer = (
   options: Options = {}
 ): Layer.Layer<
-  ThreadPool,
+  ThreadPool | Executor,
   InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed,
   ThreadPlatform.ThreadPlatform
-> => Layer.effect(ThreadPool)(makeStarted(options))
+> =>
+  Layer.effectContext(
+    Effect.map(makeStarted(options), (pool) => Context.make(ThreadPool, pool).pipe(Context.add(Executor, pool)))
+  )
 
 /**
- * Runs a task on a thread of the {@link ThreadPool} and gives its typed result: Twisted's `deferToThread`.
+ * Runs a task on a thread of the {@link Executor} (a pool, or a cluster) and gives its typed result: Twisted's
+ * `deferToThread`.
  *
  * **Example** (Counting primes on a thread)
  *
@@ -294,7 +327,7 @@ export const layer = (
  * })
  *
  * const program = ThreadPool.deferToThread(CountPrimes, { from: 0, to: 1_000_000 })
- * // Effect<number, ThreadError | AlreadyQuit | InvalidLimit, ThreadPool>
+ * // Effect<number, ThreadError | AlreadyQuit | InvalidLimit, Executor>
  * ```
  *
  * @stability stable
@@ -305,8 +338,8 @@ export const deferToThread = <T extends Task.Any>(
   task: T & Task.NotStream<T>,
   payload: Task.Payload<T>,
   options?: RunOptions
-): Effect.Effect<Task.Success<T>, RunError<T>, ThreadPool> =>
-  ThreadPool.use((pool) => pool.deferToThread(task, payload, options))
+): Effect.Effect<Task.Success<T>, RunError<T>, Executor> =>
+  Executor.use((pool) => pool.deferToThread(task, payload, options))
 
 /**
  * Runs a task on a thread of a given pool: Twisted's `deferToThreadPool`.
@@ -316,14 +349,14 @@ export const deferToThread = <T extends Task.Any>(
  * @since 0.1.0
  */
 export const deferToThreadPool = <T extends Task.Any>(
-  pool: ThreadPoolShape,
+  pool: ExecutorShape,
   task: T & Task.NotStream<T>,
   payload: Task.Payload<T>,
   options?: RunOptions
 ): Effect.Effect<Task.Success<T>, RunError<T>> => pool.deferToThread(task, payload, options)
 
 /**
- * Runs a task on a thread of the {@link ThreadPool} without waiting for it: Twisted's `callInThread`.
+ * Runs a task on a thread of the {@link Executor} without waiting for it: Twisted's `callInThread`.
  *
  * @stability stable
  * @category combinators
@@ -333,11 +366,11 @@ export const callInThread = <T extends Task.Any>(
   task: T & Task.NotStream<T>,
   payload: Task.Payload<T>,
   options?: RunOptions
-): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, ThreadPool> =>
-  ThreadPool.use((pool) => pool.callInThread(task, payload, options))
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, Executor> =>
+  Executor.use((pool) => pool.callInThread(task, payload, options))
 
 /**
- * Runs calls in order on one thread of the {@link ThreadPool}: Twisted's `callMultipleInThread`.
+ * Runs calls in order on one thread of the {@link Executor}: Twisted's `callMultipleInThread`.
  *
  * @stability stable
  * @category combinators
@@ -345,20 +378,21 @@ export const callInThread = <T extends Task.Any>(
  */
 export const callMultipleInThread = (
   calls: ReadonlyArray<Call>
-): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, ThreadPool> =>
-  ThreadPool.use((pool) => pool.callMultipleInThread(calls))
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, Executor> =>
+  Executor.use((pool) => pool.callMultipleInThread(calls))
 
 /**
- * The statistics of the {@link ThreadPool}.
+ * The statistics of the {@link Executor}: a pool's, or a cluster's runners' added up.
  *
  * @stability stable
  * @category getters
  * @since 0.1.0
  */
-export const statistics: Effect.Effect<Statistics, never, ThreadPool> = ThreadPool.use((pool) => pool.statistics)
+export const statistics: Effect.Effect<Statistics, never, Executor> = Executor.use((pool) => pool.statistics)
 
 /**
  * Runs a task once on every thread of the {@link ThreadPool} that can take work now, and gives one `Exit` per thread.
+ * It needs a pool that owns its threads: a cluster (which provides only the {@link Executor}) has no "every thread".
  *
  * @stability stable
  * @category combinators
@@ -371,7 +405,7 @@ export const broadcast = <T extends Task.Any>(
   ThreadPool.use((pool) => pool.broadcast(task, payload))
 
 /**
- * Runs a streaming task on a thread of the {@link ThreadPool}: a `Stream` of its elements, with backpressure across
+ * Runs a streaming task on a thread of the {@link Executor}: a `Stream` of its elements, with backpressure across
  * the thread.
  *
  * **Example** (Rows produced in a thread, taken as they come)
@@ -393,5 +427,5 @@ export const stream = <T extends Task.AnyStream>(
   task: T,
   payload: Task.Payload<T>,
   options?: StreamOptions
-): Stream.Stream<Task.Element<T>, RunError<T>, ThreadPool> =>
-  Stream.unwrap(ThreadPool.use((pool) => Effect.succeed(pool.stream(task, payload, options))))
+): Stream.Stream<Task.Element<T>, RunError<T>, Executor> =>
+  Stream.unwrap(Executor.use((pool) => Effect.succeed(pool.stream(task, payload, options))))

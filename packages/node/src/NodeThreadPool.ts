@@ -135,7 +135,7 @@ export const layerPlatform = (
 export const layer = (
   options: Options
 ): Layer.Layer<
-  ThreadPool.ThreadPool,
+  ThreadPool.ThreadPool | ThreadPool.Executor,
   ThreadPool.InvalidPoolSize | AlreadyQuit | InvalidLimit | ThreadStartFailed
 > => ThreadPool.layer(options).pipe(Layer.provide(layerPlatform(options)))
 

@@ -58,7 +58,7 @@ const syntaxErrorEntry = Effect.acquireRelease(
  * pool ends idle with two threads.
  */
 const crashOneThread = (
-  crash: Effect.Effect<unknown, unknown, ThreadPool.ThreadPool>,
+  crash: Effect.Effect<unknown, unknown, ThreadPool.Executor>,
   workerOptions?: Omit<WorkerThreads.WorkerOptions, "name">
 ) => {
   const platform = countingPlatform(entry, workerOptions)
