@@ -20,6 +20,7 @@ import type { CallMainError, Runner } from "../../ThreadRunner.ts"
 import * as Describe from "../describe.ts"
 import * as Outcome from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
+import * as Batch from "./batch.ts"
 
 /** The credit of a streaming request: how many more elements its caller can take, and who waits for more. */
 interface Credit {
@@ -142,7 +143,7 @@ export class Session<R> {
 
   start(run: Protocol.Run): void {
     const [, id, tag, payload, trace] = run
-    const handler = this.byTag.get(tag)
+    const handler = this.byTag.get(tag) ?? Batch.handlerFor(this.byTag, tag)
     if (handler === undefined) return this.post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
     const task = handler.task
     const decoded = Outcome.decoder(task.payload)(payload)

@@ -1,0 +1,112 @@
+/**
+ * The thread side of a batch (`wire/batch.ts`): a request whose tag is a task's behind the batch prefix runs that
+ * task's handler on each element, one after the other, in the request's one fiber (none at all while every handler
+ * gives an `Exit` at once), and answers once, with each element's encoded outcome and the time they took.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Task from "../../Task.ts"
+import * as Batch from "../wire/batch.ts"
+import * as Outcome from "../wire/outcome.ts"
+import * as Protocol from "../wire/protocol.ts"
+
+/** The clock of the answer's `millis`: `performance.now` where the platform has it (every one this runs on). */
+const clock: () => number = (() => {
+  const performance = (globalThis as { readonly performance?: { readonly now: () => number } }).performance
+  return performance === undefined ? Date.now : () => performance.now()
+})()
+
+/**
+ * The handler of batch tag `tag`, made from the task's own handler in `byTag` and kept there, or `undefined` if `tag`
+ * is not a batch's. A batch of a task the thread does not implement (or implements as a stream) answers
+ * `NOT_IMPLEMENTED` for its elements, as single requests would.
+ */
+export const handlerFor = <R>(byTag: Map<string, Task.AnyHandler<R>>, tag: string): Task.AnyHandler<R> | undefined => {
+  if (!Batch.isBatchTag(tag)) return undefined
+  const inner = byTag.get(Batch.taskTag(tag))
+  const usable = inner !== undefined && inner.stream === undefined ? inner : undefined
+  const handler: Task.AnyHandler<R> = {
+    task: Batch.batchTask(inner?.task ?? { _tag: Batch.taskTag(tag) } as Task.Any),
+    handle: (request: never) =>
+      usable === undefined ? Exit.succeed(notImplemented(request)) : new Run(usable, request).loop()
+  }
+  byTag.set(tag, handler)
+  return handler
+}
+
+const notImplemented = ([stop, payloads]: Batch.Request): Batch.Answer => {
+  const count = stop === 1 ? Math.min(1, payloads.length) : payloads.length
+  return [0, Array.from({ length: count }, () => Protocol.NOT_IMPLEMENTED), Array.from({ length: count }, () => [])]
+}
+
+/** One batch running: the elements in order, each one's outcome encoded as it ends. */
+class Run<R> {
+  readonly handler: Task.AnyHandler<R>
+  readonly stop: boolean
+  readonly payloads: ReadonlyArray<unknown>
+  readonly decode: (input: unknown) => Exit.Exit<unknown, unknown>
+  readonly encodeSuccess: (input: unknown) => Exit.Exit<unknown, unknown>
+  readonly started = clock()
+  readonly values: Array<unknown> = []
+  kinds: Array<number> | 0 = 0
+  next = 0
+
+  constructor(handler: Task.AnyHandler<R>, [stop, payloads]: Batch.Request) {
+    this.handler = handler
+    this.stop = stop === 1
+    this.payloads = payloads
+    this.decode = Outcome.decoder(handler.task.payload)
+    this.encodeSuccess = Outcome.encoder(handler.task.success)
+  }
+
+  /**
+   * Runs the elements from `next`: synchronously while each handler gives an `Exit`, else in the request's fiber.
+   * Gives the answer, or the effect that ends with it.
+   */
+  loop(): Effect.Effect<Batch.Answer, never, R> {
+    while (this.next < this.payloads.length) {
+      const effect = this.start(this.payloads[this.next++])
+      if (!Exit.isExit(effect)) {
+        return Effect.flatMap(Effect.exit(effect), (exit) => this.record(exit) ? this.loop() : this.answer())
+      }
+      if (!this.record(effect)) break
+    }
+    return this.answer()
+  }
+
+  /** The element's effect, or its `Exit` if it ends before it starts (a payload that does not decode, a throw). */
+  start(payload: unknown): Effect.Effect<unknown, unknown, R> {
+    const decoded = this.decode(payload)
+    if (Exit.isFailure(decoded)) {
+      return Exit.die(new Error(`the payload of ${this.handler.task._tag} does not match its schema`))
+    }
+    try {
+      return this.handler.handle(decoded.value as never)
+    } catch (defect) {
+      return Exit.die(defect)
+    }
+  }
+
+  /** Writes an element's outcome; gives whether to go on. */
+  record(exit: Exit.Exit<unknown, unknown>): boolean {
+    if (Exit.isSuccess(exit)) {
+      const encoded = this.encodeSuccess(exit.value)
+      if (Exit.isSuccess(encoded)) {
+        this.values.push(encoded.value)
+        if (this.kinds !== 0) this.kinds.push(Protocol.SUCCESS)
+        return true
+      }
+    }
+    const [kind, value] = Batch.encodeElement(this.handler.task, exit)
+    if (this.kinds === 0) this.kinds = this.values.map(() => Protocol.SUCCESS)
+    this.kinds.push(kind)
+    this.values.push(value)
+    return kind === Protocol.SUCCESS || !this.stop
+  }
+
+  answer(): Exit.Exit<Batch.Answer> {
+    return Exit.succeed([clock() - this.started, this.kinds, this.values])
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * A batch on the wire: many elements of one task in one request, for `ThreadPool.forEach` and `ThreadPool.mapStream`.
+ *
+ * A batch rides the pool as one ticket of a synthetic task (`batchTask`): its tag is the task's own behind a reserved
+ * prefix, which the thread side recognises (`runner/batch.ts`); its payload and success cross as they are
+ * (`Schema.Unknown`), since each element is encoded and decoded here with the task's own schemas. The request is
+ * `[stop, payloads]`: the elements' encoded payloads, and whether the thread stops at the first element that does
+ * not succeed. The answer is `[millis, kinds, values]`: how long the elements ran in the thread (the pool sizes its
+ * next batches by it), how each one ended (`0` when every one succeeded, the common case: no array), and each one's
+ * encoded value, for the elements the thread ran, in order.
+ *
+ * @internal
+ */
+import type * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import * as Task from "../../Task.ts"
+import type * as ThreadError from "../../ThreadError.ts"
+import * as Outcome from "./outcome.ts"
+import * as Protocol from "./protocol.ts"
+
+/** The prefix of a batch's tag: `effect-threads/batch:<the task's tag>`. */
+export const PREFIX = "effect-threads/batch:"
+
+/** Whether a request's tag names a batch. */
+export const isBatchTag = (tag: string): boolean => tag.startsWith(PREFIX)
+
+/** The tag of the task whose elements a batch holds. */
+export const taskTag = (batchTag: string): string => batchTag.slice(PREFIX.length)
+
+/** What a thread is asked: whether to stop at the first element that does not succeed, and the encoded payloads. */
+export type Request = readonly [stop: 0 | 1, payloads: ReadonlyArray<unknown>]
+
+/** What a thread answers: its time running the elements, how each ended (`0`: all succeeded), their values
+ * (a success's encoded value; for any other end, the rest of its outcome as an array). */
+export type Answer = readonly [millis: number, kinds: ReadonlyArray<number> | 0, values: ReadonlyArray<unknown>]
+
+const batches = new WeakMap<Task.Any, Task.Any>()
+
+/** The synthetic task whose ticket carries a batch of `task`'s elements; made once per task. */
+export const batchTask = (task: Task.Any): Task.Any => {
+  let batch = batches.get(task)
+  if (batch === undefined) {
+    batch = Task.make(`${PREFIX}${task._tag}`, { payload: Schema.Unknown, success: Schema.Unknown })
+    batches.set(task, batch)
+  }
+  return batch
+}
+
+/**
+ * How one element that did not simply succeed ended, as the thread writes it into an answer: its kind, and the rest
+ * of its outcome (the value, or the path and the message) as an array.
+ */
+export const encodeElement = (
+  task: Task.Any,
+  exit: Exit.Exit<unknown, unknown>
+): readonly [kind: number, rest: ReadonlyArray<unknown>] => {
+  const outcome = Outcome.encode(task, exit)
+  return [outcome[0], outcome.slice(1)]
+}
+
+/** The outcome of element `i` of an answer, as the thread encoded it. */
+const outcomeOf = (kinds: ReadonlyArray<number> | 0, values: ReadonlyArray<unknown>, i: number): Protocol.Outcome =>
+  kinds === 0 || kinds[i] === Protocol.SUCCESS
+    ? [Protocol.SUCCESS, values[i]]
+    : [kinds[i]!, ...(values[i] as ReadonlyArray<unknown>)] as unknown as Protocol.Outcome
+
+/** Element `i` of an answer, decoded with the task's schemas: what a single call of it would have given. */
+export const elementExit = (
+  task: Task.Any,
+  answer: Answer,
+  i: number
+): Exit.Exit<unknown, unknown | ThreadError.InvalidResult | ThreadError.TaskNotImplemented> =>
+  Outcome.toExit(task, outcomeOf(answer[1], answer[2], i))
