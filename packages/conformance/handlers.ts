@@ -22,7 +22,7 @@ const spin = (ms: number): number => {
   return spins
 }
 
-export const handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.CurrentRunner>> = [
+export const handlers: ReadonlyArray<Task.AnyHandler<ThreadRunner.ThreadRunner>> = [
   Task.implement(Api.Add, ({ x, y }) => Effect.succeed(x + y)),
   Task.implement(Api.Echo, (value) => Effect.succeed(value)),
   Task.implement(Api.Fail, (reason) => Effect.fail(new Api.Rejected({ reason }))),

@@ -122,7 +122,7 @@ export const makePort = (port: WorkerPort): RunnerPort => {
  * @since 0.1.0
  */
 export const serve = <R = never, E = never>(
-  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.ThreadRunner>>,
   options?: ThreadRunner.ServeOptions<R, E> | undefined
 ): Fiber.Fiber<void, E> => {
   if (!isDedicatedWorker()) throw new Error("BrowserThreadRunner.serve runs in a dedicated Web Worker")

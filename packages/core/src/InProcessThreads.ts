@@ -92,7 +92,7 @@ export class Control extends Context.Service<Control, ControlShape>()(
  * @since 0.2.0
  */
 export const makeUnsafe = <R = never, E = never>(
-  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.ThreadRunner>>,
   options?: Options<R, E> | undefined
 ): { readonly platform: ThreadPlatform["Service"]; readonly control: ControlShape } => {
   const faults = new Map<number, Fault>()
@@ -135,7 +135,7 @@ export const makeUnsafe = <R = never, E = never>(
  * @since 0.2.0
  */
 export const make = <R = never, E = never>(
-  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.ThreadRunner>>,
   options?: Options<R, E> | undefined
 ): Effect.Effect<{ readonly platform: ThreadPlatform["Service"]; readonly control: ControlShape }> =>
   Effect.sync(() => makeUnsafe(handlers, options))
@@ -161,7 +161,7 @@ export const make = <R = never, E = never>(
  * @since 0.2.0
  */
 export const layer = <R = never, E = never>(
-  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.ThreadRunner>>,
   options?: Options<R, E> | undefined
 ): Layer.Layer<ThreadPlatform | Control> =>
   Layer.effectContext(Effect.gen(function*() {
@@ -216,7 +216,7 @@ class InProcessThread implements ThreadHandle {
   }
 
   start<R, E>(
-    handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+    handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.ThreadRunner>>,
     layer: Layer.Layer<R, E> | undefined,
     fault: Fault | undefined
   ): void {

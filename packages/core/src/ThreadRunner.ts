@@ -27,13 +27,14 @@ import * as ThreadError from "./ThreadError.ts"
 import type { RunnerPort } from "./ThreadPlatform.ts"
 
 /**
- * What a handler can do with the thread it runs on: call the main thread.
+ * What a handler can do with the thread it runs on: call the main thread. The shape of the {@link ThreadRunner}
+ * service.
  *
  * @stability stable
  * @category models
- * @since 0.1.0
+ * @since 0.4.0
  */
-export interface Runner {
+export interface ThreadRunnerShape {
   readonly callMain: <T extends Task.Any>(
     task: T,
     payload: Task.Payload<T>
@@ -54,9 +55,41 @@ export type CallMainError = ThreadError.InvalidPayload | ThreadError.InvalidResu
  *
  * @stability stable
  * @category services
+ * @since 0.4.0
+ */
+export class ThreadRunner
+  extends Context.Service<ThreadRunner, ThreadRunnerShape>()("@effect-threads/core/ThreadRunner")
+{}
+
+/**
+ * The shape of the {@link ThreadRunner} service, under its name before 0.4.0.
+ *
+ * @deprecated Use {@link ThreadRunnerShape}.
+ * @stability stable
+ * @category models
  * @since 0.1.0
  */
-export class CurrentRunner extends Context.Service<CurrentRunner, Runner>()("@effect-threads/core/ThreadRunner") {}
+export type Runner = ThreadRunnerShape
+
+/**
+ * The {@link ThreadRunner} service, under its name before 0.4.0: the same class.
+ *
+ * @deprecated Use {@link ThreadRunner}.
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export const CurrentRunner: typeof ThreadRunner = ThreadRunner
+
+/**
+ * The {@link ThreadRunner} service, under its name before 0.4.0.
+ *
+ * @deprecated Use {@link ThreadRunner}.
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export type CurrentRunner = ThreadRunner
 
 /**
  * Calls a task implemented on the main thread (see `ThreadPool`'s `mainHandlers`) from inside a thread, and waits
@@ -70,8 +103,8 @@ export class CurrentRunner extends Context.Service<CurrentRunner, Runner>()("@ef
 export const callMain = <T extends Task.Any>(
   task: T,
   payload: Task.Payload<T>
-): Effect.Effect<Task.Success<T>, Task.Failure<T> | CallMainError, CurrentRunner> =>
-  Effect.flatMap(CurrentRunner, (runner) => runner.callMain(task, payload))
+): Effect.Effect<Task.Success<T>, Task.Failure<T> | CallMainError, ThreadRunner> =>
+  Effect.flatMap(ThreadRunner, (runner) => runner.callMain(task, payload))
 
 /**
  * Options of {@link serve}.
@@ -116,13 +149,13 @@ export interface ServeOptions<R, E> {
  */
 export const serve = <R = never, E = never>(
   port: RunnerPort,
-  handlers: ReadonlyArray<Task.AnyHandler<R | CurrentRunner>>,
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner>>,
   options?: ServeOptions<R, E> | undefined
 ): Fiber.Fiber<void, E> => {
-  const session = new Session.Session<R | CurrentRunner>(port, handlers)
+  const session = new Session.Session<R | ThreadRunner>(port, handlers)
   port.listen(session.receive)
   const withRunner = (context: Context.Context<never>) =>
-    Context.add(context, CurrentRunner, { callMain: session.callMain }) as Context.Context<R | CurrentRunner>
+    Context.add(context, ThreadRunner, { callMain: session.callMain }) as Context.Context<R | ThreadRunner>
   const layer = options?.layer
   const serving = Effect.callback<void>((resume) => {
     session.onClose = () => resume(Effect.void)

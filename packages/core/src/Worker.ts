@@ -110,20 +110,62 @@ export const makeExclusive = <R>(impl: {
 
 /**
  * The worker service: Twisted's `IWorker` as an Effect service, for programs that are handed "a worker" by a layer.
+ * Its shape is the module's data type, a {@link Worker}.
  *
  * @stability stable
  * @category services
- * @since 0.1.0
+ * @since 0.4.0
  */
-export class IWorker extends Context.Service<IWorker, Worker>()("@effect-threads/core/Worker/IWorker") {}
+export class WorkerService extends Context.Service<WorkerService, Worker>()("@effect-threads/core/Worker/IWorker") {}
 
 /**
- * The exclusive worker service: Twisted's `IExclusiveWorker` as an Effect service.
+ * The exclusive worker service: Twisted's `IExclusiveWorker` as an Effect service. Its shape is an
+ * {@link ExclusiveWorker}.
  *
+ * @stability stable
+ * @category services
+ * @since 0.4.0
+ */
+export class ExclusiveWorkerService extends Context.Service<ExclusiveWorkerService, ExclusiveWorker>()(
+  "@effect-threads/core/Worker/IExclusiveWorker"
+) {}
+
+/**
+ * The {@link WorkerService}, under its name before 0.4.0: the same class.
+ *
+ * @deprecated Use {@link WorkerService}.
  * @stability stable
  * @category services
  * @since 0.1.0
  */
-export class IExclusiveWorker
-  extends Context.Service<IExclusiveWorker, ExclusiveWorker>()("@effect-threads/core/Worker/IExclusiveWorker")
-{}
+export const IWorker: typeof WorkerService = WorkerService
+
+/**
+ * The {@link WorkerService}, under its name before 0.4.0.
+ *
+ * @deprecated Use {@link WorkerService}.
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export type IWorker = WorkerService
+
+/**
+ * The {@link ExclusiveWorkerService}, under its name before 0.4.0: the same class.
+ *
+ * @deprecated Use {@link ExclusiveWorkerService}.
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export const IExclusiveWorker: typeof ExclusiveWorkerService = ExclusiveWorkerService
+
+/**
+ * The {@link ExclusiveWorkerService}, under its name before 0.4.0.
+ *
+ * @deprecated Use {@link ExclusiveWorkerService}.
+ * @stability stable
+ * @category services
+ * @since 0.1.0
+ */
+export type IExclusiveWorker = ExclusiveWorkerService

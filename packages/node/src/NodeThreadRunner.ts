@@ -96,7 +96,7 @@ export const makePort = (parent: WorkerThreads.MessagePort): RunnerPort => {
  * @since 0.1.0
  */
 export const serve = <R = never, E = never>(
-  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.CurrentRunner>>,
+  handlers: ReadonlyArray<Task.AnyHandler<R | ThreadRunner.ThreadRunner>>,
   options?: ThreadRunner.ServeOptions<R, E> | undefined
 ): Fiber.Fiber<void, E> => {
   const parent = WorkerThreads.parentPort
