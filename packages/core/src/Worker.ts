@@ -131,9 +131,9 @@ export class ExclusiveWorkerService extends Context.Service<ExclusiveWorkerServi
 ) {}
 
 /**
- * The {@link WorkerService}, under its name before 0.4.0: the same class.
+ * Twisted's name for the {@link WorkerService}, kept as the port's name (the spec's `IWorker`): the same class and
+ * key, so either name provides and reads the one service.
  *
- * @deprecated Use {@link WorkerService}.
  * @stability stable
  * @category services
  * @since 0.1.0
@@ -141,9 +141,8 @@ export class ExclusiveWorkerService extends Context.Service<ExclusiveWorkerServi
 export const IWorker: typeof WorkerService = WorkerService
 
 /**
- * The {@link WorkerService}, under its name before 0.4.0.
+ * Twisted's name for the {@link WorkerService}'s type.
  *
- * @deprecated Use {@link WorkerService}.
  * @stability stable
  * @category services
  * @since 0.1.0
@@ -151,9 +150,9 @@ export const IWorker: typeof WorkerService = WorkerService
 export type IWorker = WorkerService
 
 /**
- * The {@link ExclusiveWorkerService}, under its name before 0.4.0: the same class.
+ * Twisted's name for the {@link ExclusiveWorkerService}, kept as the port's name (the spec's `IExclusiveWorker`):
+ * the same class and key.
  *
- * @deprecated Use {@link ExclusiveWorkerService}.
  * @stability stable
  * @category services
  * @since 0.1.0
@@ -161,9 +160,8 @@ export type IWorker = WorkerService
 export const IExclusiveWorker: typeof ExclusiveWorkerService = ExclusiveWorkerService
 
 /**
- * The {@link ExclusiveWorkerService}, under its name before 0.4.0.
+ * Twisted's name for the {@link ExclusiveWorkerService}'s type.
  *
- * @deprecated Use {@link ExclusiveWorkerService}.
  * @stability stable
  * @category services
  * @since 0.1.0
