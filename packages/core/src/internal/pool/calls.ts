@@ -1,6 +1,6 @@
 /**
  * The pool's calls, Twisted's `deferToThread`, `callInThread`, `callInThreadWithCallback` and
- * `callMultipleInThread`, over its synchronous section. `deferToThread` is the hot path: on the caller's fiber it
+ * `callMultipleInThread`, over its synchronous self. `deferToThread` is the hot path: on the caller's fiber it
  * encodes the payload, makes a ticket and places it in one synchronous step, and waits on one callback, which the
  * section resumes with the task's `Exit` (decoded already). No fiber, no Deferred, no lock per task.
  *
@@ -15,25 +15,14 @@ import * as Tracer from "effect/Tracer"
 import { AlreadyQuit } from "../../AlreadyQuit.ts"
 import * as Task from "../../Task.ts"
 import { type InvalidLimit, type InvalidPayload, TaskNotImplemented } from "../../ThreadError.ts"
+import type { Call } from "../../ThreadPool.ts"
+import type { RunOptions } from "../../ThreadPoolOptions.ts"
 import * as Payload from "../wire/payload.ts"
 import * as Protocol from "../wire/protocol.ts"
-import * as Lanes from "./lanes.ts"
 import * as Placing from "./placing.ts"
-import type * as Pool from "./pool.ts"
 import * as Section from "./section.ts"
+import * as Threads from "./threads.ts"
 import * as Ticket from "./ticket.ts"
-
-/** Options of one run. */
-export interface RunOptions {
-  readonly transfer?: ReadonlyArray<unknown> | undefined
-  readonly priority?: number | undefined
-  readonly whenBacklogFull?: "wait" | "fail" | undefined
-  readonly key?: string | undefined
-}
-
-/** Places a new ticket: by its key's lane if it has one, else as any other. */
-export const placeNew = (section: Section.Section, ticket: Section.PoolTicket, limit: number): void =>
-  ticket.key === undefined ? Placing.place(section, ticket, limit) : Lanes.place(section, ticket, limit)
 
 const alreadyQuit = Exit.fail(new AlreadyQuit())
 
@@ -60,19 +49,19 @@ export const traceOf = (fiber: Fiber.Fiber<unknown, unknown>): Protocol.Trace | 
  * placing now would need a new thread, that limit read first (on the caller's fiber, so its failure is the caller's).
  */
 const withLimit = <A, E>(
-  pool: Pool.Pool,
+  self: Section.Section,
   go: (limit: number) => Effect.Effect<A, E>
 ): Effect.Effect<A, E | InvalidLimit> =>
-  pool.readLimit !== undefined && Section.needsThread(pool.section)
-    ? Effect.flatMap(pool.readLimit, go)
-    : go(pool.section.maxThreads)
+  self.options.readLimit !== undefined && Section.needsThread(self)
+    ? Effect.flatMap(self.options.readLimit, go)
+    : go(self.maxThreads)
 
 /** Where a ticket's outcome goes. */
 type Settle = (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
 
 /** A ticket of a run with `options`: its place in the waiting order, its key, and where its outcome goes. */
 const runTicket = (
-  pool: Pool.Pool,
+  self: Section.Section,
   task: Task.Any,
   payload: unknown,
   options: RunOptions | undefined,
@@ -81,13 +70,13 @@ const runTicket = (
   onSettle: Settle,
   onSent?: ((millis: number) => void) | undefined
 ): Section.PoolTicket =>
-  Section.ticket(pool.section, {
+  Section.ticket(self, {
     task,
     payload,
     transfer: options?.transfer,
     trace,
     priority: options?.priority ?? 0,
-    whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+    whenFull: options?.whenBacklogFull ?? self.options.whenBacklogFull,
     key: options?.key,
     sticky: false,
     holds,
@@ -100,47 +89,45 @@ const runTicket = (
  * `Effect.callback`: encode, make the ticket, place it, wait.
  */
 export const deferToThread = <T extends Task.Any>(
-  pool: Pool.Pool,
+  self: Section.Section,
   task: T,
   payload: Task.Payload<T>,
   options: RunOptions | undefined
 ): Effect.Effect<Task.Success<T>, unknown> => {
-  if (pool.tracing || pool.readLimit !== undefined) return general(pool, task, payload, options)
+  if (self.options.tracing || self.options.readLimit !== undefined) return general(self, task, payload, options)
   return Effect.callback<Task.Success<T>, unknown>((resume) => {
-    const section = pool.section
-    if (section.quitting) return resume(alreadyQuit)
+    if (self.quitting) return resume(alreadyQuit)
     if (Task.isStream(task)) return resume(streamingTask(task))
     const encoded = Payload.encode(task, payload)
     if (Exit.isFailure(encoded)) return resume(encoded)
     const fiber = Fiber.getCurrent()
     const trace = fiber === undefined ? undefined : traceOf(fiber)
-    const ticket = runTicket(pool, task, encoded.value, options, trace, false, resume as Settle)
-    placeNew(section, ticket, section.maxThreads)
-    return cancel(section, ticket)
+    const ticket = runTicket(self, task, encoded.value, options, trace, false, resume as Settle)
+    Placing.placeNew(self, ticket, self.maxThreads)
+    return cancel(self, ticket)
   })
 }
 
 /** `deferToThread` with a dynamic limit to read, or with tracing. */
 const general = <T extends Task.Any>(
-  pool: Pool.Pool,
+  self: Section.Section,
   task: T,
   payload: Task.Payload<T>,
   options: RunOptions | undefined
 ): Effect.Effect<Task.Success<T>, unknown> =>
   Effect.withFiber((fiber) => {
-    const section = pool.section
-    if (section.quitting) return alreadyQuit
+    if (self.quitting) return alreadyQuit
     if (Task.isStream(task)) return streamingTask(task)
     const encoded = Payload.encode(task, payload)
     if (Exit.isFailure(encoded)) return encoded
-    if (pool.tracing) return traced(pool, task, encoded.value, options)
+    if (self.options.tracing) return traced(self, task, encoded.value, options)
     const trace = traceOf(fiber)
-    return withLimit(pool, (limit) => wait(pool, task, encoded.value, options, trace, limit, undefined))
+    return withLimit(self, (limit) => wait(self, task, encoded.value, options, trace, limit, undefined))
   }) as Effect.Effect<Task.Success<T>, unknown>
 
 /** Places a ticket and waits for its outcome; an interrupt cancels it. */
 const wait = (
-  pool: Pool.Pool,
+  self: Section.Section,
   task: Task.Any,
   payload: unknown,
   options: RunOptions | undefined,
@@ -149,16 +136,15 @@ const wait = (
   onSent: ((millis: number) => void) | undefined
 ): Effect.Effect<unknown, unknown> =>
   Effect.callback<unknown, unknown>((resume) => {
-    const section = pool.section
-    if (section.quitting) return resume(alreadyQuit)
-    const ticket = runTicket(pool, task, payload, options, trace, false, resume as Settle, onSent)
-    placeNew(section, ticket, limit)
-    return cancel(section, ticket)
+    if (self.quitting) return resume(alreadyQuit)
+    const ticket = runTicket(self, task, payload, options, trace, false, resume as Settle, onSent)
+    Placing.placeNew(self, ticket, limit)
+    return cancel(self, ticket)
   })
 
 /** `deferToThread` with a span for the task and a child span for its time in the queue, ended when it is sent. */
 const traced = (
-  pool: Pool.Pool,
+  self: Section.Section,
   task: Task.Any,
   payload: unknown,
   options: RunOptions | undefined
@@ -174,8 +160,8 @@ const traced = (
           open = false
         }
         const trace: Protocol.Trace = [span.traceId, span.spanId, span.sampled]
-        return withLimit(pool, (limit) =>
-          wait(pool, task, payload, options, trace, limit, (millis) =>
+        return withLimit(self, (limit) =>
+          wait(self, task, payload, options, trace, limit, (millis) =>
             end(BigInt(millis) * 1_000_000n))).pipe(
             Effect.onExit(() =>
               Effect.clockWith((clock) =>
@@ -188,7 +174,7 @@ const traced = (
     {
       kind: "client",
       captureStackTrace: false,
-      attributes: { "effect-threads.pool": pool.name, "effect-threads.task": task._tag }
+      attributes: { "effect-threads.pool": self.options.name, "effect-threads.task": task._tag }
     }
   )
 
@@ -197,74 +183,66 @@ const traced = (
  * `onSettle` calls `release`.
  */
 const submit = (
-  pool: Pool.Pool,
+  self: Section.Section,
   task: Task.Any,
   payload: unknown,
   options: RunOptions | undefined,
   onSettle: (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
 ): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
   Effect.withFiber<void, AlreadyQuit | InvalidPayload | InvalidLimit>((fiber) => {
-    const section = pool.section
-    if (section.quitting) return alreadyQuit
+    if (self.quitting) return alreadyQuit
     // Its outcome, a failure, goes where any outcome of this call goes.
     if (Task.isStream(task)) return Effect.sync(() => onSettle(streamingTask(task), undefined))
     const encoded = Payload.encodeChecked(task, payload)
     if (Exit.isFailure(encoded)) return encoded
     const trace = traceOf(fiber)
-    return withLimit(pool, (limit) =>
+    return withLimit(self, (limit) =>
       Effect.sync(() => {
-        placeNew(section, runTicket(pool, task, encoded.value, options, trace, true, onSettle), limit)
+        Placing.placeNew(self, runTicket(self, task, encoded.value, options, trace, true, onSettle), limit)
       }))
   })
 
 /** Runs a task and hands its outcome to `onResult`, on the main thread, before the thread takes other work. */
 export const callInThreadWithCallback = <T extends Task.Any>(
-  pool: Pool.Pool,
+  self: Section.Section,
   onResult: (exit: Exit.Exit<Task.Success<T>, unknown>) => Effect.Effect<void>,
   task: T,
   payload: Task.Payload<T>,
   options: RunOptions | undefined
 ): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
-  submit(pool, task, payload, options, (exit, release) =>
-    pool.run(
+  submit(self, task, payload, options, (exit, release) =>
+    self.run(
       onResult(exit as Exit.Exit<Task.Success<T>, unknown>).pipe(
-        Effect.catchCause(pool.logException),
+        Effect.catchCause(self.options.logException),
         Effect.ensuring(Effect.sync(() => release?.()))
       )
     ))
 
 /** Runs a task without waiting; a failure goes to `logException` before the thread takes other work. */
 export const callInThread = <T extends Task.Any>(
-  pool: Pool.Pool,
+  self: Section.Section,
   task: T,
   payload: Task.Payload<T>,
   options: RunOptions | undefined
 ): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
-  submit(pool, task, payload, options, (exit, release) => {
+  submit(self, task, payload, options, (exit, release) => {
     // Success, or the pool closed under it (interrupted): nothing to report.
     if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return release?.()
-    pool.run(
+    self.run(
       Effect.ensuring(
-        Effect.catchCause(pool.logException(exit.cause), () => Effect.void),
+        Effect.catchCause(self.options.logException(exit.cause), () => Effect.void),
         Effect.sync(() => release?.())
       )
     )
   })
 
-/** One call of a sequence. */
-export interface Call {
-  readonly task: Task.Any
-  readonly payload: unknown
-}
-
 /** Runs the calls in order on one thread; the first failure stops the rest and goes to `logException`. */
 export const callMultipleInThread = (
-  pool: Pool.Pool,
+  self: Section.Section,
   calls: ReadonlyArray<Call>
 ): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit> =>
   Effect.withFiber<void, AlreadyQuit | InvalidPayload | InvalidLimit>((fiber) => {
-    const section = pool.section
-    if (section.quitting) return alreadyQuit
+    if (self.quitting) return alreadyQuit
     const encoded: Array<unknown> = []
     for (const call of calls) {
       const one = Payload.encodeChecked(call.task, call.payload)
@@ -276,36 +254,35 @@ export const callMultipleInThread = (
     const onSettle = (exit: Exit.Exit<unknown, unknown>) => {
       // The first failure is logged; the rest of the sequence, not run, settles as interrupted and is not.
       if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
-        pool.run(Effect.catchCause(pool.logException(exit.cause), () => Effect.void))
+        self.run(Effect.catchCause(self.options.logException(exit.cause), () => Effect.void))
       }
     }
     // A streaming task in the sequence: the sequence would stop at it, so none of it runs; its failure is logged.
     const streaming = calls.find((call) => Task.isStream(call.task))
     if (streaming !== undefined) return Effect.sync(() => onSettle(streamingTask(streaming.task)))
-    return withLimit(pool, (limit) =>
+    return withLimit(self, (limit) =>
       Effect.sync(() => {
         const tickets = calls.map((call, i) =>
-          Section.ticket(section, {
+          Section.ticket(self, {
             task: call.task,
             payload: encoded[i],
             transfer: undefined,
             trace,
             priority: 0,
-            whenFull: pool.whenBacklogFull,
+            whenFull: self.options.whenBacklogFull,
             sticky: true,
             holds: false,
             onSettle
           })
         )
-        for (let i = 0; i + 1 < tickets.length; i++) tickets[i]!.after = tickets[i + 1]
-        Placing.place(section, tickets[0]!, limit)
+        Ticket.sequence(tickets)
+        Placing.place(self, tickets[0]!, limit)
       }))
   })
 
 const awaitSettled = (ticket: Section.PoolTicket): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
-    if (Ticket.isSettled(ticket)) return resume(Effect.void)
-    ticket.waiter = () => resume(Effect.void)
+    Ticket.whenSettled(ticket, () => resume(Effect.void))
   })
 
 /**
@@ -315,7 +292,7 @@ const awaitSettled = (ticket: Section.PoolTicket): Effect.Effect<void> =>
  */
 export const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effect.Effect<void> =>
   Effect.suspend(() => {
-    ticket.cancelling = true
+    Ticket.cancelling(ticket)
     switch (ticket.state) {
       case Ticket.WAITING:
       case Ticket.BACKLOGGED: {
@@ -328,10 +305,10 @@ export const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effec
     const thread = ticket.thread!
     Section.postTo(self, thread, [Protocol.INTERRUPT, ticket.id])
     return awaitSettled(ticket).pipe(
-      Effect.timeoutOption(self.config.interruptGracePeriod),
+      Effect.timeoutOption(self.options.interruptGracePeriod),
       Effect.flatMap((ended) => {
         if (ended._tag === "Some" || Ticket.isSettled(ticket)) return Effect.void
-        Placing.doom(self, thread)
+        Threads.doom(self, thread)
         return awaitSettled(ticket)
       })
     )
@@ -342,16 +319,15 @@ export const cancel = (self: Section.Section, ticket: Section.PoolTicket): Effec
  * per thread, in the order of the threads. A thread that leaves before it ran its ticket gives `ThreadCrashed`.
  */
 export const broadcast = <T extends Task.Any>(
-  pool: Pool.Pool,
+  self: Section.Section,
   task: T,
   payload: Task.Payload<T>
 ): Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, unknown>>, AlreadyQuit | InvalidPayload> =>
   Effect.callback<ReadonlyArray<Exit.Exit<Task.Success<T>, unknown>>, AlreadyQuit | InvalidPayload>((resume) => {
-    const section = pool.section
-    if (section.quitting) return resume(alreadyQuit)
+    if (self.quitting) return resume(alreadyQuit)
     if (Task.isStream(task)) {
       const failed = streamingTask(task)
-      return resume(Exit.succeed(Array.from({ length: Lanes.takers(section) }, () => failed)))
+      return resume(Exit.succeed(Array.from({ length: Placing.takers(self) }, () => failed)))
     }
     const encoded = Payload.encodeChecked(task, payload)
     if (Exit.isFailure(encoded)) return resume(Exit.fail(Cause.squash(encoded.cause) as InvalidPayload))
@@ -362,11 +338,11 @@ export const broadcast = <T extends Task.Any>(
     const done = () => {
       if (--pending === 0) resume(Exit.succeed(exits))
     }
-    const tickets = Lanes.broadcast(section, (thread) => {
+    const tickets = Placing.broadcast(self, (thread) => {
       const at = exits.length
       exits.push(Exit.interrupt())
       pending++
-      return Section.ticket(section, {
+      return Section.ticket(self, {
         task,
         payload: encoded.value,
         transfer: undefined,
@@ -384,5 +360,5 @@ export const broadcast = <T extends Task.Any>(
       })
     })
     done()
-    return Effect.forEach(tickets, (ticket) => cancel(section, ticket), { discard: true, concurrency: "unbounded" })
+    return Effect.forEach(tickets, (ticket) => cancel(self, ticket), { discard: true, concurrency: "unbounded" })
   })

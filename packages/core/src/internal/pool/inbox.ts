@@ -1,19 +1,20 @@
 /**
  * What threads say to the pool, heard by the section: a batch of answers (each answered ticket leaves its thread
- * and the team is told in one pass, then the callers resume), READY, a call to the main thread, and a thread's exit
- * (what it held fails: a crash, or a start failure). Work stealing is decided here, where threads become free.
+ * and the team is told in one pass, then the callers resume), READY, the heap in use, a stream's elements, and calls
+ * to the main thread (answered here, by the pool's `mainHandlers`). Work stealing is decided here, where threads
+ * become free. A thread's exit is `threads.ts`'s.
  *
  * @internal
  */
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as ThreadError from "../../ThreadError.ts"
-import type * as ThreadPlatform from "../../ThreadPlatform.ts"
-import * as Team from "../team.ts"
+import * as Schema from "effect/Schema"
 import * as Outcome from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Placing from "./placing.ts"
 import * as Section from "./section.ts"
 import * as Thread from "./thread.ts"
+import * as Threads from "./threads.ts"
 import * as Ticket from "./ticket.ts"
 
 type PoolTicket = Section.PoolTicket
@@ -49,9 +50,9 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
           // The sequence goes on, on this thread: the thread stays with it.
         } else if (ticket.holds) {
           release = releaser(self, thread)
-        } else if (thread.completed >= self.config.recycleAfterTasks) {
+        } else if (thread.completed >= self.options.recycleAfterTasks) {
           // Its share of tasks is done: it leaves the team instead of taking the next task.
-          Placing.recycleIfDue(self, thread)
+          Threads.recycleIfDue(self, thread)
         } else {
           Section.finishOn(self, thread)
         }
@@ -67,11 +68,11 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
         break
       }
       case Protocol.CALL: {
-        self.config.onCall(thread, message[1], message[2], message[3])
+        answerCall(self, thread, message[1], message[2], message[3])
         break
       }
       case Protocol.READY: {
-        ready(thread)
+        Threads.ready(thread)
         break
       }
       case Protocol.HEAP: {
@@ -84,9 +85,9 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
       }
     }
   }
-  if (thread.recycling || self.config.recycleAboveHeap !== Infinity) Placing.recycleIfDue(self, thread)
+  if (thread.recycling || self.options.recycleAboveHeap !== Infinity) Threads.recycleIfDue(self, thread)
   if (self.room.length > 0) Placing.admit(self)
-  if (self.config.capacity > 1) steal(self)
+  if (self.options.capacity > 1) steal(self)
   if (answered !== undefined) Section.settleAll(self, answered, exits!, releases)
   else if (first !== undefined) Section.settleOne(self, first, firstExit!, firstRelease)
 }
@@ -98,7 +99,7 @@ const releaser = (self: Sec, thread: Thread.Thread): () => void => {
     if (done) return
     done = true
     Section.finishOn(self, thread)
-    if (thread.recycling || thread.completed >= self.config.recycleAfterTasks) Placing.recycleIfDue(self, thread)
+    if (thread.recycling || thread.completed >= self.options.recycleAfterTasks) Threads.recycleIfDue(self, thread)
     Section.scheduleFlush(self)
   }
 }
@@ -123,80 +124,6 @@ const continueSequence = (
     Section.settle(self, rest, Exit.interrupt())
   }
   return false
-}
-
-const ready = (thread: Thread.Thread): void => {
-  if (thread.state !== Thread.STARTING) return
-  thread.state = Thread.READY
-  thread.timer?.interruptUnsafe()
-  thread.timer = undefined
-  const waiters = thread.onReady
-  thread.onReady = []
-  for (const waiter of waiters) waiter(undefined)
-}
-
-/** The platform reported the thread's exit: what it held fails (a crash, or a start failure), then it is gone. */
-export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.ThreadExit): void => {
-  if (thread.state === Thread.DEAD) return
-  const starting = thread.state === Thread.STARTING || thread.startFailure !== undefined
-  thread.state = Thread.DEAD
-  thread.timer?.interruptUnsafe()
-  thread.timer = undefined
-  self.threads.delete(thread)
-  const left = thread.inTeam
-  if (left) {
-    thread.inTeam = false
-    Team.remove(self.team, thread)
-  }
-  // Its keys go elsewhere and its reserved work too, before what it held settles (a key's next task must not be
-  // pinned to it).
-  self.events.left(self, thread)
-  const death = Thread.describeExit(exit)
-  const startFailed = new ThreadError.ThreadStartFailed({
-    message: `thread ${thread.id} could not start: ${thread.startFailure ?? death.message}`,
-    ...(death.cause === undefined ? {} : { cause: death.cause })
-  })
-  const waiters = thread.onReady
-  thread.onReady = []
-  for (const waiter of waiters) waiter(startFailed)
-  const held = Array.from(thread.held.values())
-  thread.held.clear()
-  if (!starting && held.length > 0 && !self.closing) {
-    // Died on its own while it held work, or terminated by the pool because a task ignored its interrupt.
-    if (thread.doomed) {
-      self.threadsTerminated++
-      self.config.meters.pending.terminated++
-    } else {
-      self.threadsCrashed++
-      self.config.meters.pending.crashes++
-    }
-  }
-  const tickets: Array<PoolTicket> = []
-  const outcomes: Array<Exit.Exit<unknown, unknown>> = []
-  for (const ticket of held) {
-    const error = starting ? startFailed : new ThreadError.ThreadCrashed({
-      task: ticket.task._tag,
-      message: `thread ${thread.id} died while running ${ticket.task._tag}: ${death.message}`,
-      ...(death.exitCode === undefined ? {} : { exitCode: death.exitCode }),
-      ...(death.cause === undefined ? {} : { cause: death.cause })
-    })
-    for (let rest = ticket.after; rest !== undefined; rest = rest.after) {
-      tickets.push(rest)
-      outcomes.push(Exit.interrupt())
-    }
-    tickets.push(ticket)
-    outcomes.push(ticket.cancelling || self.closing ? Exit.interrupt() : Exit.fail(error))
-  }
-  // The pool is made whole (a replacement for the backlog and up to the minimum) before the callers resume: a caller
-  // that reads the statistics at once sees the replacement.
-  if (left) {
-    self.config.threadLeft()
-    if (!starting) Placing.restoreMinimum(self)
-  }
-  if (self.room.length > 0) Placing.admit(self)
-  Section.settleAll(self, tickets, outcomes)
-  Section.scheduleFlush(self)
-  Section.wake(self)
 }
 
 // ---- stealing ----
@@ -233,9 +160,27 @@ const steal = (self: Sec): void => {
       if (isMovable(ticket)) newest = ticket
     }
     if (newest === undefined) return
-    newest.recalling = true
+    Ticket.recalling(newest)
     most.recalls++
     Section.postTo(self, most, [Protocol.RECALL, newest.id])
     budget--
   }
+}
+
+// ---- calls to the main thread ----
+
+/** Answers a thread's call to a task implemented on the main thread (`ThreadRunner.callMain`). */
+const answerCall = (self: Sec, thread: Thread.Thread, id: number, tag: string, payload: unknown): void => {
+  const reply = (outcome: Protocol.Outcome) =>
+    Section.postTo(self, thread, [Protocol.REPLY, id, ...outcome] as unknown as Protocol.ToThread)
+  const handler = self.options.mainHandlers.get(tag)
+  if (handler === undefined) return reply([Protocol.NOT_IMPLEMENTED])
+  const decoded = Schema.decodeUnknownExit(handler.task.payload)(payload)
+  if (Exit.isFailure(decoded)) {
+    return reply([Protocol.DEFECT, Protocol.encodeDefect(new Error(`the payload of ${tag} does not match`))])
+  }
+  self.run(Effect.flatMap(
+    Effect.exit(handler.handle(decoded.value as never)),
+    (exit) => Effect.sync(() => reply(Outcome.encode(handler.task, exit)))
+  ))
 }

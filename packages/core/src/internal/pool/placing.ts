@@ -1,12 +1,18 @@
 /**
- * Placing work and the threads' lives, in the pool's section: where a ticket goes (an idle thread, a new thread, a
- * thread with room, the backlog at its priority, or the waiting room of a full backlog), work pinned to a thread,
- * and creating, growing, retiring and dooming threads.
+ * Where a ticket goes, in the pool's section: an idle thread, a new thread, a thread with room, the backlog at its
+ * priority, or the waiting room of a full backlog; work pinned to a thread (a key's next task, a broadcast); and the
+ * team's `dispatch`, which puts a ticket into a thread's outbox. This module writes the places where tickets wait
+ * (the waiting room, the keys' lanes); the tickets themselves change only through `ticket.ts`'s transitions.
+ *
+ * Keys: tasks given a key run on one thread, in submission order, one at a time, so that per-key state can live in
+ * that thread; different keys still spread over the pool. A key's first task is placed like any other; the thread
+ * it is sent to is the key's from then on, and each next task of the key waits for the one before it, then is pinned
+ * to that thread (sent at once if the thread has room, else reserved for it, ahead of the backlog). A thread that
+ * leaves (dies, is terminated, is released) unbinds its keys: their next tasks are placed like new ones. A broadcast
+ * pins one ticket to each thread alive; one that leaves first fails its ticket.
  *
  * @internal
  */
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as ThreadError from "../../ThreadError.ts"
 import * as Backlog from "../backlog.ts"
@@ -15,10 +21,30 @@ import * as Protocol from "../wire/protocol.ts"
 import * as Meters from "./meters.ts"
 import * as Section from "./section.ts"
 import * as Thread from "./thread.ts"
+import * as Threads from "./threads.ts"
 import * as Ticket from "./ticket.ts"
 
 type Sec = Section.Section
 type PoolTicket = Section.PoolTicket
+
+/** Places a new ticket: by its key's lane if it has one, else as any other. */
+export const placeNew = (self: Sec, ticket: PoolTicket, limit: number): void =>
+  ticket.key === undefined ? place(self, ticket, limit) : placeKeyed(self, ticket, limit)
+
+/**
+ * Places a ticket: an idle thread, else a new thread while the pool is under `limit`, else a thread with room, else
+ * the backlog, at its priority. A full backlog (`maxBacklog`) makes the ticket wait for room, behind those already
+ * waiting, or fail with `BacklogFull`, as it asks.
+ */
+export const place = (self: Sec, ticket: PoolTicket, limit: number): void => {
+  if (ticket.state === Ticket.SETTLED) return
+  if (Team.placeIdle(self.team, ticket)) return
+  const created = Threads.create(self, limit)
+  if (created === undefined && self.team.partial.length === 0 && isFull(self)) return full(self, ticket)
+  const node = Team.placeCreated(self.team, ticket, created, ticket.priority)
+  if (node !== undefined) Ticket.backlogged(ticket, self.team.backlog, node)
+  Section.scheduleFlush(self)
+}
 
 /** The hook of the team's `dispatch`: the ticket goes into the thread's outbox. */
 export const dispatch = (self: Sec, thread: Thread.Thread, ticket: PoolTicket): void => {
@@ -26,22 +52,11 @@ export const dispatch = (self: Sec, thread: Thread.Thread, ticket: PoolTicket): 
   Ticket.sent(ticket, thread, at)
   thread.held.set(ticket.id, ticket)
   if (ticket.key !== undefined) bind(self, ticket.key, thread)
-  Meters.observe(self.config.meters, self.config.meters.queueWait, at - ticket.madeAt)
+  Meters.observe(self.meters, self.meters.queueWait, at - ticket.madeAt)
   Thread.post(thread, Thread.runMessage(ticket), ticket)
-  if (ticket.credit > 0) {
-    // A streaming ticket's credit goes with it, in the same batch, after its RUN.
-    Thread.post(thread, [Protocol.PULL, ticket.id, ticket.credit])
-    ticket.credit = 0
-  }
+  // A streaming ticket's credit goes with it, in the same batch, after its RUN.
+  if (ticket.credit > 0) Thread.post(thread, [Protocol.PULL, ticket.id, Ticket.takeCredit(ticket)])
   Section.markDirty(self, thread)
-}
-
-/** Binds `key` to `thread`: the key's next tasks are pinned to it. */
-const bind = (self: Sec, key: string, thread: Thread.Thread): void => {
-  const lane = self.lanes.get(key)
-  if (lane === undefined || lane.thread === thread) return
-  lane.thread = thread
-  thread.keys.add(key)
 }
 
 /**
@@ -54,32 +69,35 @@ export const pin = (self: Sec, thread: Thread.Thread, ticket: PoolTicket): void 
 }
 
 /**
- * Places a ticket: an idle thread, else a new thread while the pool is under `limit`, else a thread with room, else
- * the backlog, at its priority. A full backlog (`maxBacklog`) makes the ticket wait for room, behind those already
- * waiting, or fail with `BacklogFull`, as it asks.
+ * The hook of the team's `reserved`: what a thread with room takes before the backlog. Its reserved work first; then
+ * the ticket waiting for room in a full backlog, if its priority is above the backlog's highest: as if it had been
+ * admitted into the backlog first, so no lower priority overtakes it.
  */
-export const place = (self: Sec, ticket: PoolTicket, limit: number): void => {
-  if (ticket.state === Ticket.SETTLED) return
-  if (Team.placeIdle(self.team, ticket)) return
-  const created = create(self, limit)
-  if (created === undefined && self.team.partial.length === 0 && isFull(self)) return full(self, ticket)
-  const node = Team.placeCreated(self.team, ticket, created, ticket.priority)
-  if (node !== undefined) Ticket.backlogged(ticket, self.team.backlog, node)
-  Section.scheduleFlush(self)
+export const reservedFor = (self: Sec, thread: Thread.Thread): PoolTicket | undefined => {
+  const reserved = Backlog.take(thread.reserved)
+  if (reserved !== undefined) return reserved.value
+  if (self.room.length === 0) return undefined
+  const waiting = self.room.levels[0]!.priority
+  const highest = self.team.backlog.levels[0]?.priority
+  if (highest !== undefined && highest >= waiting) return undefined
+  return Ticket.takeFirst(self.room)
 }
 
+// ---- the waiting room of a full backlog ----
+
 /** Whether a ticket that needs the backlog must wait: it is full, or others wait for room before it. */
-const isFull = (self: Sec): boolean => self.team.backlog.length >= self.maxBacklog || self.room.length > 0
+const isFull = (self: Sec): boolean => self.team.backlog.length >= self.options.maxBacklog || self.room.length > 0
 
 const full = (self: Sec, ticket: PoolTicket): void => {
   if (ticket.whenFull === "wait") {
     return Ticket.waits(ticket, self.room, Backlog.append(self.room, ticket, ticket.priority))
   }
+  const bound = self.options.maxBacklog
   const refused = Exit.fail(
     new ThreadError.BacklogFull({
       task: ticket.task._tag,
-      limit: self.maxBacklog,
-      message: `the backlog of the pool is full (maxBacklog: ${self.maxBacklog}): ${ticket.task._tag} was not taken`
+      limit: bound,
+      message: `the backlog of the pool is full (maxBacklog: ${bound}): ${ticket.task._tag} was not taken`
     })
   )
   // A sequence is refused whole.
@@ -94,146 +112,113 @@ const full = (self: Sec, ticket: PoolTicket): void => {
 export const admit = (self: Sec): void => {
   const team = self.team
   while (self.room.length > 0) {
-    if (team.idle.length === 0 && team.partial.length === 0 && team.backlog.length >= self.maxBacklog) return
-    const ticket = Backlog.take(self.room)!.value
-    ticket.list = undefined
-    ticket.node = undefined
+    if (team.idle.length === 0 && team.partial.length === 0 && team.backlog.length >= self.options.maxBacklog) return
+    const ticket = Ticket.takeFirst(self.room)!
     if (Team.placeIdle(team, ticket)) continue
     const placed = Team.placeCreated(team, ticket, undefined, ticket.priority)
     if (placed !== undefined) Ticket.backlogged(ticket, team.backlog, placed)
   }
 }
 
-/** A new thread, counted by the team, if the pool may have one more now. */
-const create = (self: Sec, limit: number): Thread.Thread | undefined => {
-  if (!self.started || self.quitting) return undefined
-  const size = Team.size(self.team)
-  if (size >= limit) return undefined
-  if (self.config.adaptive && size >= self.minThreads) {
-    if (!self.token) return undefined
-    self.token = false
-    self.onTokenTaken()
+// ---- keys ----
+
+/** Places a ticket that has a key: behind the key's task in flight, or on the key's thread, or like any other. */
+const placeKeyed = (self: Sec, ticket: PoolTicket, limit: number): void => {
+  const key = ticket.key!
+  let lane = self.lanes.get(key)
+  if (lane === undefined) {
+    lane = { key, thread: undefined, busy: false, queue: Backlog.make() }
+    self.lanes.set(key, lane)
   }
-  return spawn(self)
+  if (lane.busy) return Ticket.waits(ticket, lane.queue, Backlog.append(lane.queue, ticket))
+  go(self, lane, ticket, limit)
 }
 
-/** Spawns a platform thread. A spawn that throws is the thread's start failure, reported like an exit. */
-const spawn = (self: Sec): Thread.Thread => {
-  const thread = Thread.make(self.nextThreadId++)
-  thread.inTeam = true
-  self.threads.add(thread)
-  self.threadsStarted++
-  self.config.meters.pending.threadsStarted++
-  try {
-    thread.handle = self.config.platform.spawn(thread.id, {
-      onBatch: (batch) => self.events.receive(self, thread, batch as Protocol.FromThreadBatch),
-      onExit: (exit) => self.events.exited(self, thread, exit)
-    })
-  } catch (error) {
-    Protocol.queueMicrotask(() => self.events.exited(self, thread, { error }))
-    return thread
+const go = (self: Sec, lane: Section.Lane, ticket: PoolTicket, limit: number): void => {
+  lane.busy = true
+  Ticket.takesTurn(ticket)
+  const thread = lane.thread
+  if (thread !== undefined && thread.inTeam && Thread.isUsable(thread)) pin(self, thread, ticket)
+  else place(self, ticket, limit)
+}
+
+/** Binds `key` to `thread`: the key's next tasks are pinned to it. */
+const bind = (self: Sec, key: string, thread: Thread.Thread): void => {
+  const lane = self.lanes.get(key)
+  if (lane === undefined || lane.thread === thread) return
+  lane.thread = thread
+  thread.keys.add(key)
+}
+
+/** A task of `key` ended: the next one goes, or the lane rests (kept while bound, so the key keeps its thread). */
+export const keyDone = (self: Sec, key: string): void => {
+  const lane = self.lanes.get(key)
+  if (lane === undefined) return
+  lane.busy = false
+  const ticket = Ticket.takeFirst(lane.queue)
+  if (ticket !== undefined) {
+    go(self, lane, ticket, 0)
+    // Its thread left (it died, was recycled or terminated): placed like a new task, it may have found no thread, and
+    // the pool may have none (minThreads 0). The pool grows for its backlog, as after any thread that left.
+    if (ticket.list === self.team.backlog) Threads.replenish(self)
+    return
   }
-  if (self.config.recycleAboveHeap !== Infinity) Section.postTo(self, thread, [Protocol.WATCH_HEAP])
-  thread.timer = self.config.run(Effect.andThen(
-    Effect.sleep(self.config.startTimeout),
-    Effect.sync(() => {
-      if (thread.state !== Thread.STARTING) return
-      thread.startFailure = `it did not become ready within ${Duration.format(self.config.startTimeout)}`
-      doom(self, thread)
-    })
-  ))
-  return thread
-}
-
-/** Creates up to `n` threads for the team (Twisted's `grow`); they take backlogged work at once. */
-export const grow = (self: Sec, n: number, limit: number): Array<Thread.Thread> => {
-  const created: Array<Thread.Thread> = []
-  for (let i = 0; i < n; i++) {
-    const thread = create(self, limit)
-    if (thread === undefined) break
-    created.push(thread)
-    Team.add(self.team, thread)
-  }
-  admit(self)
-  Section.scheduleFlush(self)
-  return created
-}
-
-/** After threads left: the backlog gets new threads while the pool may have them. */
-export const replenish = (self: Sec, limit: number): void => {
-  if (self.team.backlog.length > 0) grow(self, self.team.backlog.length, limit)
-}
-
-/** An idle thread leaves the team and closes (the pool closes). */
-export const dismiss = (self: Sec, thread: Thread.Thread): void => {
-  if (thread.inTeam) Team.remove(self.team, thread)
-  retire(self, thread)
-}
-
-/** The hook of the team's `quitWorker`: the thread closes, gracefully, and is terminated if it does not. */
-export const retire = (self: Sec, thread: Thread.Thread): void => {
-  thread.inTeam = false
-  if (thread.state === Thread.DEAD) return
-  self.events.left(self, thread)
-  thread.state = Thread.LEAVING
-  self.config.meters.pending.threadsReleased++
-  Section.postTo(self, thread, [Protocol.CLOSE])
-  thread.timer?.interruptUnsafe()
-  thread.timer = self.config.run(Effect.andThen(
-    Effect.sleep(self.config.interruptGracePeriod),
-    Effect.sync(() => thread.handle?.terminate())
-  ))
+  if (lane.thread === undefined) self.lanes.delete(key)
 }
 
 /**
- * The thread is to be terminated (it ignored an interrupt past the grace period, or never became ready): from this
- * moment it takes no work (the team no longer counts it, so the work that would have gone to it goes to another
- * thread or a replacement), then it is terminated; its exit settles what it still holds.
+ * `thread` takes no more work: its keys are unbound (their next tasks go to other threads), and what was reserved
+ * for it is placed elsewhere, except a broadcast's ticket, which fails: it was for this thread only.
  */
-export const doom = (self: Sec, thread: Thread.Thread): void => {
-  if (thread.state === Thread.DEAD) return
-  const serving = thread.state === Thread.READY
-  thread.state = Thread.LEAVING
-  thread.doomed = true
-  if (thread.inTeam) {
-    thread.inTeam = false
-    Team.remove(self.team, thread)
+export const unbind = (self: Sec, thread: Thread.Thread): void => {
+  for (const key of thread.keys) {
+    const lane = self.lanes.get(key)
+    if (lane === undefined || lane.thread !== thread) continue
+    lane.thread = undefined
+    if (!lane.busy && lane.queue.length === 0) self.lanes.delete(key)
   }
-  self.events.left(self, thread)
-  thread.handle?.terminate()
-  self.config.threadLeft()
-  if (serving) restoreMinimum(self)
-}
-
-/** Whether `thread` is due for recycling: it has run its share of tasks, or its heap has passed the bound. */
-const recycleDue = (self: Sec, thread: Thread.Thread): boolean =>
-  thread.completed >= self.config.recycleAfterTasks || thread.heap > self.config.recycleAboveHeap
-
-/**
- * After a batch from `thread`: a thread due for recycling leaves the team (it takes nothing new; a replacement is made
- * for the backlog and up to the minimum), and closes once it holds nothing: always between tasks, never during one.
- */
-export const recycleIfDue = (self: Sec, thread: Thread.Thread): void => {
-  if (thread.inTeam && !thread.recycling && recycleDue(self, thread)) {
-    thread.recycling = true
-    thread.inTeam = false
-    Team.remove(self.team, thread)
-    self.threadsRecycled++
-    self.events.left(self, thread)
-    self.config.threadLeft()
-    restoreMinimum(self)
-  }
-  if (thread.recycling && thread.held.size === 0 && thread.state !== Thread.LEAVING && thread.state !== Thread.DEAD) {
-    retire(self, thread)
+  thread.keys.clear()
+  for (
+    let ticket = Ticket.takeFirst(thread.reserved);
+    ticket !== undefined;
+    ticket = Ticket.takeFirst(thread.reserved)
+  ) {
+    if (ticket.only === undefined) place(self, ticket, 0)
+    else {
+      Section.settle(
+        self,
+        ticket,
+        Exit.fail(
+          new ThreadError.ThreadCrashed({
+            task: ticket.task._tag,
+            message: `thread ${thread.id} ended before it ran the broadcast of ${ticket.task._tag}`
+          })
+        )
+      )
+    }
   }
 }
 
-/**
- * A thread that was serving left the team (it crashed, was terminated after an interrupt's grace period, or was
- * recycled): the pool grows back to `minThreads`, the threads it keeps once started. Never after a failed start, so a
- * broken entry is not respawned in a loop.
- */
-export const restoreMinimum = (self: Sec): void => {
-  const size = Team.size(self.team)
-  if (self.started && !self.quitting && size < self.minThreads) grow(self, self.minThreads - size, self.maxThreads)
+// ---- broadcasts ----
+
+/** Whether a broadcast goes to `thread`: it can take work now. */
+const takes = (thread: Thread.Thread): boolean => thread.inTeam && Thread.isUsable(thread)
+
+/** How many threads a broadcast goes to now. */
+export const takers = (self: Sec): number => {
+  let count = 0
+  for (const thread of self.threads) if (takes(thread)) count++
+  return count
+}
+
+/** A broadcast's tickets, one per thread that can take work now, each pinned to its thread. */
+export const broadcast = (self: Sec, make: (thread: Thread.Thread) => PoolTicket): Array<PoolTicket> => {
+  const tickets: Array<PoolTicket> = []
+  for (const thread of self.threads) {
+    if (!takes(thread)) continue
+    const ticket = make(thread)
+    tickets.push(ticket)
+    pin(self, thread, ticket)
+  }
+  return tickets
 }

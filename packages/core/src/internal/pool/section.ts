@@ -7,81 +7,87 @@
  * work submitted from inside running work waits for the current step, holds because every step is synchronous and
  * callers run between steps. Whatever a turn posted leaves at its end, one message per thread.
  *
+ * The pool's state is one record, {@link Section}, made here in one step; its fields are grouped by the one module
+ * that writes them (the lifecycle, the threads' lives, the placing of tickets, this module's books and turn). The
+ * modules of the state machine call each other's functions directly.
+ *
  * @internal
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type { AlreadyQuit } from "../../AlreadyQuit.ts"
 import type * as ThreadPlatform from "../../ThreadPlatform.ts"
 import * as Backlog from "../backlog.ts"
+import * as Pacer from "../pacer.ts"
 import * as Team from "../team.ts"
 import * as Payload from "../wire/payload.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Meters from "./meters.ts"
+import type * as PoolOptions from "./options.ts"
+import * as Placing from "./placing.ts"
 import * as Thread from "./thread.ts"
+import * as Threads from "./threads.ts"
 import * as Ticket from "./ticket.ts"
 
 /** A ticket of this pool. */
 export type PoolTicket = Ticket.Ticket<Thread.Thread>
 
-/** What a section is made with. */
-export interface Config {
+/** What a section runs on, from the pool's scope. */
+export interface Environment {
   readonly platform: ThreadPlatform.ThreadPlatformShape
-  readonly capacity: number
-  readonly startTimeout: Duration.Duration
-  readonly interruptGracePeriod: Duration.Duration
   readonly meters: Meters.Meters
+  /** The clock's time, in milliseconds. */
   readonly millis: () => number
   /** Forks an effect into the pool's scope. */
   readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
-  /** Answers a thread's call to the main thread. */
-  readonly onCall: (thread: Thread.Thread, id: number, tag: string, payload: unknown) => void
-  /** Whether the pool paces threads above its minimum (the adaptive policy's token). */
-  readonly adaptive: boolean
-  /**
-   * A thread left the team without finishing (died, doomed, recycled), or work it would have taken went to the
-   * backlog: the pool replenishes for its backlog.
-   */
-  readonly threadLeft: () => void
-  /** The most tickets the backlog holds (`Infinity`: no bound). */
-  readonly maxBacklog: number
-  /** Recycling: a thread is retired after this many tasks, or once its heap passes this many bytes. */
-  readonly recycleAfterTasks: number
-  readonly recycleAboveHeap: number
 }
 
-/** The section's state. Touched only by this module's functions. */
-export interface Section {
-  readonly config: Config
+/**
+ * The pool's state, one record: what it was made with, the team, the threads, the tickets' places, the turn. Each
+ * field says which module writes it; every other module only reads it.
+ */
+export interface Section extends Environment {
+  /** The options, resolved once when the pool was made. */
+  readonly options: PoolOptions.Resolved
+  /** Twisted's team over the threads and tickets; written only by `team.ts`'s transitions. */
   readonly team: Team.Team<Thread.Thread, PoolTicket>
-  /** Threads not dead yet. */
-  readonly threads: Set<Thread.Thread>
-  /** Tickets waiting for room in a full backlog (`maxBacklog`), in the order they will be admitted. */
-  readonly room: Backlog.Backlog<PoolTicket>
-  /** The most tickets the backlog holds. */
-  maxBacklog: number
-  /** The lanes of the keys in use: the thread a key is bound to, whether a task of it is out, what waits. */
-  readonly lanes: Map<string, Lane>
+
+  // ---- the pool's size and life: written by `lifecycle.ts` ----
   minThreads: number
   maxThreads: number
+  /** `start` was called; the pool creates threads. */
   started: boolean
   /** `stop` was called, or the scope is closing: nothing new is accepted. */
   quitting: boolean
+  /** The scope is closing: what threads give back or hold settles as interrupted. */
   closing: boolean
-  /** The team has quit and its last busy thread has finished. */
-  teamQuit: boolean
-  /** The adaptive policy's creation token. */
-  token: boolean
-  onTokenTaken: () => void
+
+  // ---- the threads: written by `threads.ts` ----
+  /** Threads not dead yet. */
+  readonly threads: Set<Thread.Thread>
   nextThreadId: number
-  nextTicketId: number
   threadsStarted: number
   threadsCrashed: number
   threadsTerminated: number
   threadsRecycled: number
+  /** The adaptive policy's creation token: taken by a thread created above the minimum, given back by the pacer. */
+  token: boolean
+  /** Told when the token is taken (the adaptive policy's pacer waits on it). */
+  readonly tokenTaken: Pacer.Signal
+
+  // ---- where tickets wait: written by `placing.ts` ----
+  /** Tickets waiting for room in a full backlog (`maxBacklog`), in the order they will be admitted. */
+  readonly room: Backlog.Backlog<PoolTicket>
+  /** The lanes of the keys in use: the thread a key is bound to, whether a task of it is out, what waits. */
+  readonly lanes: Map<string, Lane>
+
+  // ---- the books and the turn: written by this module ----
+  nextTicketId: number
   inFlight: number
+  /** The team has quit and its last busy thread has finished. */
+  teamQuit: boolean
+  /** Threads with messages to flush at the end of the turn. */
   dirty: Array<Thread.Thread>
   flushScheduled: boolean
   /** The time of this turn, read once per turn; -1 when not read yet. */
@@ -89,25 +95,9 @@ export interface Section {
   /** Woken when the last thread is gone, or the team has quit. */
   changed: Array<() => void>
   readonly flushBound: () => void
-  /** What the section does with what a thread says (`inbox.ts`). */
-  readonly events: Events
 }
 
-/** How a section hears from its threads, and what it does when a keyed ticket ends or a thread leaves. */
-export interface Events {
-  readonly receive: (self: Section, thread: Thread.Thread, batch: Protocol.FromThreadBatch) => void
-  readonly exited: (self: Section, thread: Thread.Thread, exit: ThreadPlatform.ThreadExit) => void
-  /** A ticket with a key ended: the next of its key may go (`lanes.ts`). */
-  readonly keyDone: (self: Section, key: string) => void
-  /** A thread takes no more work: its keys are unbound and its pinned work goes elsewhere (`lanes.ts`). */
-  readonly left: (self: Section, thread: Thread.Thread) => void
-  /** The team's `dispatch` and `quitWorker`, and the admission of tickets waiting for room (`placing.ts`). */
-  readonly dispatch: (self: Section, thread: Thread.Thread, ticket: PoolTicket) => void
-  readonly retire: (self: Section, thread: Thread.Thread) => void
-  readonly admit: (self: Section) => void
-}
-
-/** A key's lane: the tasks of one key run on one thread, in order, one at a time. */
+/** A key's lane: the tasks of one key run on one thread, in order, one at a time. Written by `placing.ts`. */
 export interface Lane {
   readonly key: string
   /** The thread the key is bound to, once a task of it was sent; unbound when that thread leaves. */
@@ -119,84 +109,75 @@ export interface Lane {
 }
 
 /** Makes a section; no thread starts until `started` is set and work or `grow` needs one. */
-export const make = (config: Config, events: Events, minThreads: number, maxThreads: number): Section => {
+export const make = (options: PoolOptions.Resolved, environment: Environment): Section => {
   const self: Section = {
-    config,
-    team: undefined as unknown as Team.Team<Thread.Thread, PoolTicket>,
-    threads: new Set(),
-    room: Backlog.make(),
-    maxBacklog: config.maxBacklog,
-    lanes: new Map(),
-    minThreads,
-    maxThreads,
+    platform: environment.platform,
+    meters: environment.meters,
+    millis: environment.millis,
+    run: environment.run,
+    options,
+    // The team's decisions are the pool's transitions: a task goes into a thread's outbox, a thread closes.
+    team: Team.make<Thread.Thread, PoolTicket>({
+      dispatch: (thread, ticket) => Placing.dispatch(self, thread, ticket),
+      quitWorker: (thread) => Threads.retire(self, thread),
+      quitCoordinator: () => {
+        self.teamQuit = true
+        wake(self)
+      },
+      now: () => environment.millis(),
+      reserved: (thread) => Placing.reservedFor(self, thread)
+    }, options.capacity),
+    minThreads: options.minThreads,
+    maxThreads: options.maxThreads,
     started: false,
     quitting: false,
     closing: false,
-    teamQuit: false,
-    token: true,
-    onTokenTaken: () => {},
+    threads: new Set(),
     nextThreadId: 1,
-    nextTicketId: 0,
     threadsStarted: 0,
     threadsCrashed: 0,
     threadsTerminated: 0,
     threadsRecycled: 0,
+    token: true,
+    tokenTaken: Pacer.signal(() => !self.token),
+    room: Backlog.make(),
+    lanes: new Map(),
+    nextTicketId: 0,
     inFlight: 0,
+    teamQuit: false,
     dirty: [],
     flushScheduled: false,
     now: -1,
     changed: [],
-    flushBound: () => flushAll(self),
-    events
+    flushBound: () => flushAll(self)
   }
-  ;(self as { team: Team.Team<Thread.Thread, PoolTicket> }).team = Team.make<Thread.Thread, PoolTicket>({
-    dispatch: (thread, ticket) => events.dispatch(self, thread, ticket),
-    quitWorker: (thread) => events.retire(self, thread),
-    quitCoordinator: () => {
-      self.teamQuit = true
-      wake(self)
-    },
-    now: () => config.millis(),
-    reserved: (thread) => Backlog.take(thread.reserved)?.value ?? (self.room.length > 0 ? overtaking(self) : undefined)
-  }, config.capacity)
   return self
-}
-
-/**
- * The ticket waiting for room in a full backlog that a freed thread takes before the backlog, if its priority is
- * above the backlog's highest: as if it had been admitted into the backlog first, so no lower priority overtakes it.
- */
-const overtaking = (self: Section): PoolTicket | undefined => {
-  const waiting = self.room.levels[0]!.priority
-  const highest = self.team.backlog.levels[0]?.priority
-  if (highest !== undefined && highest >= waiting) return undefined
-  const ticket = Backlog.take(self.room)!.value
-  ticket.list = undefined
-  ticket.node = undefined
-  return ticket
 }
 
 /** The time of the current turn, in milliseconds. */
 export const now = (self: Section): number => {
   if (self.now < 0) {
-    self.now = self.config.millis()
+    self.now = self.millis()
     scheduleFlush(self)
   }
   return self.now
 }
 
+/** Wakes whoever waits for the pool to change (a thread gone, the team quit): {@link awaitUntil}. */
 export const wake = (self: Section): void => {
   const waiters = self.changed
   self.changed = []
   for (const waiter of waiters) waiter()
 }
 
+/** Makes sure the turn ends with a flush ({@link flushAll}), one microtask per turn. */
 export const scheduleFlush = (self: Section): void => {
   if (self.flushScheduled) return
   self.flushScheduled = true
   Protocol.queueMicrotask(self.flushBound)
 }
 
+/** `thread`'s outbox has something: it leaves at the end of the turn. */
 export const markDirty = (self: Section, thread: Thread.Thread): void => {
   if (!thread.dirty) {
     thread.dirty = true
@@ -237,15 +218,16 @@ const unsendable = (self: Section, thread: Thread.Thread, ticket: PoolTicket, er
 /** The books of a ticket about to settle: no longer in flight, its failure counted, its run time observed. */
 const account = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
   self.inFlight--
-  if (ticket.turn) self.events.keyDone(self, ticket.key!)
-  if (Exit.isFailure(exit)) self.config.meters.pending.failures++
+  if (ticket.turn) Placing.keyDone(self, ticket.key!)
+  if (Exit.isFailure(exit)) self.meters.pending.failures++
   if (ticket.thread !== undefined) {
-    Meters.observe(self.config.meters, self.config.meters.runTime, now(self) - ticket.sentAt)
+    Meters.observe(self.meters, self.meters.runTime, now(self) - ticket.sentAt)
   }
 }
 
+/** Brings the metrics up to date with the state. */
 export const flushMeters = (self: Section): void =>
-  Meters.flush(self.config.meters, backlogged(self), self.team.busy, self.team.idle.length)
+  Meters.flush(self.meters, backlogged(self), self.team.busy, self.team.idle.length)
 
 /** Settles a ticket, once, keeping the count of tasks in flight. */
 export const settle = (
@@ -294,7 +276,7 @@ export const settleAll = (
 /** A new ticket, counted in flight. */
 export const ticket = (self: Section, init: Ticket.Init<Thread.Thread>): PoolTicket => {
   self.inFlight++
-  self.config.meters.pending.tasks++
+  self.meters.pending.tasks++
   return Ticket.make(init, self.nextTicketId++, now(self))
 }
 
@@ -362,7 +344,7 @@ export const awaitUntil = (self: Section, done: () => boolean): Effect.Effect<vo
 export const drop = (self: Section, ticket: PoolTicket, exit: Exit.Exit<unknown, unknown>): void => {
   Ticket.unlist(ticket)
   settle(self, ticket, exit)
-  self.events.admit(self)
+  Placing.admit(self)
   scheduleFlush(self)
 }
 

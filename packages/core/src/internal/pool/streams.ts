@@ -18,54 +18,48 @@ import * as Stream from "effect/Stream"
 import { AlreadyQuit } from "../../AlreadyQuit.ts"
 import type * as Task from "../../Task.ts"
 import * as ThreadError from "../../ThreadError.ts"
+import type { StreamOptions } from "../../ThreadPoolOptions.ts"
 import * as Describe from "../describe.ts"
 import * as Outcome from "../wire/outcome.ts"
 import * as Payload from "../wire/payload.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Calls from "./calls.ts"
-import type * as Pool from "./pool.ts"
+import * as Placing from "./placing.ts"
 import * as Section from "./section.ts"
 import * as Ticket from "./ticket.ts"
 
-/** Options of one streaming run. */
-export interface StreamOptions extends Calls.RunOptions {
-  /** How many elements may wait between the thread and the consumer. Default 16. */
-  readonly bufferSize?: number | undefined
-}
-
 /** Gives the ticket's thread `n` more elements of credit, now if it was sent, else with its RUN. */
-const grant = (section: Section.Section, ticket: Section.PoolTicket, n: number): void => {
+const grant = (self: Section.Section, ticket: Section.PoolTicket, n: number): void => {
   if (ticket.state === Ticket.SENT && ticket.thread !== undefined) {
-    Section.postTo(section, ticket.thread, [Protocol.PULL, ticket.id, n])
+    Section.postTo(self, ticket.thread, [Protocol.PULL, ticket.id, n])
   } else if (ticket.state !== Ticket.SETTLED) {
-    ticket.credit += n
+    Ticket.addCredit(ticket, n)
   }
 }
 
 /** Runs a streaming task; its elements arrive as the thread produces them and the consumer takes them. */
 export const stream = <T extends Task.AnyStream>(
-  pool: Pool.Pool,
+  self: Section.Section,
   task: T,
   payload: Task.Payload<T>,
   options: StreamOptions | undefined
 ): Stream.Stream<Task.Element<T>, unknown> =>
   Stream.unwrap(
     Effect.gen(function*(): Effect.fn.Return<Stream.Stream<Task.Element<T>, unknown>, unknown, Scope.Scope> {
-      const section = pool.section
-      if (section.quitting) return yield* new AlreadyQuit()
+      if (self.quitting) return yield* new AlreadyQuit()
       const encoded = Payload.encode(task, payload)
       if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
       const window = Math.max(1, Math.floor(options?.bufferSize ?? 16))
       const queue = yield* Queue.bounded<Task.Element<T>, unknown>(window)
       const decode = Outcome.decoder(task.element)
       const fiber = Fiber.getCurrent()
-      const ticket = Section.ticket(section, {
+      const ticket = Section.ticket(self, {
         task,
         payload: encoded.value,
         transfer: options?.transfer,
         trace: fiber === undefined ? undefined : Calls.traceOf(fiber),
         priority: options?.priority ?? 0,
-        whenFull: options?.whenBacklogFull ?? pool.whenBacklogFull,
+        whenFull: options?.whenBacklogFull ?? self.options.whenBacklogFull,
         key: options?.key,
         sticky: false,
         holds: false,
@@ -96,12 +90,12 @@ export const stream = <T extends Task.AnyStream>(
           else Queue.failCauseUnsafe(queue, exit.cause)
         }
       })
-      Calls.placeNew(section, ticket, section.maxThreads)
+      Placing.placeNew(self, ticket, self.maxThreads)
       // The consumer stops (early, or interrupted): the stream stops in its thread.
-      yield* Effect.addFinalizer(() => Calls.cancel(section, ticket))
+      yield* Effect.addFinalizer(() => Calls.cancel(self, ticket))
       return Stream.fromQueue(queue).pipe(
         Stream.mapArray((elements) => {
-          grant(section, ticket, elements.length)
+          grant(self, ticket, elements.length)
           return elements
         })
       )

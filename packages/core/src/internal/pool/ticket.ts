@@ -1,8 +1,10 @@
 /**
  * A ticket: one task on its way through the pool, as a named state machine. Its transitions are this module's
- * functions and nobody else's: a ticket is `WAITING` (made, not placed yet: the pool reads its limit), then
- * `BACKLOGGED` (in the team's backlog) or `SENT` (in a thread's hands), possibly `SENT` again after a thread gave it
- * back unstarted (`recalled`), and finally `SETTLED`, exactly once, by {@link settle}.
+ * functions and nobody else's (every field is `readonly` outside this module; the functions below write them): a
+ * ticket is `WAITING` (made, not placed yet; or waiting for room in a full backlog, or for its key's turn), then
+ * `BACKLOGGED` (in the team's backlog, or reserved for a thread) or `SENT` (in a thread's hands), possibly `WAITING`
+ * and `SENT` again after a thread gave it back unstarted ({@link recalled}), and finally `SETTLED`, exactly once, by
+ * {@link settle}.
  *
  * Settling calls the ticket's `onSettle` once, with the task's `Exit`: for `deferToThread` that resumes the caller's
  * fiber directly; there is no Deferred per task. A caller interrupted while it waits for a sent ticket to end waits
@@ -35,19 +37,19 @@ export interface Ticket<H> {
   readonly payload: unknown
   readonly transfer: ReadonlyArray<unknown> | undefined
   readonly trace: Protocol.Trace | undefined
-  state: State
+  readonly state: State
   /** The thread holding it, while `SENT`. */
-  thread: H | undefined
+  readonly thread: H | undefined
   /**
    * Its entry in the list it waits in: the team's backlog or a thread's reserved work (`BACKLOGGED`), the waiting
    * room of a full backlog or its key's lane (`WAITING`).
    */
-  node: Backlog.Node<Ticket<H>> | undefined
-  list: Backlog.Backlog<Ticket<H>> | undefined
+  readonly node: Backlog.Node<Ticket<H>> | undefined
+  readonly list: Backlog.Backlog<Ticket<H>> | undefined
   /** Its key: the tasks of one key run on one thread, in order, one at a time. */
   readonly key: string | undefined
   /** It is its key's task in flight (the others of the key wait for it). */
-  turn: boolean
+  readonly turn: boolean
   /** The thread it must run on (a broadcast): it runs there or nowhere. */
   readonly only: H | undefined
   /** Higher goes first among waiting tasks. */
@@ -55,16 +57,16 @@ export interface Ticket<H> {
   /** When the backlog is full: wait for room, or fail. */
   readonly whenFull: "wait" | "fail"
   /** A RECALL is on its way for it. */
-  recalling: boolean
+  readonly recalling: boolean
   /** Its caller is being interrupted: a ticket given back settles as interrupted instead of going out again. */
-  cancelling: boolean
+  readonly cancelling: boolean
   /** Tickets of one `callMultipleInThread`: run after this one, on the same thread; never recalled. */
-  after: Ticket<H> | undefined
+  readonly after: Ticket<H> | undefined
   /** Whether it belongs to a sequence (`after` chain): it stays on its thread. */
   readonly sticky: boolean
   /** When it was made and when it was sent, in milliseconds, for the queue-wait and run-time histograms. */
   readonly madeAt: number
-  sentAt: number
+  readonly sentAt: number
   /**
    * Whether the thread stays with it after its outcome until the caller's follow-up is done (the `onResult` of
    * `callInThreadWithCallback`): the pool then hands `onSettle` a `release` to call.
@@ -73,13 +75,13 @@ export interface Ticket<H> {
   /** Receives the outcome, once, and, for a ticket that `holds` its thread, the function that releases it. */
   readonly onSettle: (exit: Exit.Exit<unknown, unknown>, release: (() => void) | undefined) => void
   /** Woken when it settles, for a caller that waits for it to end after an interrupt. */
-  waiter: (() => void) | undefined
+  readonly waiter: (() => void) | undefined
   /** Told when it is sent (each time), with the time: the end of the `queued` span when tracing. */
   readonly onSent: ((millis: number) => void) | undefined
   /** A streaming ticket's elements, as they come (encoded). */
   readonly onChunk: ((elements: ReadonlyArray<unknown>) => void) | undefined
   /** A streaming ticket's credit not yet given to its thread (it was not sent yet). */
-  credit: number
+  readonly credit: number
 }
 
 /** What makes a ticket, besides its id and time. */
@@ -130,11 +132,15 @@ export const make = <H>(init: Init<H>, id: number, madeAt: number): Ticket<H> =>
   credit: init.credit ?? 0
 })
 
+/** A ticket as this module's transitions see it: writable. */
+type Writable<H> = { -readonly [K in keyof Ticket<H>]: Ticket<H>[K] }
+
 /** It waits before it can be placed (for room in a full backlog, for its key's turn), at `node` of `list`. */
 export const waits = <H>(self: Ticket<H>, list: Backlog.Backlog<Ticket<H>>, node: Backlog.Node<Ticket<H>>): void => {
-  self.state = WAITING
-  self.list = list
-  self.node = node
+  const ticket: Writable<H> = self
+  ticket.state = WAITING
+  ticket.list = list
+  ticket.node = node
 }
 
 /** It waits for a thread, at `node` of `list` (the team's backlog, or a thread's reserved work). */
@@ -143,33 +149,94 @@ export const backlogged = <H>(
   list: Backlog.Backlog<Ticket<H>>,
   node: Backlog.Node<Ticket<H>>
 ): void => {
-  self.state = BACKLOGGED
-  self.list = list
-  self.node = node
+  const ticket: Writable<H> = self
+  ticket.state = BACKLOGGED
+  ticket.list = list
+  ticket.node = node
 }
 
 /** Takes it out of the list it waits in, if any. */
 export const unlist = <H>(self: Ticket<H>): void => {
-  if (self.list !== undefined && self.node !== undefined) Backlog.remove(self.list, self.node)
-  self.list = undefined
-  self.node = undefined
+  const ticket: Writable<H> = self
+  if (ticket.list !== undefined && ticket.node !== undefined) Backlog.remove(ticket.list, ticket.node)
+  ticket.list = undefined
+  ticket.node = undefined
 }
 
-/** It goes to `thread`. */
+/** Takes the first ticket waiting in `list` (the highest priority's oldest) out of it, if any. */
+export const takeFirst = <H>(list: Backlog.Backlog<Ticket<H>>): Ticket<H> | undefined => {
+  const node = Backlog.take(list)
+  if (node === undefined) return undefined
+  const ticket: Writable<H> = node.value
+  ticket.list = undefined
+  ticket.node = undefined
+  return node.value
+}
+
+/** It is its key's task in flight: the key's other tasks wait for it. */
+export const takesTurn = <H>(self: Ticket<H>): void => {
+  const ticket: Writable<H> = self
+  ticket.turn = true
+}
+
+/** `tickets` are one sequence (`callMultipleInThread`): each runs after the one before it, on the same thread. */
+export const sequence = <H>(tickets: ReadonlyArray<Ticket<H>>): void => {
+  for (let i = 0; i + 1 < tickets.length; i++) {
+    const ticket: Writable<H> = tickets[i]!
+    ticket.after = tickets[i + 1]
+  }
+}
+
+/** It goes to `thread` (taken out of whatever list it waited in). */
 export const sent = <H>(self: Ticket<H>, thread: H, now: number): void => {
-  self.state = SENT
-  self.thread = thread
-  self.node = undefined
-  self.list = undefined
-  self.sentAt = now
+  const ticket: Writable<H> = self
+  ticket.state = SENT
+  ticket.thread = thread
+  ticket.node = undefined
+  ticket.list = undefined
+  ticket.sentAt = now
   self.onSent?.(now)
+}
+
+/** A streaming ticket gets `n` more elements of credit, to give its thread when it is sent. */
+export const addCredit = <H>(self: Ticket<H>, n: number): void => {
+  const ticket: Writable<H> = self
+  ticket.credit += n
+}
+
+/** Takes the credit it gathered before it was sent (it goes to the thread with its RUN). */
+export const takeCredit = <H>(self: Ticket<H>): number => {
+  const ticket: Writable<H> = self
+  const credit = ticket.credit
+  ticket.credit = 0
+  return credit
+}
+
+/** A RECALL is on its way for it: its thread is asked to give it back unstarted. */
+export const recalling = <H>(self: Ticket<H>): void => {
+  const ticket: Writable<H> = self
+  ticket.recalling = true
 }
 
 /** The thread gave it back unstarted: it is `WAITING` again, for the pool to place. */
 export const recalled = <H>(self: Ticket<H>): void => {
-  self.state = WAITING
-  self.thread = undefined
-  self.recalling = false
+  const ticket: Writable<H> = self
+  ticket.state = WAITING
+  ticket.thread = undefined
+  ticket.recalling = false
+}
+
+/** Its caller is being interrupted: given back by its thread, it settles as interrupted instead of going out again. */
+export const cancelling = <H>(self: Ticket<H>): void => {
+  const ticket: Writable<H> = self
+  ticket.cancelling = true
+}
+
+/** Calls `waiter` once it has settled (at once if it has): a caller that waits for it to end after an interrupt. */
+export const whenSettled = <H>(self: Ticket<H>, waiter: () => void): void => {
+  if (self.state === SETTLED) return waiter()
+  const ticket: Writable<H> = self
+  ticket.waiter = waiter
 }
 
 /**
@@ -182,14 +249,15 @@ export const settle = <H>(
   release?: (() => void) | undefined
 ): boolean => {
   if (self.state === SETTLED) return false
-  self.state = SETTLED
-  self.thread = undefined
-  self.node = undefined
-  self.list = undefined
+  const ticket: Writable<H> = self
+  ticket.state = SETTLED
+  ticket.thread = undefined
+  ticket.node = undefined
+  ticket.list = undefined
   self.onSettle(exit, release)
   const waiter = self.waiter
   if (waiter !== undefined) {
-    self.waiter = undefined
+    ticket.waiter = undefined
     waiter()
   }
   return true
