@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { AlreadyQuit } from "./AlreadyQuit.ts"
+import * as Bulk from "./internal/pool/executor.ts"
 import * as Make from "./internal/pool/make.ts"
 import * as PoolOptions from "./internal/pool/options.ts"
 import type * as Task from "./Task.ts"
@@ -429,3 +430,131 @@ export const stream = <T extends Task.AnyStream>(
   options?: StreamOptions
 ): Stream.Stream<Task.Element<T>, RunError<T>, Executor> =>
   Stream.unwrap(Executor.use((pool) => Effect.succeed(pool.stream(task, payload, options))))
+
+/**
+ * Options of {@link forEach} and {@link mapStream}: a bulk call sends its elements in batches, each batch one task of
+ * the pool (it takes the `priority`, `key` and `whenBacklogFull` given here, as a task does).
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface BulkOptions<P = unknown> {
+  /** Elements per batch, fixed. By default the size adapts to the time each element takes in its thread. */
+  readonly batchSize?: number | undefined
+  /** Batches in flight at most (default: two per thread; on the cluster, elements in flight, default 16). */
+  readonly concurrency?: number | undefined
+  readonly priority?: number | undefined
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
+  /** Every batch of the call runs on this key's thread, in order. */
+  readonly key?: string | undefined
+  /** What an element's payload transfers instead of copying (its `ArrayBuffer`s, `MessagePort`s). */
+  readonly transfer?: ((payload: P, index: number) => ReadonlyArray<unknown>) | undefined
+}
+
+/**
+ * Options of {@link forEach}: `mode: "exit"` runs every element and gives each one's `Exit`; `discard: true` keeps
+ * no result.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface ForEachOptions<P = unknown> extends BulkOptions<P> {
+  readonly mode?: "default" | "exit" | undefined
+  readonly discard?: boolean | undefined
+}
+
+/**
+ * Options of {@link mapStream}: results in the input's order (`ordered`, the default) or as they come; at most
+ * `bufferSize` elements (default 8,192) between the upstream and the consumer.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface MapStreamOptions<P = unknown> extends BulkOptions<P> {
+  readonly ordered?: boolean | undefined
+  readonly bufferSize?: number | undefined
+}
+
+/**
+ * The type of {@link forEach}: the result follows the options' `mode` and `discard`.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface ForEach {
+  <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payloads: Iterable<Task.Payload<T>>,
+    options: ForEachOptions<Task.Payload<T>> & { readonly mode: "exit" }
+  ): Effect.Effect<Array<Exit.Exit<Task.Success<T>, RunError<T>>>, never, Executor>
+  <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payloads: Iterable<Task.Payload<T>>,
+    options: ForEachOptions<Task.Payload<T>> & { readonly discard: true }
+  ): Effect.Effect<void, RunError<T>, Executor>
+  <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payloads: Iterable<Task.Payload<T>>,
+    options?: ForEachOptions<Task.Payload<T>>
+  ): Effect.Effect<Array<Task.Success<T>>, RunError<T>, Executor>
+}
+
+/**
+ * Runs a task on every element of a collection on the {@link Executor}'s threads, shaped like `Effect.forEach`: the
+ * results in the input's order; the first failure fails the call and interrupts the rest in their threads. One fiber
+ * for the call: the elements go in batches (one task of the pool each), sized by the time an element takes (tiny
+ * tasks: thousands a batch; long ones: one at a time), a few in flight per thread. `mode: "exit"` gives every
+ * element's `Exit` instead; a thread that dies fails the elements of its batch with `ThreadCrashed` (none is run
+ * again), and the rest go on. On the cluster, it runs element by element.
+ *
+ * **Example** (Squaring 100,000 numbers on threads)
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, ThreadPool } from "@effect-threads/core"
+ *
+ * const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
+ *
+ * const squares = ThreadPool.forEach(Square, Array.from({ length: 100_000 }, (_, i) => i))
+ * // Effect<Array<number>, ThreadError | AlreadyQuit | InvalidLimit, Executor>
+ * ```
+ *
+ * @stability experimental
+ * @category combinators
+ * @since 0.4.0
+ */
+export const forEach: ForEach =
+  ((task: Task.Any, payloads: Iterable<unknown>, options?: ForEachOptions) =>
+    Executor.use((executor) => Bulk.forEach(executor, task, payloads, options))) as ForEach
+
+/**
+ * A `Stream` stage that runs a task on each element on the {@link Executor}'s threads, in batches formed from what
+ * the stream gives while the threads are busy: `stream.pipe(ThreadPool.mapStream(task))`. Backpressure: at most
+ * `bufferSize` elements between the stream and the consumer. Ordered by default (`ordered: false`: as batches end).
+ * The first failure (an element's, the stream's, a crash) fails the stream after the elements already given and
+ * interrupts the batches in flight; a consumer that stops interrupts them too.
+ *
+ * @stability experimental
+ * @category combinators
+ * @since 0.4.0
+ */
+export const mapStream = <T extends Task.Any>(
+  task: T & Task.NotStream<T>,
+  options?: MapStreamOptions<Task.Payload<T>>
+) =>
+<E, R>(self: Stream.Stream<Task.Payload<T>, E, R>): Stream.Stream<Task.Success<T>, E | RunError<T>, R | Executor> =>
+  Stream.unwrap(
+    Executor.use((executor) =>
+      Effect.succeed(
+        Bulk.mapStream(executor, task, options as MapStreamOptions)(self) as Stream.Stream<
+          Task.Success<T>,
+          E | RunError<T>,
+          R
+        >
+      )
+    )
+  )

@@ -1,0 +1,166 @@
+/**
+ * The batches of one bulk call (`ThreadPool.forEach`, `ThreadPool.mapStream`): each batch is one ticket of the pool,
+ * run like a task (`calls.ts`' `deferToThread` of the batch's synthetic task, `wire/batch.ts`), on one fiber per
+ * batch, never one per element. It takes the call's priority, key and backlog policy as any task does, and is
+ * interrupted in its thread like any task. Its answer brings each element's outcome; a failure of the batch as a
+ * whole (its thread crashed, the pool quit, the backlog was full) is each of its elements' failure, told with the
+ * element's task (not the batch's synthetic one). The metrics count elements: a batch of 100 is 100 tasks.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import type * as Task from "../../Task.ts"
+import type * as ThreadError from "../../ThreadError.ts"
+import * as Batch from "../wire/batch.ts"
+import * as Payload from "../wire/payload.ts"
+import * as Protocol from "../wire/protocol.ts"
+import * as Calls from "./calls.ts"
+import type * as Section from "./section.ts"
+import * as Sizer from "./sizer.ts"
+
+/** The options every bulk call takes. */
+export interface Options {
+  /** Elements per batch, fixed; by default the size adapts to the measured time per element (`sizer.ts`). */
+  readonly batchSize?: number | undefined
+  /** Batches in flight at most; by default two per thread. */
+  readonly concurrency?: number | undefined
+  readonly priority?: number | undefined
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
+  readonly key?: string | undefined
+  /** What each element's payload transfers instead of copying (`ArrayBuffer`s, `MessagePort`s). */
+  readonly transfer?: ((payload: never, index: number) => ReadonlyArray<unknown>) | undefined
+}
+
+/** How a batch ended: its answer, or the failure of the batch as a whole (told with the element's task). */
+export type Done = Exit.Exit<Batch.Answer, unknown>
+
+/** The batches of one call. */
+export interface Batches {
+  readonly pool: Section.Section
+  readonly task: Task.Any
+  readonly batchTask: Task.Any
+  readonly stop: 0 | 1
+  readonly options: Options | undefined
+  readonly sizer: Sizer.Sizer
+  /** Batches in flight at most. */
+  readonly limit: number
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  readonly fibers: Set<Fiber.Fiber<unknown, unknown>>
+}
+
+/** The threads a pool's batches spread over: its maximum, or, with no maximum, the threads it has (at least one). */
+export const threadsOf = (pool: Section.Section): number => {
+  if (Number.isFinite(pool.maxThreads)) return Math.max(1, pool.maxThreads)
+  return Math.max(1, pool.minThreads, pool.threads.size)
+}
+
+/**
+ * The batches of a call of `task` on `pool`, forked with `context` (the caller's: its span is the batches' parent).
+ * `stop`: whether a thread stops a batch at its first element that does not succeed.
+ */
+export const make = (
+  pool: Section.Section,
+  task: Task.Any,
+  options: Options | undefined,
+  stop: boolean,
+  context: Context.Context<never>
+): Batches => {
+  const threads = threadsOf(pool)
+  return {
+    pool,
+    task,
+    batchTask: Batch.batchTask(task),
+    stop: stop ? 1 : 0,
+    options,
+    sizer: Sizer.make(threads, options?.batchSize),
+    limit: Math.max(1, Math.floor(options?.concurrency ?? 2 * threads)),
+    fork: Effect.runForkWith(context),
+    fibers: new Set()
+  }
+}
+
+/** Whether another batch may be sent now. */
+export const hasRoom = (self: Batches): boolean => self.fibers.size < self.limit
+
+/** Encodes one element's payload (a value that cannot be cloned fails here, naming its field): nothing is sent. */
+export const encode = (self: Batches, payload: unknown): Exit.Exit<unknown, ThreadError.InvalidPayload> =>
+  Protocol.isPrimitive(payload) ? Payload.encode(self.task, payload) : Payload.encodeChecked(self.task, payload)
+
+/** What element `index`'s payload transfers, if the call transfers anything. */
+export const transferOf = (self: Batches, payload: unknown, index: number): ReadonlyArray<unknown> | undefined =>
+  self.options?.transfer?.(payload as never, index)
+
+/**
+ * Sends a batch of encoded payloads; `onDone` hears how it ended, once (at once, if it ends at once). The metrics
+ * count its elements.
+ */
+export const send = (
+  self: Batches,
+  payloads: ReadonlyArray<unknown>,
+  transfer: ReadonlyArray<unknown> | undefined,
+  onDone: (done: Done) => void
+): void => {
+  const options = self.options
+  const request: Batch.Request = [self.stop, payloads]
+  const fiber = self.fork(
+    Calls.deferToThread(self.pool, self.batchTask, request, {
+      transfer,
+      priority: options?.priority,
+      whenBacklogFull: options?.whenBacklogFull,
+      key: options?.key
+    })
+  ) as Fiber.Fiber<unknown, unknown>
+  self.fibers.add(fiber)
+  fiber.addObserver((exit) => {
+    self.fibers.delete(fiber)
+    if (Exit.isSuccess(exit)) {
+      const answer = exit.value as Batch.Answer
+      Sizer.observe(self.sizer, answer[2].length, answer[0])
+      count(self, payloads.length, answer)
+      return onDone(exit as Done)
+    }
+    count(self, payloads.length, undefined)
+    onDone(Exit.failCause(Cause.map(exit.cause, (error) => retag(self, error))))
+  })
+}
+
+/** The pool counted the batch as one task: its other elements are counted now, and its elements' failures. */
+const count = (self: Batches, elements: number, answer: Batch.Answer | undefined): void => {
+  const pending = self.pool.meters.pending
+  pending.tasks += elements - 1
+  if (answer === undefined) pending.failures += elements - 1
+  else if (answer[1] !== 0) {
+    for (const kind of answer[1]) if (kind !== Protocol.SUCCESS) pending.failures++
+  }
+}
+
+/** Interrupts every batch in flight (in its thread); each still calls its `onDone`. */
+export const interruptAll = (self: Batches): void => {
+  for (const fiber of Array.from(self.fibers)) fiber.interruptUnsafe()
+}
+
+/**
+ * A batch's own failure, told with the element's task: an error naming the batch's synthetic task is made again
+ * naming the task (its `task` field and its message).
+ */
+const retag = (self: Batches, error: unknown): unknown => {
+  if (typeof error !== "object" || error === null || !("task" in error) || error.task !== self.batchTask._tag) {
+    return error
+  }
+  const Class = error.constructor as new(fields: Record<string, unknown>) => unknown
+  const fields: Record<string, unknown> = { ...error, task: self.task._tag }
+  delete fields._tag
+  if ("cause" in error && error.cause !== undefined) fields.cause = error.cause
+  if ("message" in error && typeof error.message === "string") {
+    fields.message = error.message.replaceAll(self.batchTask._tag, self.task._tag)
+  }
+  try {
+    return new Class(fields)
+  } catch {
+    return error
+  }
+}

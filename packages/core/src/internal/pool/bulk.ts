@@ -1,0 +1,187 @@
+/**
+ * `ThreadPool.forEach` on a pool: a task run on every element of a collection, on the caller's one fiber, in batches
+ * (`batches.ts`) whose size adapts to the time per element (`sizer.ts`), a bounded number in flight. Results come in
+ * the input's order. By default the first element that fails (first in time) fails the call: the batches in flight
+ * are interrupted in their threads, no more are sent, and the call ends once they have; with `mode: "exit"` every
+ * element runs and gives its own `Exit`.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Task from "../../Task.ts"
+import { TaskNotImplemented } from "../../ThreadError.ts"
+import * as Batch from "../wire/batch.ts"
+import * as Batches from "./batches.ts"
+import type * as Section from "./section.ts"
+import * as Sizer from "./sizer.ts"
+
+/** Options of `forEach`. */
+export interface ForEachOptions extends Batches.Options {
+  /** `"exit"`: every element runs, and the call gives each one's `Exit`. */
+  readonly mode?: "default" | "exit" | undefined
+  /** Gives nothing back (the results are not kept). */
+  readonly discard?: boolean | undefined
+}
+
+/** A streaming task given to a bulk call from code the type check did not see. */
+export const streamingTask = (task: Task.Any): Exit.Exit<never, TaskNotImplemented> =>
+  Exit.fail(
+    new TaskNotImplemented({
+      task: task._tag,
+      message: `${task._tag} is a streaming task (Task.stream): run it with ThreadPool.stream`
+    })
+  )
+
+/** Runs `task` on every element of `payloads` on the pool's threads, in batches. */
+export const forEach = (
+  pool: Section.Section,
+  task: Task.Any,
+  payloads: Iterable<unknown>,
+  options: ForEachOptions | undefined
+): Effect.Effect<unknown, unknown> => {
+  const exitMode = options?.mode === "exit"
+  const call = Effect.withFiber((fiber) => {
+    const input = Array.isArray(payloads) ? payloads as ReadonlyArray<unknown> : Array.from(payloads)
+    if (Task.isStream(task)) {
+      const failed = streamingTask(task)
+      return exitMode ? Exit.succeed(input.map(() => failed)) : failed
+    }
+    const run = new Run(pool, task, input, options, fiber.context)
+    return Effect.callback<unknown, unknown>((resume) => {
+      run.resume = resume
+      run.pump()
+      return run.cancel()
+    })
+  })
+  return pool.options.tracing
+    ? Effect.withSpan(call, `effect-threads.forEach ${task._tag}`, {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: { "effect-threads.pool": pool.options.name, "effect-threads.task": task._tag }
+    })
+    : call
+}
+
+/** One `forEach` call under way. */
+class Run {
+  readonly batches: Batches.Batches
+  readonly task: Task.Any
+  readonly input: ReadonlyArray<unknown>
+  readonly exitMode: boolean
+  readonly discard: boolean
+  /** The results (or, with `mode: "exit"`, the exits) by input index; empty when discarded. */
+  readonly results: Array<unknown>
+  /** The next element to batch. */
+  next = 0
+  /** The call's failure, once an element failed. */
+  failure: Cause.Cause<unknown> | undefined = undefined
+  /** No more batches are sent: an element failed, or the caller was interrupted. */
+  stopping = false
+  pumping = false
+  finished = false
+  resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
+  /** The interrupted caller, waiting for the batches in flight to end. */
+  onSettled: (() => void) | undefined = undefined
+  cancelled = false
+
+  constructor(
+    pool: Section.Section,
+    task: Task.Any,
+    input: ReadonlyArray<unknown>,
+    options: ForEachOptions | undefined,
+    context: Context.Context<never>
+  ) {
+    this.exitMode = options?.mode === "exit"
+    this.discard = options?.discard === true && !this.exitMode
+    this.batches = Batches.make(pool, task, options, !this.exitMode, context)
+    this.task = task
+    this.input = input
+    this.results = this.discard ? [] : new Array(input.length)
+  }
+
+  /** Sends batches while there is room and input; ends the call once nothing is in flight and nothing is left. */
+  pump(): void {
+    if (this.pumping) return
+    this.pumping = true
+    while (!this.stopping && this.next < this.input.length && Batches.hasRoom(this.batches)) this.sendNext()
+    this.pumping = false
+    this.check()
+  }
+
+  /** Encodes the next batch's elements and sends it; an element that cannot be encoded is not sent. */
+  sendNext(): void {
+    const from = this.next
+    const end = from + Sizer.next(this.batches.sizer, this.input.length - from)
+    this.next = end
+    const payloads: Array<unknown> = []
+    const indices: Array<number> = []
+    let transfer: Array<unknown> | undefined
+    for (let i = from; i < end && !this.stopping; i++) {
+      const payload = this.input[i]
+      const encoded = Batches.encode(this.batches, payload)
+      if (Exit.isFailure(encoded)) {
+        this.settle(i, encoded)
+        continue
+      }
+      payloads.push(encoded.value)
+      indices.push(i)
+      const transfers = Batches.transferOf(this.batches, payload, i)
+      if (transfers !== undefined) (transfer ??= []).push(...transfers)
+    }
+    if (payloads.length === 0 || this.stopping) return
+    Batches.send(this.batches, payloads, transfer, (done) => this.done(indices, done))
+  }
+
+  /** A batch ended: each element it ran is settled, in its place. */
+  done(indices: ReadonlyArray<number>, done: Batches.Done): void {
+    if (Exit.isSuccess(done)) {
+      const answer = done.value
+      const ran = answer[2].length
+      for (let j = 0; j < ran; j++) this.settle(indices[j]!, Batch.elementExit(this.task, answer, j))
+    } else if (!(this.stopping && Cause.hasInterruptsOnly(done.cause))) {
+      const failed = Exit.failCause(done.cause)
+      for (const index of indices) this.settle(index, failed)
+    }
+    this.pump()
+  }
+
+  /** Element `index` ended with `exit`. */
+  settle(index: number, exit: Exit.Exit<unknown, unknown>): void {
+    if (this.exitMode) {
+      this.results[index] = exit
+    } else if (Exit.isSuccess(exit)) {
+      if (!this.discard) this.results[index] = exit.value
+    } else if (this.failure === undefined) {
+      // The first failure fails the call: the rest is interrupted in its threads.
+      this.failure = exit.cause
+      this.stopping = true
+      Batches.interruptAll(this.batches)
+    }
+  }
+
+  /** Ends the call once no batch is in flight and nothing more will be sent. */
+  check(): void {
+    if (this.finished || this.batches.fibers.size > 0) return
+    if (!this.stopping && this.next < this.input.length) return
+    this.finished = true
+    if (this.cancelled) return this.onSettled?.()
+    if (this.failure !== undefined) return this.resume?.(Exit.failCause(this.failure))
+    this.resume?.(Exit.succeed(this.discard ? undefined : this.results))
+  }
+
+  /** The caller is interrupted: the batches in flight are interrupted in their threads; it waits until they ended. */
+  cancel(): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      // Also run when the call ended with an interruption of its own (the pool closed under it): nothing to wait for.
+      if (this.finished) return resume(Effect.void)
+      this.cancelled = true
+      this.stopping = true
+      this.onSettled = () => resume(Effect.void)
+      Batches.interruptAll(this.batches)
+      this.check()
+    })
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * `ThreadPool.mapStream` on a pool: a `Stream` stage that runs a task on each element on the pool's threads, in
+ * batches (`batches.ts`) formed from what the upstream has given while the threads were busy: a batch goes as soon as
+ * it is full (`sizer.ts`), or at once while a thread may be idle. Backpressure: the elements between the upstream and
+ * the consumer (waiting to be batched, in flight, and answered but not taken) are at most `bufferSize`; past it, and
+ * while a full batch waits for room, the upstream is not pulled. Results come in the input's order (`ordered`, the
+ * default) or as their batches end. The first failure (an element's, the upstream's, or a batch's own) fails the
+ * stream after the elements already given, and interrupts the batches in flight in their threads; a consumer that
+ * stops (takes fewer, is interrupted) interrupts them too.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Task from "../../Task.ts"
+import * as Batch from "../wire/batch.ts"
+import * as Batches from "./batches.ts"
+import * as Bulk from "./bulk.ts"
+import type * as Section from "./section.ts"
+import * as Sizer from "./sizer.ts"
+
+/** Options of `mapStream`. */
+export interface StageOptions extends Batches.Options {
+  /** Results in the input's order (the default), or as their batches end. */
+  readonly ordered?: boolean | undefined
+  /** Elements between the upstream and the consumer at most. Default 8,192. */
+  readonly bufferSize?: number | undefined
+}
+
+/** The stage: `stream.pipe(mapStream(pool, task, options))`. */
+export const mapStream =
+  (pool: Section.Section, task: Task.Any, options: StageOptions | undefined) =>
+  <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<unknown, unknown, R> =>
+    Stream.unwrap(
+      Effect.gen(function*(): Effect.fn.Return<Stream.Stream<unknown, unknown>, unknown, Scope.Scope | R> {
+        if (Task.isStream(task)) return yield* Bulk.streamingTask(task)
+        const queue = yield* Queue.unbounded<unknown, unknown>()
+        const context = yield* Effect.context<never>()
+        const stage = new Stage(Batches.make(pool, task, options, true, context), queue, options)
+        yield* Effect.addFinalizer(() => stage.close())
+        yield* Effect.forkScoped(
+          Stream.runForEachArray(self, (elements) => stage.offer(elements)).pipe(
+            Effect.onExit((exit) => Effect.sync(() => stage.upstreamEnded(exit)))
+          )
+        )
+        return Stream.fromQueue(queue).pipe(Stream.mapArray((taken) => {
+          stage.taken(taken.length)
+          return taken
+        }))
+      })
+    )
+
+/** A batch of the stage: its sequence number, and its results once it has ended. */
+interface Slot {
+  results: ReadonlyArray<unknown> | undefined
+}
+
+/** One stage under way. */
+class Stage {
+  readonly batches: Batches.Batches
+  readonly queue: Queue.Queue<unknown, unknown>
+  readonly ordered: boolean
+  readonly bound: number
+  /** Encoded payloads (and their transfers) waiting to be batched. */
+  pending: Array<unknown> = []
+  transfers: Array<unknown> | undefined = undefined
+  /** Elements taken from the upstream and not yet taken by the consumer. */
+  held = 0
+  /** The index of the next element from the upstream (for `transfer`). */
+  index = 0
+  /** The batches in flight or waiting to be given in order, oldest first. */
+  readonly slots: Array<Slot> = []
+  upstreamDone = false
+  stopped = false
+  /** The upstream's pull, waiting for room. */
+  waiter: (() => void) | undefined = undefined
+  /** The stage's close, waiting for the batches in flight to end. */
+  onSettled: (() => void) | undefined = undefined
+
+  constructor(batches: Batches.Batches, queue: Queue.Queue<unknown, unknown>, options: StageOptions | undefined) {
+    this.batches = batches
+    this.queue = queue
+    this.ordered = options?.ordered ?? true
+    this.bound = Math.max(1, Math.floor(options?.bufferSize ?? 8_192))
+  }
+
+  /** The size of the next batch: the sizer's, within the bound shared by the batches in flight. */
+  size(): number {
+    return Math.min(Sizer.next(this.batches.sizer, Infinity), Math.max(1, Math.floor(this.bound / this.batches.limit)))
+  }
+
+  /** Elements from the upstream: encoded, batched; waits while the stage has no room for more. */
+  offer(elements: ReadonlyArray<unknown>): Effect.Effect<void, unknown> {
+    return Effect.suspend(() => {
+      if (this.stopped) return Effect.interrupt
+      for (const element of elements) {
+        const encoded = Batches.encode(this.batches, element)
+        if (Exit.isFailure(encoded)) {
+          this.fail(encoded.cause)
+          return Effect.interrupt
+        }
+        this.pending.push(encoded.value)
+        const transfers = Batches.transferOf(this.batches, element, this.index++)
+        if (transfers !== undefined) (this.transfers ??= []).push(...transfers)
+        this.held++
+      }
+      this.dispatch()
+      return this.hasRoom() ? Effect.void : Effect.callback<void>((resume) => {
+        this.waiter = () => resume(Effect.void)
+      })
+    })
+  }
+
+  /** Whether the upstream may give more: under the bound, and no full batch waits for room. */
+  hasRoom(): boolean {
+    return this.stopped || (this.held < this.bound && this.pending.length < this.size())
+  }
+
+  wake(): void {
+    if (this.waiter !== undefined && this.hasRoom()) {
+      const waiter = this.waiter
+      this.waiter = undefined
+      waiter()
+    }
+  }
+
+  /** Sends batches: a full one while there is room, or what waits while a thread may be idle or the upstream ended. */
+  dispatch(): void {
+    const threads = this.batches.sizer.threads
+    while (!this.stopped && this.pending.length > 0 && Batches.hasRoom(this.batches)) {
+      const size = this.size()
+      if (this.pending.length < size && this.batches.fibers.size >= threads && !this.upstreamDone) return
+      const payloads = this.pending.length <= size ? this.pending : this.pending.slice(0, size)
+      this.pending = this.pending.length <= size ? [] : this.pending.slice(size)
+      const transfer = this.transfers
+      this.transfers = undefined
+      const slot: Slot = { results: undefined }
+      this.slots.push(slot)
+      Batches.send(this.batches, payloads, transfer, (done) => this.done(slot, done))
+    }
+  }
+
+  /** A batch ended: its results are given (in order, or at once), or its failure fails the stream. */
+  done(slot: Slot, done: Batches.Done): void {
+    if (this.stopped) return this.settled()
+    if (Exit.isFailure(done)) return this.fail(done.cause)
+    const answer = done.value
+    const results: Array<unknown> = []
+    for (let j = 0; j < answer[2].length; j++) {
+      const exit = Batch.elementExit(this.batches.task, answer, j)
+      if (Exit.isFailure(exit)) {
+        slot.results = results
+        this.give()
+        return this.fail(exit.cause)
+      }
+      results.push(exit.value)
+    }
+    slot.results = results
+    this.give()
+    this.dispatch()
+    this.end()
+  }
+
+  /** Gives the results that may go: in order, the ended batches at the head; else every ended batch. */
+  give(): void {
+    let kept = 0
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i]!
+      if (slot.results === undefined) {
+        if (this.ordered) {
+          this.slots.splice(0, i)
+          return
+        }
+        this.slots[kept++] = slot
+        continue
+      }
+      if (slot.results.length > 0) Queue.offerAllUnsafe(this.queue, slot.results)
+    }
+    this.slots.length = kept
+  }
+
+  /** The consumer took `n` elements: room for more. */
+  taken(n: number): void {
+    this.held -= n
+    this.dispatch()
+    this.wake()
+  }
+
+  upstreamEnded(exit: Exit.Exit<void, unknown>): void {
+    this.upstreamDone = true
+    if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return this.fail(exit.cause)
+    this.dispatch()
+    this.end()
+  }
+
+  /** The stream ends once the upstream has and every batch has been given. */
+  end(): void {
+    if (!this.stopped && this.upstreamDone && this.pending.length === 0 && this.batches.fibers.size === 0) {
+      this.stopped = true
+      Queue.endUnsafe(this.queue)
+    }
+  }
+
+  /** The first failure: the stream fails after what was given; the batches in flight are interrupted. */
+  fail(cause: Cause.Cause<unknown>): void {
+    if (this.stopped) return
+    this.stopped = true
+    Queue.failCauseUnsafe(this.queue, cause)
+    Batches.interruptAll(this.batches)
+    this.wake()
+  }
+
+  settled(): void {
+    if (this.batches.fibers.size === 0) this.onSettled?.()
+  }
+
+  /** The consumer's scope closes: the batches in flight are interrupted in their threads, and it waits for them. */
+  close(): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      this.stopped = true
+      this.onSettled = () => resume(Effect.void)
+      Batches.interruptAll(this.batches)
+      this.wake()
+      this.settled()
+    })
+  }
+}
