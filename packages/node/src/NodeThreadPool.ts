@@ -9,7 +9,7 @@
  */
 import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
 import type { InvalidLimit, ThreadStartFailed } from "@effect-threads/core/ThreadError"
-import { ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
+import { type ThreadEvents, type ThreadHandle, ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -17,6 +17,8 @@ import type * as Scope from "effect/Scope"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as WorkerThreads from "node:worker_threads"
+import * as Entries from "./internal/entries.ts"
+import * as Worker from "./internal/worker.ts"
 
 /**
  * Options of {@link layer}: the pool's options plus where its threads come from.
@@ -37,6 +39,23 @@ export interface Options extends ThreadPool.Options {
    * already says, or is `SHARE_ENV`.
    */
   readonly compileCache?: boolean | string | undefined
+  /**
+   * Threads start from the entry bundled into one file (with rolldown), which loads about as fast as an empty
+   * thread: the entry's module graph (`effect/Schema` alone is about 140 modules) is what a thread's start costs.
+   * Default `true` on Node (Bun and Deno start the entry as it is). The bundle is made when the first thread
+   * starts and cached, keyed by every file it was made from: later pools and processes reuse it while none of them
+   * changed (each start checks their sizes and times). `{ cacheDir }` puts the cache there instead of
+   * `node_modules/.cache/effect-threads` in the nearest `node_modules` above the entry (or
+   * `<tmpdir>/effect-threads-<uid>` where that cannot be written). `false` starts the entry as it is.
+   *
+   * Threads started from a bundle map stack traces to the entry's own source files (source maps, for files outside
+   * `node_modules`); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic imports behave as in the
+   * entry. An entry that cannot be bundled safely (`import.meta` used as a whole, a CommonJS entry) starts as it is;
+   * a bundler failure, or a cache that cannot be written, starts it as it is after one warning.
+   *
+   * @since 0.4.0
+   */
+  readonly bundle?: boolean | { readonly cacheDir?: string | undefined } | undefined
 }
 
 /** The threads' environment, with the compile cache switched on where the options ask for it. */
@@ -49,6 +68,11 @@ const threadEnv = (options: Pick<Options, "workerOptions" | "compileCache">): Wo
   return { ...base, NODE_COMPILE_CACHE: cache === true ? Path.join(Os.tmpdir(), "node-compile-cache") : cache }
 }
 
+/** Whether a pool with these options bundles its entry: by default on Node, not on Bun or Deno. */
+const bundles = (options: Pick<Options, "bundle" | "workerOptions">): boolean =>
+  options.bundle !== false && options.workerOptions?.eval !== true &&
+  process.versions.bun === undefined && process.versions.deno === undefined
+
 /**
  * The platform part alone: a `ThreadPlatform` over `worker_threads`. Threads are named `<pool name>-<thread id>`.
  *
@@ -57,48 +81,45 @@ const threadEnv = (options: Pick<Options, "workerOptions" | "compileCache">): Wo
  * A thread's `onExit` comes once, from the worker's `exit` event, with its exit code and the first error of its
  * `error` event (an uncaught exception, an entry that cannot be loaded). A `messageerror` (a message from the thread
  * that cannot be deserialized) ends the thread, with that as its error. `terminate` is `worker.terminate()`.
+ * Where the entry is bundled (`bundle`), the first threads wait for the bundle to be made; a warning about it is
+ * logged with the layer's context.
  *
  * @stability stable
  * @category layers
  * @since 0.1.0
  */
 export const layerPlatform = (
-  options: Pick<Options, "entry" | "workerOptions" | "name" | "compileCache">
+  options: Pick<Options, "entry" | "workerOptions" | "name" | "compileCache" | "bundle">
 ): Layer.Layer<ThreadPlatform> =>
-  Layer.sync(ThreadPlatform)(() => {
+  Layer.effect(ThreadPlatform)(Effect.map(Effect.context<never>(), (context) => {
     const env = threadEnv(options)
-    return ThreadPlatform.of({
-      spawn: (id, events) => {
-        const worker = new WorkerThreads.Worker(options.entry, {
+    const bundle = typeof options.bundle === "object" ? options.bundle : {}
+    const next = bundles(options)
+      ? Entries.next({
+        entry: options.entry,
+        cacheDir: bundle.cacheDir,
+        conditions: Entries.conditionsOf(options.workerOptions?.execArgv ?? process.execArgv),
+        warn: (message) => Effect.runForkWith(context)(Effect.logWarning(message))
+      })
+      : () => ({ entry: options.entry, bundled: false })
+    const spawn = (start: Entries.Start, id: number, events: ThreadEvents): ThreadHandle =>
+      Worker.attach(
+        new WorkerThreads.Worker(start.entry, {
           ...options.workerOptions,
           ...(env === undefined ? {} : { env }),
           name: `${options.name ?? "ThreadPool"}-${id}`
-        })
-        let error: unknown = undefined
-        let terminated = false
-        const terminate = (): void => {
-          worker.terminate().then(undefined, () => undefined)
-        }
-        worker.on("message", events.onBatch)
-        worker.on("error", (cause) => {
-          error ??= cause
-        })
-        worker.on("messageerror", (cause) => {
-          error ??= cause
-          terminate()
-        })
-        worker.once("exit", (exitCode) => events.onExit({ exitCode, error, terminated }))
-        return {
-          post: (batch, transfer) => worker.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
-          terminate: () => {
-            if (terminated) return
-            terminated = true
-            terminate()
-          }
-        }
+        }),
+        events
+      )
+    return ThreadPlatform.of({
+      spawn: (id, events) => {
+        const start = next()
+        return start instanceof Promise
+          ? Worker.later(start, (ready, later) => spawn(ready, id, later), events)
+          : spawn(start, id, events)
       }
     })
-  })
+  }))
 
 /**
  * A started `ThreadPool` on `worker_threads`.

@@ -1,0 +1,206 @@
+/**
+ * Bundles a worker entry into one ES module with rolldown (loaded only when a bundle must be made), keeping what the
+ * entry's code relies on:
+ *
+ * - `import.meta.url`, `.dirname` and `.filename` become each module's own (its source file's), so
+ *   `new URL("./file", import.meta.url)` and `createRequire(import.meta.url)` find what they found before;
+ *   `import.meta.resolve(s)` and `import(expression)` resolve a relative specifier against the module's own URL;
+ *   `import.meta.main` is the entry's alone. Any other use of `import.meta` as a whole makes the entry unsafe to
+ *   bundle (the pool then starts the entry as it is).
+ * - `node:` built-ins stay imports; so do CommonJS files and native addons (`.cjs`, `.cts`, `.node`, and `.js` of a
+ *   package under `node_modules` that is not `"type": "module"`), imported by their absolute path, so that Node
+ *   loads them exactly as before (their `__dirname`, their `require`).
+ * - Names are kept (`keepNames`): a class's or function's `name` is what the source says.
+ *
+ * @internal
+ */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Url from "node:url"
+import type { Plugin, RolldownMagicString as MagicStringType } from "rolldown"
+import { type RawSourceMap, userOnly } from "./sourceMap.ts"
+
+/** What a build gives: the bundle's code and (user-only) map, every file it read, or why it cannot be used. */
+export interface Built {
+  readonly code: string
+  readonly map: RawSourceMap
+  readonly inputs: ReadonlyArray<string>
+  /** Set when the entry uses something a bundle cannot keep: the pool starts the entry as it is. */
+  readonly unsafe: string | undefined
+}
+
+/** Whether a resolved file is CommonJS (or a native addon) that the bundle should import, not inline. */
+const packageTypes = new Map<string, string | undefined>()
+const packageTypeOf = (dir: string): { readonly type: string | undefined; readonly json: string | undefined } => {
+  for (let d = dir;; d = Path.dirname(d)) {
+    const json = Path.join(d, "package.json")
+    if (packageTypes.has(json)) return { type: packageTypes.get(json), json }
+    try {
+      const type = (JSON.parse(Fs.readFileSync(json, "utf8")) as { type?: unknown }).type
+      packageTypes.set(json, typeof type === "string" ? type : undefined)
+      return { type: packageTypes.get(json), json }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return { type: undefined, json }
+    }
+    if (Path.dirname(d) === d) return { type: undefined, json: undefined }
+  }
+}
+
+/** The nearest `package.json`'s `type`, for the entry itself. */
+export const moduleTypeOf = (file: string): string | undefined => packageTypeOf(Path.dirname(file)).type
+
+const isCommonJs = (file: string): boolean => {
+  if (/\.(cjs|cts|node)$/.test(file)) return true
+  if (!/[\\/]node_modules[\\/]/.test(file) || !/\.(js|ts)$/.test(file)) return false
+  return packageTypeOf(Path.dirname(file)).type !== "module"
+}
+
+/** The inline function a relative specifier is resolved with, against `url`. */
+const relativeTo = (url: string, otherwise: string): string =>
+  `((s) => typeof s === "string" && /^\\.{1,2}\\//.test(s) ? new URL(s, ${JSON.stringify(url)}).href : ${otherwise})`
+
+interface AstNode {
+  readonly type: string
+  readonly start: number
+  readonly end: number
+  readonly [key: string]: unknown
+}
+const isNode = (value: unknown): value is AstNode =>
+  typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string"
+
+const childrenOf = (node: AstNode): Array<AstNode> => {
+  const children: Array<AstNode> = []
+  for (const key in node) {
+    const value = node[key]
+    if (Array.isArray(value)) children.push(...value.filter(isNode))
+    else if (isNode(value)) children.push(value)
+  }
+  return children
+}
+
+const isImportMeta = (node: unknown): boolean =>
+  isNode(node) && node.type === "MetaProperty" && (node.meta as { name?: unknown }).name === "import"
+
+/** Rewrites one module's `import.meta` and `import(expression)`; returns why it is unsafe, if it is. */
+const rewrite = (ast: AstNode, s: MagicStringType, file: string, isEntry: boolean): string | undefined => {
+  const url = Url.pathToFileURL(file).href
+  const handled = new Set<AstNode>()
+  let unsafe: string | undefined
+  const visit = (node: AstNode): void => {
+    if (node.type === "MemberExpression" && isImportMeta(node.object) && node.computed !== true) {
+      const name = (node.property as { name?: unknown }).name
+      handled.add(node.object as AstNode)
+      const value = name === "url"
+        ? url
+        : name === "filename"
+        ? file
+        : name === "dirname"
+        ? Path.dirname(file)
+        : undefined
+      if (value !== undefined) s.overwrite(node.start, node.end, JSON.stringify(value))
+      else if (name === "main" && !isEntry) s.overwrite(node.start, node.end, "false")
+      else if (name === "resolve") s.overwrite(node.start, node.end, relativeTo(url, "import.meta.resolve(s)"))
+      return
+    }
+    if (isImportMeta(node) && !handled.has(node)) {
+      unsafe ??= `${file} uses import.meta as a whole`
+      return
+    }
+    if (node.type === "ImportExpression" && isNode(node.source)) {
+      const source = node.source
+      const literal = source.type === "Literal" ||
+        (source.type === "TemplateLiteral" && (source.expressions as ReadonlyArray<unknown>).length === 0)
+      if (!literal) {
+        s.appendLeft(source.start, `${relativeTo(url, "s")}(`)
+        s.prependRight(source.end, ")")
+      }
+    }
+    for (const child of childrenOf(node)) visit(child)
+  }
+  visit(ast)
+  return unsafe
+}
+
+const langOf = (file: string): "js" | "jsx" | "ts" | "tsx" =>
+  /\.[cm]?tsx$/.test(file) ? "tsx" : /\.[cm]?ts$/.test(file) ? "ts" : file.endsWith(".jsx") ? "jsx" : "js"
+
+/** `import(` or `import.meta` on a line that is not a comment's (effect's doc comments hold `import.meta.vitest`). */
+const inCode = /^(?![ \t]*(?:\*|\/\/)).*?(?:\bimport\s*\(|\bimport\.meta\b)/m
+
+/** The plugin: externals by absolute path, the rewrites, and the list of inputs. */
+const plugin = (
+  entry: string,
+  state: { unsafe: string | undefined; inputs: Array<string> },
+  rolldown: typeof import("rolldown"),
+  parseAst: typeof import("rolldown/parseAst").parseAst
+): Plugin => ({
+  name: "effect-threads:worker-entry",
+  resolveId: {
+    filter: { id: /^[^.]|\.(cjs|cts|node)$/ },
+    async handler(source, importer, options) {
+      if (importer === undefined) return null
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true })
+      if (resolved === null || resolved.external !== false || !Path.isAbsolute(resolved.id)) return resolved
+      if (!isCommonJs(resolved.id)) return resolved
+      const json = packageTypeOf(Path.dirname(resolved.id)).json
+      if (json !== undefined) state.inputs.push(json)
+      return { id: resolved.id, external: "absolute" }
+    }
+  },
+  transform: {
+    filter: { code: /import\s*\(|import\.meta/ },
+    handler(code, id) {
+      if (!Path.isAbsolute(id) || !inCode.test(code)) return null
+      const ast = parseAst(code, { lang: langOf(id), sourceType: "module" }, id) as unknown as AstNode
+      const s = new rolldown.RolldownMagicString(code)
+      const unsafe = rewrite(ast, s, id, id === entry)
+      state.unsafe ??= unsafe
+      return s.hasChanged() ? { code: s } : null
+    }
+  },
+  buildEnd() {
+    for (const id of this.getModuleIds()) {
+      if (Path.isAbsolute(id) && typeof this.getModuleInfo(id)?.code === "string") state.inputs.push(id)
+    }
+  }
+})
+
+/**
+ * Bundles `entry` (an absolute path) for a thread: ESM, platform node, one file. `file` is where the bundle will
+ * be written (the map's sources are made absolute from there). Rejects when rolldown fails.
+ */
+export const build = async (
+  entry: string,
+  options: { readonly file: string; readonly conditions: ReadonlyArray<string> }
+): Promise<Built> => {
+  const [rolldown, { parseAst }] = await Promise.all([import("rolldown"), import("rolldown/parseAst")])
+  const state = { unsafe: undefined as string | undefined, inputs: [] as Array<string> }
+  const bundle = await rolldown.rolldown({
+    input: entry,
+    platform: "node",
+    logLevel: "silent",
+    ...(options.conditions.length === 0 ? {} : {
+      resolve: { conditionNames: ["import", "node", "default", ...options.conditions] }
+    }),
+    plugins: [plugin(entry, state, rolldown, parseAst)]
+  })
+  try {
+    const { output } = await bundle.generate({
+      file: options.file,
+      format: "esm",
+      sourcemap: "hidden",
+      sourcemapExcludeSources: true,
+      codeSplitting: false,
+      keepNames: true
+    })
+    const chunk = output[0]
+    if (chunk.map === null) throw new Error("rolldown made no source map")
+    const map = userOnly(
+      { version: 3, sources: chunk.map.sources, names: chunk.map.names, mappings: chunk.map.mappings },
+      Path.dirname(options.file)
+    )
+    return { code: chunk.code, map, inputs: [...new Set(state.inputs)].sort(), unsafe: state.unsafe }
+  } finally {
+    await bundle.close()
+  }
+}

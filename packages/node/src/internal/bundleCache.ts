@@ -1,0 +1,174 @@
+/**
+ * The bundle cache on disk: where it lives, its manifests, the check that a bundle is still current, and the
+ * writes (each file to a temporary name, then renamed, so that pools and processes sharing a cache never read a
+ * half-written file).
+ *
+ * One entry's bundle is keyed by the entry's real path, the bundler's version, this format's version and the
+ * resolution conditions: `<name>-<key>.json` (the manifest: every input file with its size and modification time,
+ * and the bundle's file name), `<name>-<key>-<hash>.mjs` (the bundle, named by its content), its `.mjs.map`, and
+ * `<name>-<key>-<hash>.start.mjs` (what the thread starts from: it turns on source maps, then imports the bundle).
+ *
+ * Where: the `cacheDir` option; else `node_modules/.cache/effect-threads` in the nearest `node_modules` above the
+ * entry (where Node resolves the entry's packages from: nothing is added to the user's sources); else, or when that
+ * cannot be written, `<tmpdir>/effect-threads-<uid>` (made private to the user, and used only while it is).
+ *
+ * @internal
+ */
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type { RawSourceMap } from "./sourceMap.ts"
+
+/** Bumped when what is written, or how, changes: older bundles are then not used. */
+const FORMAT = 1
+
+/** One input file as it was read: path, size, modification time (ms). */
+export type Input = readonly [string, number, number]
+
+/** What a manifest records. `bundle` is the bundle's base name, absent when the entry is not safe to bundle. */
+export interface Manifest {
+  readonly format: number
+  readonly entry: string
+  readonly inputs: ReadonlyArray<Input>
+  readonly bundle?: string | undefined
+  readonly unsafe?: string | undefined
+}
+
+/** The cache key of an entry: its real path and what else changes its bundle. */
+export const keyOf = (entry: string, bundler: string, conditions: ReadonlyArray<string>): string =>
+  Crypto.createHash("sha256").update(JSON.stringify([FORMAT, bundler, entry, conditions])).digest("hex").slice(0, 16)
+
+/** The manifest's file name for an entry and key. */
+export const stemOf = (entry: string, key: string): string =>
+  `${Path.basename(entry).replace(/\.[^.]*$/, "").replace(/[^\w.-]/g, "_")}-${key}`
+
+/** The nearest `node_modules` above `file`'s directory, with `.cache/effect-threads` in it. */
+const packageCacheDir = (file: string): string | undefined => {
+  for (let dir = Path.dirname(file);; dir = Path.dirname(dir)) {
+    if (Path.basename(dir) !== "node_modules") {
+      const modules = Path.join(dir, "node_modules")
+      if (Fs.statSync(modules, { throwIfNoEntry: false })?.isDirectory() === true) {
+        return Path.join(modules, ".cache", "effect-threads")
+      }
+    }
+    if (Path.dirname(dir) === dir) return undefined
+  }
+}
+
+/** `<tmpdir>/effect-threads-<uid>`. */
+export const tmpCacheDir = (): string =>
+  Path.join(Os.tmpdir(), `effect-threads-${typeof process.getuid === "function" ? process.getuid() : "user"}`)
+
+/** The directories to look in and write to, in order. */
+export const cacheDirs = (entry: string, option: string | undefined): ReadonlyArray<string> => {
+  const first = option === undefined ? packageCacheDir(entry) : Path.resolve(option)
+  const tmp = tmpCacheDir()
+  return first === undefined || first === tmp ? [tmp] : [first, tmp]
+}
+
+/** Whether a shared directory (the tmp one) can be trusted: ours, and nobody else may write in it. */
+const trusted = (dir: string): boolean => {
+  if (dir !== tmpCacheDir() || typeof process.getuid !== "function") return true
+  const stat = Fs.lstatSync(dir, { throwIfNoEntry: false })
+  return stat !== undefined && stat.isDirectory() && stat.uid === process.getuid() && (stat.mode & 0o022) === 0
+}
+
+/** The manifest of `stem` in `dir`, if there is a readable one of this format. */
+export const readManifest = (dir: string, stem: string): Manifest | undefined => {
+  try {
+    if (!trusted(dir)) return undefined
+    const manifest = JSON.parse(Fs.readFileSync(Path.join(dir, `${stem}.json`), "utf8")) as Manifest
+    return manifest.format === FORMAT && Array.isArray(manifest.inputs) ? manifest : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Each input's size and modification time now (`undefined` for a file that is gone). */
+export const statInputs = (paths: ReadonlyArray<string>): Array<Input | undefined> =>
+  paths.map((path) => {
+    const stat = Fs.statSync(path, { throwIfNoEntry: false })
+    return stat === undefined ? undefined : [path, stat.size, stat.mtimeMs] as const
+  })
+
+/** Whether every input is as recorded and the bundle's files are there: the cheap check made on every start. */
+export const isCurrent = (dir: string, manifest: Manifest): boolean => {
+  for (const [path, size, mtime] of manifest.inputs) {
+    const stat = Fs.statSync(path, { throwIfNoEntry: false })
+    if (stat === undefined || stat.size !== size || stat.mtimeMs !== mtime) return false
+  }
+  return manifest.bundle === undefined || Fs.existsSync(Path.join(dir, `${manifest.bundle}.start.mjs`))
+}
+
+/** The file a thread starts from. */
+export const startFile = (dir: string, bundle: string): string => Path.join(dir, `${bundle}.start.mjs`)
+
+/** Writes `content` to `file` through a temporary file and a rename. */
+const writeAtomic = (file: string, content: string): void => {
+  const tmp = `${file}.${process.pid}.${Crypto.randomBytes(4).toString("hex")}.tmp`
+  try {
+    Fs.writeFileSync(tmp, content)
+    Fs.renameSync(tmp, file)
+  } catch (error) {
+    Fs.rmSync(tmp, { force: true })
+    throw error
+  }
+}
+
+/** What the thread runs first: source maps on (they are read as the bundle loads), then the bundle. */
+const starter = (bundle: string): string =>
+  `import * as Module from "node:module"
+if (typeof Module.setSourceMapsSupport === "function") Module.setSourceMapsSupport(true, { nodeModules: true })
+else process.setSourceMapsEnabled(true)
+await import(${JSON.stringify(`./${bundle}.mjs`)})
+`
+
+/** Makes `dir` (private when it is the tmp one); whether it can be used. */
+const prepare = (dir: string): boolean => {
+  Fs.mkdirSync(dir, { recursive: true, ...(dir === tmpCacheDir() ? { mode: 0o700 } : {}) })
+  return trusted(dir)
+}
+
+/**
+ * Writes a bundle (or an unsafe verdict) and its manifest into the first of `dirs` that takes them; the directory
+ * written, or throws the last error. Files of the same entry older than an hour, not this bundle's, are removed.
+ */
+export const write = (
+  dirs: ReadonlyArray<string>,
+  stem: string,
+  manifest: Omit<Manifest, "format" | "bundle">,
+  bundle: { readonly code: string; readonly map: RawSourceMap } | undefined
+): { readonly dir: string; readonly manifest: Manifest } => {
+  let failure: unknown = new Error("no cache directory")
+  for (const dir of dirs) {
+    try {
+      if (!prepare(dir)) throw new Error(`${dir} is not private to this user`)
+      let name: string | undefined
+      if (bundle !== undefined) {
+        const map = JSON.stringify(bundle.map)
+        name = `${stem}-${Crypto.createHash("sha256").update(bundle.code).update(map).digest("hex").slice(0, 12)}`
+        writeAtomic(Path.join(dir, `${name}.mjs.map`), map)
+        writeAtomic(Path.join(dir, `${name}.mjs`), `${bundle.code}\n//# sourceMappingURL=${name}.mjs.map\n`)
+        writeAtomic(startFile(dir, name), starter(name))
+      }
+      const full: Manifest = { format: FORMAT, ...manifest, ...(name === undefined ? {} : { bundle: name }) }
+      writeAtomic(Path.join(dir, `${stem}.json`), JSON.stringify(full))
+      prune(dir, stem, name)
+      return { dir, manifest: full }
+    } catch (error) {
+      failure = error
+    }
+  }
+  throw failure
+}
+
+/** Removes this entry's older bundles (an hour old: a process may still be starting a thread from one). */
+const prune = (dir: string, stem: string, keep: string | undefined): void => {
+  const hourAgo = Date.now() - 3_600_000
+  for (const file of Fs.readdirSync(dir)) {
+    if (!file.startsWith(`${stem}-`) || (keep !== undefined && file.startsWith(keep))) continue
+    const path = Path.join(dir, file)
+    if ((Fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < hourAgo) Fs.rmSync(path, { force: true })
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Which file a pool's next thread starts from: the entry's cached bundle while it is current, else the bundle made
+ * now (asynchronously: the pool's threads wait for it, the event loop does not), else the entry as it is.
+ *
+ * Every start checks the cache (one `stat` per input file, no bundler loaded); a changed input makes a new bundle.
+ * What one pool learns (the manifest, a bundle in the making) is shared with every pool of the process on the same
+ * entry. A bundler failure, or a cache that cannot be written anywhere, makes the process start that entry as it is,
+ * after one warning; an entry that uses what a bundle cannot keep (see `bundle.ts`) starts as it is, silently.
+ *
+ * @internal
+ */
+import * as Fs from "node:fs"
+import { createRequire } from "node:module"
+import * as Path from "node:path"
+import * as Url from "node:url"
+import * as Bundle from "./bundle.ts"
+import * as Cache from "./bundleCache.ts"
+
+/** What a thread starts from; `bundled` threads start from the cache's start file. */
+export interface Start {
+  readonly entry: URL | string
+  readonly bundled: boolean
+}
+
+/** The options this module reads. */
+export interface Config {
+  readonly entry: URL | string
+  readonly cacheDir: string | undefined
+  readonly conditions: ReadonlyArray<string>
+  /** Reports a warning (once per entry and process). */
+  readonly warn: (message: string) => void
+}
+
+/** Builds made by this process (read by the tests: a pool that reused a bundle made none). */
+export const counters = { builds: 0 }
+
+type Memo =
+  | { readonly _tag: "Current"; readonly dir: string; readonly manifest: Cache.Manifest }
+  | { readonly _tag: "Building"; readonly start: Promise<Start> }
+  | { readonly _tag: "Plain" }
+
+const memos = new Map<string, Memo>()
+
+/** Forgets what this process learnt (tests: the next pool behaves as a new process would). */
+export const forget = (): void => memos.clear()
+
+let bundlerVersion: string | undefined
+const bundler = (): string => {
+  if (bundlerVersion === undefined) {
+    const require = createRequire(import.meta.url)
+    const json = JSON.parse(Fs.readFileSync(require.resolve("rolldown/package.json"), "utf8")) as { version: string }
+    bundlerVersion = `rolldown@${json.version}`
+  }
+  return bundlerVersion
+}
+
+/** The entry's path when it is a file a bundle can stand for: an ES module by its extension or package. */
+const bundlable = (entry: URL | string): string | undefined => {
+  let file: string
+  try {
+    file = entry instanceof URL
+      ? Url.fileURLToPath(entry)
+      : entry.startsWith("file:")
+      ? Url.fileURLToPath(entry)
+      : Path.resolve(entry)
+    file = Fs.realpathSync(file)
+  } catch {
+    return undefined
+  }
+  if (/\.m[jt]s$/.test(file)) return file
+  return /\.[jt]s$/.test(file) && Bundle.moduleTypeOf(file) === "module" ? file : undefined
+}
+
+const startOf = (dir: string, manifest: Cache.Manifest, plain: Start): Start =>
+  manifest.bundle === undefined
+    ? plain
+    : { entry: Url.pathToFileURL(Cache.startFile(dir, manifest.bundle)), bundled: true }
+
+/** Makes a bundle (or learns it cannot be made), writes it, remembers it. Never rejects. */
+const make = async (config: Config, file: string, key: string, memoKey: string, plain: Start): Promise<Start> => {
+  const stem = Cache.stemOf(file, key)
+  const dirs = Cache.cacheDirs(file, config.cacheDir)
+  const began = Date.now()
+  let built: Bundle.Built
+  try {
+    counters.builds++
+    built = await Bundle.build(file, { file: Path.join(dirs[0]!, `${stem}.mjs`), conditions: config.conditions })
+  } catch (error) {
+    memos.set(memoKey, { _tag: "Plain" })
+    config.warn(`effect-threads: could not bundle ${file}, its threads start from it as it is: ${String(error)}`)
+    return plain
+  }
+  const inputs = Cache.statInputs(built.inputs)
+  if (inputs.some((input) => input === undefined || input[2] >= began)) {
+    memos.delete(memoKey) // an input changed while it was read: this start uses the entry, the next one bundles again
+    return plain
+  }
+  try {
+    const written = Cache.write(
+      dirs,
+      stem,
+      {
+        entry: file,
+        inputs: inputs as Array<Cache.Input>,
+        ...(built.unsafe === undefined ? {} : { unsafe: built.unsafe })
+      },
+      built.unsafe === undefined ? { code: built.code, map: built.map } : undefined
+    )
+    memos.set(memoKey, { _tag: "Current", ...written })
+    return startOf(written.dir, written.manifest, plain)
+  } catch (error) {
+    memos.set(memoKey, { _tag: "Plain" })
+    config.warn(
+      `effect-threads: could not write the bundle of ${file} to ${dirs.join(" or ")}, its threads start from it as ` +
+        `it is: ${String(error)}`
+    )
+    return plain
+  }
+}
+
+/** The resolution conditions a thread's `execArgv` adds (`--conditions=x`, `--conditions x`, `-C x`). */
+export const conditionsOf = (execArgv: ReadonlyArray<string>): Array<string> => {
+  const conditions: Array<string> = []
+  execArgv.forEach((arg, i) => {
+    const inline = /^--conditions=(.+)$/.exec(arg)
+    if (inline !== null) conditions.push(inline[1]!)
+    else if ((arg === "--conditions" || arg === "-C") && execArgv[i + 1] !== undefined) {
+      conditions.push(execArgv[i + 1]!)
+    }
+  })
+  return conditions
+}
+
+/** The start of the next thread: at once when the cache is current, else once the bundle is made. */
+export const next = (config: Config): () => Start | Promise<Start> => {
+  const plain: Start = { entry: config.entry, bundled: false }
+  let file: string | undefined | null = null
+  let key = ""
+  let memoKey = ""
+  return () => {
+    if (file === null) {
+      file = bundlable(config.entry)
+      if (file !== undefined) key = Cache.keyOf(file, bundler(), config.conditions)
+      memoKey = `${key} ${config.cacheDir ?? ""}`
+    }
+    if (file === undefined) return plain
+    const memo = memos.get(memoKey)
+    if (memo?._tag === "Plain") return plain
+    if (memo?._tag === "Building") return memo.start
+    if (memo?._tag === "Current" && Cache.isCurrent(memo.dir, memo.manifest)) {
+      return startOf(memo.dir, memo.manifest, plain)
+    }
+    const stem = Cache.stemOf(file, key)
+    for (const dir of Cache.cacheDirs(file, config.cacheDir)) {
+      const manifest = Cache.readManifest(dir, stem)
+      if (manifest !== undefined && manifest.entry === file && Cache.isCurrent(dir, manifest)) {
+        memos.set(memoKey, { _tag: "Current", dir, manifest })
+        return startOf(dir, manifest, plain)
+      }
+    }
+    const start = make(config, file, key, memoKey, plain)
+    memos.set(memoKey, { _tag: "Building", start })
+    return start
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * One platform thread over a `worker_threads` `Worker`, started at once or once its entry is known (the first
+ * threads of a pool whose bundle is being made).
+ *
+ * @internal
+ */
+import type { ThreadEvents, ThreadHandle } from "@effect-threads/core/ThreadPlatform"
+import * as WorkerThreads from "node:worker_threads"
+
+/** A started `Worker` as a platform thread: `onExit` once, from its `exit` event, with its first error. */
+export const attach = (worker: WorkerThreads.Worker, events: ThreadEvents): ThreadHandle => {
+  let error: unknown = undefined
+  let terminated = false
+  const terminate = (): void => {
+    worker.terminate().then(undefined, () => undefined)
+  }
+  worker.on("message", events.onBatch)
+  worker.on("error", (cause) => {
+    error ??= cause
+  })
+  worker.on("messageerror", (cause) => {
+    error ??= cause
+    terminate()
+  })
+  worker.once("exit", (exitCode) => events.onExit({ exitCode, error, terminated }))
+  return {
+    post: (batch, transfer) => worker.postMessage(batch, transfer as ReadonlyArray<WorkerThreads.Transferable>),
+    terminate: () => {
+      if (terminated) return
+      terminated = true
+      terminate()
+    }
+  }
+}
+
+/**
+ * A thread whose `Worker` is made once `start` settles: what is posted before waits, in order; a `terminate`
+ * before means no `Worker` is made, and the exit is reported as terminated. A `Worker` that cannot be made, or a
+ * waiting batch that cannot be posted, ends the thread with that error.
+ */
+export const later = <A>(
+  start: Promise<A>,
+  spawn: (start: A, events: ThreadEvents) => ThreadHandle,
+  events: ThreadEvents
+): ThreadHandle => {
+  let handle: ThreadHandle | undefined
+  let waiting: Array<readonly [unknown, ReadonlyArray<unknown>]> = []
+  let terminated = false
+  const began = (value: A): void => {
+    if (terminated) return events.onExit({ terminated: true })
+    let exited = false
+    let failure: unknown = undefined
+    try {
+      handle = spawn(value, {
+        onBatch: events.onBatch,
+        onExit: (exit) => {
+          exited = true
+          events.onExit(failure === undefined ? exit : { ...exit, error: exit.error ?? failure })
+        }
+      })
+    } catch (error) {
+      return events.onExit({ error })
+    }
+    for (const [batch, transfer] of waiting) {
+      try {
+        handle.post(batch, transfer)
+      } catch (error) {
+        failure = error
+        if (!exited) handle.terminate()
+        break
+      }
+    }
+    waiting = []
+  }
+  start.then(began, (error: unknown) => events.onExit({ error }))
+  return {
+    post: (batch, transfer) => {
+      if (handle !== undefined) handle.post(batch, transfer)
+      else if (!terminated) waiting.push([batch, transfer])
+    },
+    terminate: () => {
+      if (handle !== undefined) handle.terminate()
+      else terminated = true
+    }
+  }
+}
