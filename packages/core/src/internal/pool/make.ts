@@ -18,6 +18,7 @@ import type { InvalidLimit, InvalidPayload } from "../../ThreadError.ts"
 import * as ThreadPlatform from "../../ThreadPlatform.ts"
 import type * as ThreadPool from "../../ThreadPool.ts"
 import * as Calls from "./calls.ts"
+import * as Executor from "./executor.ts"
 import * as Lifecycle from "./lifecycle.ts"
 import * as Meters from "./meters.ts"
 import * as PoolOptions from "./options.ts"
@@ -64,7 +65,7 @@ const makeSection = (
 const shape = (section: Section.Section): ThreadPool.ThreadPoolShape => {
   const name = section.options.name
   const statistics = Effect.sync((): ThreadPool.Statistics => Section.statistics(section))
-  return {
+  return Executor.register({
     name,
     deferToThread: (task, payload, runOptions) =>
       Calls.deferToThread(section, task, payload, runOptions) as Effect.Effect<
@@ -105,5 +106,5 @@ const shape = (section: Section.Section): ThreadPool.ThreadPoolShape => {
     dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`)),
     size: Effect.sync(() => ({ minThreads: section.minThreads, maxThreads: section.maxThreads })),
     started: Effect.sync(() => section.started && !section.quitting)
-  }
+  }, section)
 }
