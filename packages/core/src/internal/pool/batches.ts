@@ -16,7 +16,7 @@ import type * as Fiber from "effect/Fiber"
 import type * as Task from "../../Task.ts"
 import type * as ThreadError from "../../ThreadError.ts"
 import * as Batch from "../wire/batch.ts"
-import * as Payload from "../wire/payload.ts"
+import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Calls from "./calls.ts"
 import type * as Section from "./section.ts"
@@ -88,7 +88,9 @@ export const hasRoom = (self: Batches): boolean => self.fibers.size < self.limit
 
 /** Encodes one element's payload (a value that cannot be cloned fails here, naming its field): nothing is sent. */
 export const encode = (self: Batches, payload: unknown): Exit.Exit<unknown, ThreadError.InvalidPayload> =>
-  Protocol.isPrimitive(payload) ? Payload.encode(self.task, payload) : Payload.encodeChecked(self.task, payload)
+  Protocol.isPrimitive(payload)
+    ? Codec.encodePayload(self.task, payload)
+    : Codec.encodePayloadChecked(self.task, payload)
 
 /** What element `index`'s payload transfers, if the call transfers anything. */
 export const transferOf = (self: Batches, payload: unknown, index: number): ReadonlyArray<unknown> | undefined =>

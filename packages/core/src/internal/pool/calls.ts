@@ -17,7 +17,7 @@ import * as Task from "../../Task.ts"
 import { type InvalidLimit, type InvalidPayload, TaskNotImplemented } from "../../ThreadError.ts"
 import type { Call } from "../../ThreadPool.ts"
 import type { RunOptions } from "../../ThreadPoolOptions.ts"
-import * as Payload from "../wire/payload.ts"
+import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Placing from "./placing.ts"
 import * as Section from "./section.ts"
@@ -98,7 +98,7 @@ export const deferToThread = <T extends Task.Any>(
   return Effect.callback<Task.Success<T>, unknown>((resume) => {
     if (self.quitting) return resume(alreadyQuit)
     if (Task.isStream(task)) return resume(streamingTask(task))
-    const encoded = Payload.encode(task, payload)
+    const encoded = Codec.encodePayload(task, payload)
     if (Exit.isFailure(encoded)) return resume(encoded)
     const fiber = Fiber.getCurrent()
     const trace = fiber === undefined ? undefined : traceOf(fiber)
@@ -118,7 +118,7 @@ const general = <T extends Task.Any>(
   Effect.withFiber((fiber) => {
     if (self.quitting) return alreadyQuit
     if (Task.isStream(task)) return streamingTask(task)
-    const encoded = Payload.encode(task, payload)
+    const encoded = Codec.encodePayload(task, payload)
     if (Exit.isFailure(encoded)) return encoded
     if (self.options.tracing) return traced(self, task, encoded.value, options)
     const trace = traceOf(fiber)
@@ -193,7 +193,7 @@ const submit = (
     if (self.quitting) return alreadyQuit
     // Its outcome, a failure, goes where any outcome of this call goes.
     if (Task.isStream(task)) return Effect.sync(() => onSettle(streamingTask(task), undefined))
-    const encoded = Payload.encodeChecked(task, payload)
+    const encoded = Codec.encodePayloadChecked(task, payload)
     if (Exit.isFailure(encoded)) return encoded
     const trace = traceOf(fiber)
     return withLimit(self, (limit) =>
@@ -245,7 +245,7 @@ export const callMultipleInThread = (
     if (self.quitting) return alreadyQuit
     const encoded: Array<unknown> = []
     for (const call of calls) {
-      const one = Payload.encodeChecked(call.task, call.payload)
+      const one = Codec.encodePayloadChecked(call.task, call.payload)
       if (Exit.isFailure(one)) return one
       encoded.push(one.value)
     }
@@ -329,7 +329,7 @@ export const broadcast = <T extends Task.Any>(
       const failed = streamingTask(task)
       return resume(Exit.succeed(Array.from({ length: Placing.takers(self) }, () => failed)))
     }
-    const encoded = Payload.encodeChecked(task, payload)
+    const encoded = Codec.encodePayloadChecked(task, payload)
     if (Exit.isFailure(encoded)) return resume(Exit.fail(Cause.squash(encoded.cause) as InvalidPayload))
     const fiber = Fiber.getCurrent()
     const trace = fiber === undefined ? undefined : traceOf(fiber)

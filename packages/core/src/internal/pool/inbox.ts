@@ -8,8 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Schema from "effect/Schema"
-import * as Outcome from "../wire/outcome.ts"
+import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Placing from "./placing.ts"
 import * as Section from "./section.ts"
@@ -44,7 +43,7 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
           break
         }
         thread.completed++
-        const exit = Outcome.resultToExit(ticket.task, message)
+        const exit = Codec.resultToExit(ticket.task, message)
         let release: (() => void) | undefined
         if (ticket.sticky && continueSequence(self, thread, ticket, exit)) {
           // The sequence goes on, on this thread: the thread stays with it.
@@ -175,12 +174,10 @@ const answerCall = (self: Sec, thread: Thread.Thread, id: number, tag: string, p
     Section.postTo(self, thread, [Protocol.REPLY, id, ...outcome] as unknown as Protocol.ToThread)
   const handler = self.options.mainHandlers.get(tag)
   if (handler === undefined) return reply([Protocol.NOT_IMPLEMENTED])
-  const decoded = Schema.decodeUnknownExit(handler.task.payload)(payload)
-  if (Exit.isFailure(decoded)) {
-    return reply([Protocol.DEFECT, Protocol.encodeDefect(new Error(`the payload of ${tag} does not match`))])
-  }
+  const decoded = Codec.of(handler.task).decodePayload(payload)
+  if (Exit.isFailure(decoded)) return reply(Codec.invalidOutcome(decoded))
   self.run(Effect.flatMap(
     Effect.exit(handler.handle(decoded.value as never)),
-    (exit) => Effect.sync(() => reply(Outcome.encode(handler.task, exit)))
+    (exit) => Effect.sync(() => reply(Codec.encodeOutcome(handler.task, exit)))
   ))
 }

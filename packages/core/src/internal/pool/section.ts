@@ -21,7 +21,7 @@ import type * as ThreadPlatform from "../../ThreadPlatform.ts"
 import * as Backlog from "../backlog.ts"
 import * as Pacer from "../pacer.ts"
 import * as Team from "../team.ts"
-import * as Payload from "../wire/payload.ts"
+import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Meters from "./meters.ts"
 import type * as PoolOptions from "./options.ts"
@@ -212,7 +212,7 @@ const unsendable = (self: Section, thread: Thread.Thread, ticket: PoolTicket, er
   if (thread.held.get(ticket.id) !== ticket) return
   thread.held.delete(ticket.id)
   finishOn(self, thread)
-  settle(self, ticket, Exit.fail(Payload.unsendable(ticket.task, ticket.payload, error)))
+  settle(self, ticket, Exit.fail(Codec.unsendable(ticket.task._tag, ticket.payload, error)))
 }
 
 /** The books of a ticket about to settle: no longer in flight, its failure counted, its run time observed. */

@@ -8,7 +8,6 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -17,11 +16,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { AlreadyQuit } from "../../AlreadyQuit.ts"
 import type * as Task from "../../Task.ts"
-import * as ThreadError from "../../ThreadError.ts"
 import type { StreamOptions } from "../../ThreadPoolOptions.ts"
-import * as Describe from "../describe.ts"
-import * as Outcome from "../wire/outcome.ts"
-import * as Payload from "../wire/payload.ts"
+import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Calls from "./calls.ts"
 import * as Placing from "./placing.ts"
@@ -47,11 +43,11 @@ export const stream = <T extends Task.AnyStream>(
   Stream.unwrap(
     Effect.gen(function*(): Effect.fn.Return<Stream.Stream<Task.Element<T>, unknown>, unknown, Scope.Scope> {
       if (self.quitting) return yield* new AlreadyQuit()
-      const encoded = Payload.encode(task, payload)
+      const encoded = Codec.encodePayload(task, payload)
       if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
       const window = Math.max(1, Math.floor(options?.bufferSize ?? 16))
       const queue = yield* Queue.bounded<Task.Element<T>, unknown>(window)
-      const decode = Outcome.decoder(task.element)
+      const decode = Codec.of(task).decodeElement
       const fiber = Fiber.getCurrent()
       const ticket = Section.ticket(self, {
         task,
@@ -71,17 +67,7 @@ export const stream = <T extends Task.AnyStream>(
               Queue.offerUnsafe(queue, decoded.value as Task.Element<T>)
               continue
             }
-            const issue = Describe.describe(Cause.squash(decoded.cause))
-            Queue.failCauseUnsafe(
-              queue,
-              Cause.fail(
-                new ThreadError.InvalidResult({
-                  task: task._tag,
-                  path: Payload.pathOf(issue),
-                  message: `an element of ${task._tag} does not match its schema: ${issue}`
-                })
-              )
-            )
+            Queue.failCauseUnsafe(queue, decoded.cause)
             return
           }
         },

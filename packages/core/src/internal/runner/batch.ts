@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Task from "../../Task.ts"
 import * as Batch from "../wire/batch.ts"
-import * as Outcome from "../wire/outcome.ts"
+import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 
 /** The clock of the answer's `millis`: `performance.now` where the platform has it (every one this runs on). */
@@ -57,8 +57,8 @@ class Run<R> {
     this.handler = handler
     this.stop = stop === 1
     this.payloads = payloads
-    this.decode = Outcome.decoder(handler.task.payload)
-    this.encodeSuccess = Outcome.encoder(handler.task.success)
+    this.decode = Codec.decoder(handler.task.payload)
+    this.encodeSuccess = Codec.encoder(handler.task.success)
   }
 
   /**

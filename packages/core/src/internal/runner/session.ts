@@ -5,20 +5,16 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import type * as Task from "../../Task.ts"
-import * as ThreadError from "../../ThreadError.ts"
 import type { RunnerPort } from "../../ThreadPlatform.ts"
 import type { CallMainError, Runner } from "../../ThreadRunner.ts"
-import * as Describe from "../describe.ts"
-import * as Outcome from "../wire/outcome.ts"
+import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Batch from "./batch.ts"
 
@@ -97,7 +93,7 @@ export class Session<R> {
         case Protocol.REPLY: {
           const call = this.calls.get(message[1])
           this.calls.delete(message[1])
-          call?.resume(Outcome.toExit(call.task, message.slice(2) as unknown as Protocol.Outcome))
+          call?.resume(Codec.toExit(call.task, message.slice(2) as unknown as Protocol.Outcome))
           break
         }
         case Protocol.CLOSE:
@@ -146,11 +142,8 @@ export class Session<R> {
     const handler = this.byTag.get(tag) ?? Batch.handlerFor(this.byTag, tag)
     if (handler === undefined) return this.post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
     const task = handler.task
-    const decoded = Outcome.decoder(task.payload)(payload)
-    if (Exit.isFailure(decoded)) {
-      const error = new Error(`the payload of ${tag} does not match its schema`)
-      return this.post([Protocol.RESULT, id, Protocol.DEFECT, Protocol.encodeDefect(error)])
-    }
+    const decoded = Codec.of(task).decodePayload(payload)
+    if (Exit.isFailure(decoded)) return this.post([Protocol.RESULT, id, ...Codec.invalidOutcome(decoded)])
     let effect: Effect.Effect<unknown, unknown, R>
     try {
       effect = handler.stream === undefined
@@ -211,11 +204,11 @@ export class Session<R> {
     task: Task.AnyStream,
     stream: Stream.Stream<unknown, unknown, R>
   ): Effect.Effect<void, unknown, R> {
-    const encode = Outcome.encoder(task.element)
+    const encode = Codec.of(task).encodeElement
     // Loaded only when a streaming task runs (an entry with one has loaded it already): other threads start faster.
     return Effect.flatMap(
       Effect.promise(() => import("effect/Stream")),
-      (Stream) => Stream.runForEachArray(stream, (elements) => this.emit(id, task, encode, elements))
+      (Stream) => Stream.runForEachArray(stream, (elements) => this.emit(id, encode, elements))
     ).pipe(Effect.ensuring(Effect.sync(() => this.credits.delete(id))))
   }
 
@@ -225,8 +218,7 @@ export class Session<R> {
    */
   emit(
     id: number,
-    task: Task.AnyStream,
-    encode: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>,
+    encode: Codec.Codec["encodeElement"],
     elements: ReadonlyArray<unknown>
   ): Effect.Effect<void> {
     const entry = this.creditOf(id)
@@ -238,8 +230,7 @@ export class Session<R> {
         for (let i = at; i < at + n; i++) {
           const one = encode(elements[i])
           if (Exit.isFailure(one)) {
-            const issue = Describe.describe(Cause.squash(one.cause))
-            return Effect.die(new Error(`an element of ${task._tag} does not match its schema: ${issue}`))
+            return Effect.die(new Error(Codec.errorOf(one).message))
           }
           encoded.push(one.value)
         }
@@ -263,7 +254,7 @@ export class Session<R> {
   }
 
   answer(id: number, task: Task.Any, exit: Exit.Exit<unknown, unknown>): void {
-    this.post([Protocol.RESULT, id, ...Outcome.encode(task, exit)])
+    this.post([Protocol.RESULT, id, ...Codec.encodeOutcome(task, exit)])
   }
 
   post(message: Protocol.FromThread): void {
@@ -292,33 +283,18 @@ export class Session<R> {
   /** A message that could not be cloned: a result becomes an invalid result, a call fails on the thread's side. */
   undeliverable(message: Protocol.FromThread, cause: unknown): void {
     if (message[0] === Protocol.RESULT) {
-      this.port.post([[Protocol.RESULT, message[1], ...Outcome.uncloneable(message[3], cause)]])
+      this.port.post([[Protocol.RESULT, message[1], ...Codec.uncloneable(message[3], cause)]])
     } else if (message[0] === Protocol.CALL) {
       const call = this.calls.get(message[1])
       this.calls.delete(message[1])
-      let path = "$"
-      try {
-        path = Protocol.findUncloneable(message[3]) ?? "$"
-      } catch {
-        // Reading the payload threw (a getter, a proxy): where is not known.
-      }
-      call?.resume(Exit.fail(
-        new ThreadError.InvalidPayload({
-          task: message[2],
-          path,
-          message: `the payload of ${message[2]} holds a value at ${path} that cannot be sent to the main thread`
-        })
-      ))
+      call?.resume(Exit.fail(Codec.unsendable(message[2], message[3], cause, "the main thread")))
     }
   }
 
   readonly callMain: Runner["callMain"] = <T extends Task.Any>(task: T, payload: Task.Payload<T>) =>
     Effect.suspend((): Effect.Effect<Task.Success<T>, Task.Failure<T> | CallMainError> => {
-      const encoded = Schema.encodeUnknownExit(task.payload)(payload)
-      if (Exit.isFailure(encoded)) {
-        const [, path, message] = Outcome.mismatch(task, "payload", encoded.cause)
-        return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path, message }))
-      }
+      const encoded = Codec.encodePayload(task, payload)
+      if (Exit.isFailure(encoded)) return encoded
       const id = this.nextCall++
       return Effect.callback<Task.Success<T>, Task.Failure<T> | CallMainError>((resume) => {
         this.calls.set(id, { task, resume: resume as PendingCall["resume"] })

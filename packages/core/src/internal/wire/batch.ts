@@ -15,7 +15,7 @@ import type * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Task from "../../Task.ts"
 import type * as ThreadError from "../../ThreadError.ts"
-import * as Outcome from "./outcome.ts"
+import * as Codec from "./codec.ts"
 import * as Protocol from "./protocol.ts"
 
 /** The prefix of a batch's tag: `effect-threads/batch:<the task's tag>`. */
@@ -54,7 +54,7 @@ export const encodeElement = (
   task: Task.Any,
   exit: Exit.Exit<unknown, unknown>
 ): readonly [kind: number, rest: ReadonlyArray<unknown>] => {
-  const outcome = Outcome.encode(task, exit)
+  const outcome = Codec.encodeOutcome(task, exit)
   return [outcome[0], outcome.slice(1)]
 }
 
@@ -70,4 +70,4 @@ export const elementExit = (
   answer: Answer,
   i: number
 ): Exit.Exit<unknown, unknown | ThreadError.InvalidResult | ThreadError.TaskNotImplemented> =>
-  Outcome.toExit(task, outcomeOf(answer[1], answer[2], i))
+  Codec.toExit(task, outcomeOf(answer[1], answer[2], i))

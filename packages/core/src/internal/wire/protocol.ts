@@ -54,6 +54,11 @@ export const RECALLED = 5
  * schema, or it cannot be cloned. Carries where (`$.a.b[1]`) and what.
  */
 export const INVALID_RESULT = 6
+/**
+ * The thread could not decode the payload with the task's schema (a payload passed on encoded, by a relay such as
+ * the cluster's runner, or a task declared differently on each side). Carries where and what, as `INVALID_RESULT`.
+ */
+export const INVALID_PAYLOAD = 7
 
 /** @internal */
 export type Outcome =
@@ -63,6 +68,7 @@ export type Outcome =
   | readonly [kind: typeof INTERRUPTED]
   | readonly [kind: typeof NOT_IMPLEMENTED]
   | readonly [kind: typeof INVALID_RESULT, path: string, message: string]
+  | readonly [kind: typeof INVALID_PAYLOAD, path: string, message: string]
 
 /** What a thread answers to a request: how it ended, or that it was given back. */
 export type Answer = Outcome | readonly [kind: typeof RECALLED]
