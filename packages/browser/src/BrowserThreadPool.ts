@@ -133,7 +133,7 @@ export const layer = (
   options: Options
 ): Layer.Layer<
   ThreadPool.ThreadPool | ThreadPool.Executor,
-  ThreadPool.InvalidPoolSize | AlreadyQuit | InvalidLimit | ThreadStartFailed
+  ThreadPool.InvalidOptions | AlreadyQuit | InvalidLimit | ThreadStartFailed
 > => ThreadPool.layer(options).pipe(Layer.provide(layerPlatform(options)))
 
 /**
@@ -146,5 +146,5 @@ export const layer = (
  */
 export const make = (
   options: Options
-): Effect.Effect<ThreadPool.ThreadPoolShape, ThreadPool.InvalidPoolSize, Scope.Scope> =>
+): Effect.Effect<ThreadPool.ThreadPoolShape, ThreadPool.InvalidOptions, Scope.Scope> =>
   ThreadPool.make(options).pipe(Effect.provide(layerPlatform(options)))

@@ -50,7 +50,7 @@ export const layerEmbedded = (
   options: EmbeddedOptions
 ): Layer.Layer<
   ThreadPool.Executor | ClusterThreadPool.DurableCalls,
-  ThreadPool.InvalidPoolSize | AlreadyQuit | InvalidLimit | ThreadStartFailed
+  ThreadPool.InvalidOptions | AlreadyQuit | InvalidLimit | ThreadStartFailed
 > => {
   const local = NodeThreadPool.layer(options)
   // The caller's statistics are those of the one runner's pool: this process's.

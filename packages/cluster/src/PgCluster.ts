@@ -136,7 +136,7 @@ export const layerRunner = (
   options: RunnerOptions
 ): Layer.Layer<
   never,
-  | ThreadPool.InvalidPoolSize
+  | ThreadPool.InvalidOptions
   | AlreadyQuit
   | InvalidLimit
   | ThreadStartFailed

@@ -1,8 +1,10 @@
 /**
- * The errors of running a task on a thread, besides the task's own typed failure and {@link AlreadyQuit}.
+ * The errors of running a task on a thread, besides the task's own typed failure and {@link AlreadyQuit}, and the
+ * pool's own: options out of range ({@link InvalidOptions}), a `currentLimit` that is not a number of threads
+ * ({@link InvalidLimit}).
  *
  * Each is a `Schema.TaggedError`, so it can be matched with `Effect.catchTag` and encoded across a thread. Each
- * names the task it concerns and says what happened in its `message`.
+ * names the task it concerns, if any, and says what happened in its `message`.
  *
  * @since 0.1.0
  */
@@ -109,6 +111,21 @@ export class BacklogFull extends Schema.TaggedError<BacklogFull>()("BacklogFull"
 export class InvalidLimit extends Schema.TaggedError<InvalidLimit>()("InvalidLimit", {
   message: Schema.String,
   cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * The pool's options are out of range, so no pool was made (or, from `adjustPoolsize`, its size is unchanged):
+ * `minThreads` and `maxThreads` do not describe a pool (Twisted's assertions `0 <= min <= max`),
+ * `concurrentTasksPerThread` is not a positive integer, `maxBacklog` is not a non-negative integer or `Infinity`, a
+ * `recycle` bound is not positive, or a duration is negative or unreadable. `message` names the option and the value.
+ * Also exported as `ThreadPool.InvalidPoolSize`, its name before 0.4.0 (deprecated): one class under both names.
+ *
+ * @stability stable
+ * @category errors
+ * @since 0.4.0
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  message: Schema.String
 }) {}
 
 /**

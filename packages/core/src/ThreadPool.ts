@@ -29,33 +29,52 @@ import * as Stream from "effect/Stream"
 import { AlreadyQuit } from "./AlreadyQuit.ts"
 import * as Bulk from "./internal/pool/executor.ts"
 import * as Make from "./internal/pool/make.ts"
-import * as PoolOptions from "./internal/pool/options.ts"
 import type * as Task from "./Task.ts"
 import type * as Team from "./Team.ts"
-import type * as TeamPool from "./TeamPool.ts"
-import type * as ThreadError from "./ThreadError.ts"
-import type { InvalidPayload } from "./ThreadError.ts"
+import * as ThreadError from "./ThreadError.ts"
+import type { InvalidLimit, InvalidPayload } from "./ThreadError.ts"
 import type * as ThreadPlatform from "./ThreadPlatform.ts"
 import type * as ThreadPoolOptions from "./ThreadPoolOptions.ts"
 
 /**
- * The pool's options are out of range: `minThreads` and `maxThreads` do not describe a pool (Twisted's assertions
- * `0 <= min <= max`), `concurrentTasksPerThread` is not a positive integer, or a duration is negative or unreadable.
+ * The pool's options are out of range: sizes, `concurrentTasksPerThread`, `maxBacklog`, `recycle`, durations (see
+ * `ThreadError.InvalidOptions`, the same class).
  *
  * @stability stable
  * @category errors
- * @since 0.1.0
+ * @since 0.4.0
  */
-export const InvalidPoolSize = PoolOptions.InvalidPoolSize
+export const InvalidOptions: typeof ThreadError.InvalidOptions = ThreadError.InvalidOptions
 
 /**
  * The pool's options are out of range.
  *
  * @stability stable
  * @category errors
+ * @since 0.4.0
+ */
+export type InvalidOptions = ThreadError.InvalidOptions
+
+/**
+ * {@link InvalidOptions} under its name before 0.4.0 (it was raised for the backlog's and recycling's options too):
+ * the same class, whose tag is now `"InvalidOptions"`.
+ *
+ * @deprecated Use {@link InvalidOptions}.
+ * @stability stable
+ * @category errors
  * @since 0.1.0
  */
-export type InvalidPoolSize = PoolOptions.InvalidPoolSize
+export const InvalidPoolSize: typeof ThreadError.InvalidOptions = ThreadError.InvalidOptions
+
+/**
+ * {@link InvalidOptions} under its name before 0.4.0.
+ *
+ * @deprecated Use {@link InvalidOptions}.
+ * @stability stable
+ * @category errors
+ * @since 0.1.0
+ */
+export type InvalidPoolSize = ThreadError.InvalidOptions
 
 /**
  * The statistics of a pool: the team's, plus its threads.
@@ -96,7 +115,7 @@ export type RunError<T extends Task.Any> =
   | Task.Failure<T>
   | ThreadError.ThreadError
   | AlreadyQuit
-  | TeamPool.InvalidLimit
+  | InvalidLimit
 
 /**
  * Options of one task run: a transfer list, a priority, a key, what to do when the backlog is full.
@@ -163,7 +182,7 @@ export interface ExecutorShape {
     task: T & Task.NotStream<T>,
     payload: Task.Payload<T>,
     options?: RunOptions
-  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
+  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit>
   /**
    * Runs a task on a thread and hands its outcome to `onResult`, which runs on the worker that ran the task before
    * the worker takes other work. A failure of `onResult` goes to `logException`.
@@ -173,11 +192,11 @@ export interface ExecutorShape {
     task: T & Task.NotStream<T>,
     payload: Task.Payload<T>,
     options?: RunOptions
-  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
+  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit>
   /** Runs the calls in order on one thread; the first failure stops the rest and goes to `logException`. */
   readonly callMultipleInThread: (
     calls: ReadonlyArray<Call>
-  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit>
+  ) => Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit>
   /**
    * Runs a streaming task (`Task.stream`, implemented with `Task.implementStream`): its elements arrive as the thread
    * produces them and the consumer takes them, at most `bufferSize` (default 16) waiting between the two: a slow
@@ -223,9 +242,9 @@ export interface ThreadPoolShape extends ExecutorShape {
   /** Changes the minimum and the maximum; grows or shrinks a started pool to fit. */
   readonly adjustPoolsize: (
     options: { readonly minThreads?: number | undefined; readonly maxThreads?: number | undefined }
-  ) => Effect.Effect<void, InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit>
+  ) => Effect.Effect<void, InvalidOptions | AlreadyQuit | InvalidLimit>
   /** Starts the pool: grows to the minimum, then by the backlog. Threads start only now. */
-  readonly start: Effect.Effect<void, AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed>
+  readonly start: Effect.Effect<void, AlreadyQuit | InvalidLimit | ThreadError.ThreadStartFailed>
   /** The current minimum and maximum. */
   readonly size: Effect.Effect<{ readonly minThreads: number; readonly maxThreads: number }>
   /** Whether the pool has started and not stopped. */
@@ -252,7 +271,7 @@ export type Options = ThreadPoolOptions.Options
  */
 export const make: (
   options?: Options
-) => Effect.Effect<ThreadPoolShape, InvalidPoolSize, ThreadPlatform.ThreadPlatform | Scope.Scope> = Make.make
+) => Effect.Effect<ThreadPoolShape, InvalidOptions, ThreadPlatform.ThreadPlatform | Scope.Scope> = Make.make
 
 /**
  * The service that runs tasks: what {@link deferToThread}, {@link callInThread}, {@link callMultipleInThread},
@@ -288,7 +307,7 @@ export const makeStarted = (
   options: Options = {}
 ): Effect.Effect<
   ThreadPoolShape,
-  InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed,
+  InvalidOptions | AlreadyQuit | InvalidLimit | ThreadError.ThreadStartFailed,
   ThreadPlatform.ThreadPlatform | Scope.Scope
 > => Effect.tap(make(options), (pool) => pool.start)
 
@@ -305,7 +324,7 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<
   ThreadPool | Executor,
-  InvalidPoolSize | AlreadyQuit | TeamPool.InvalidLimit | ThreadError.ThreadStartFailed,
+  InvalidOptions | AlreadyQuit | InvalidLimit | ThreadError.ThreadStartFailed,
   ThreadPlatform.ThreadPlatform
 > =>
   Layer.effectContext(
@@ -367,7 +386,7 @@ export const callInThread = <T extends Task.Any>(
   task: T & Task.NotStream<T>,
   payload: Task.Payload<T>,
   options?: RunOptions
-): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, Executor> =>
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit, Executor> =>
   Executor.use((pool) => pool.callInThread(task, payload, options))
 
 /**
@@ -379,7 +398,7 @@ export const callInThread = <T extends Task.Any>(
  */
 export const callMultipleInThread = (
   calls: ReadonlyArray<Call>
-): Effect.Effect<void, AlreadyQuit | InvalidPayload | TeamPool.InvalidLimit, Executor> =>
+): Effect.Effect<void, AlreadyQuit | InvalidPayload | InvalidLimit, Executor> =>
   Executor.use((pool) => pool.callMultipleInThread(calls))
 
 /**

@@ -1,0 +1,283 @@
+/**
+ * The bundled worker entry (issue 21), on real threads: each test writes a small project into a temporary directory
+ * (its `node_modules` links the workspace's packages and effect), so the cache lands in that project's
+ * `node_modules/.cache/effect-threads` and inputs can be changed. Whether a thread ran from the bundle is read from
+ * a stack taken in the thread: from a bundle, effect's frames name the cache's file; from the entry, effect's own.
+ */
+import * as Task from "@effect-threads/core/Task"
+import { ThreadCrashed } from "@effect-threads/core/ThreadError"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Url from "node:url"
+import { NodeThreadPool } from "../src/index.ts"
+import * as Entries from "../src/internal/entries.ts"
+import { expectDefect, expectFailure, suiteOptions } from "./helpers.ts"
+
+const Info = Task.make("Info", {
+  success: Schema.Struct({
+    url: Schema.String,
+    data: Schema.String,
+    lazy: Schema.Number,
+    dynamic: Schema.Number,
+    helper: Schema.Number,
+    stack: Schema.String
+  })
+})
+const Boom = Task.make("Boom")
+const Crash = Task.make("Crash")
+
+const here = Path.dirname(Url.fileURLToPath(import.meta.url))
+const effectDir = Fs.realpathSync(Path.join(here, "..", "node_modules", "effect"))
+
+const entrySource = `import * as Task from "@effect-threads/core/Task"
+import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { readFileSync } from "node:fs"
+import { value } from "./helper.ts"
+
+const Info = Task.make("Info", {
+  success: Schema.Struct({
+    url: Schema.String, data: Schema.String, lazy: Schema.Number, dynamic: Schema.Number, helper: Schema.Number,
+    stack: Schema.String
+  })
+})
+const Boom = Task.make("Boom")
+const Crash = Task.make("Crash")
+
+const boom = (): never => {
+  throw new Error("boom") // BOOM
+}
+
+NodeThreadRunner.serve([
+  Task.implement(Info, () =>
+    Effect.promise(async () => {
+      const stack = new Error("here").stack ?? "" // taken before any await: effect's frames are below it
+      return {
+        url: import.meta.url,
+        data: readFileSync(new URL("./data.txt", import.meta.url), "utf8"),
+        lazy: (await import("./lazy.ts")).value,
+        dynamic: (await import(["./lazy", "ts"].join("."))).value,
+        helper: value,
+        stack
+      }
+    })),
+  Task.implement(Boom, () => Effect.sync(boom)),
+  Task.implement(Crash, () =>
+    Effect.sync(() => {
+      setTimeout(() => {
+        throw new Error("crash") // CRASH
+      }, 1)
+    }).pipe(Effect.andThen(Effect.never)))
+])
+`
+
+/** The line of `marker` in the entry's source (1-based). */
+const lineOf = (marker: string): number => entrySource.split("\n").findIndex((line) => line.includes(marker)) + 1
+
+interface Project {
+  readonly dir: string
+  readonly entry: URL
+  readonly cache: string
+}
+
+/** A throwaway project: the entry, its helper, a lazily imported module, a data file. */
+const makeProject = (extra: Record<string, string> = {}): Project => {
+  const dir = Fs.realpathSync(Fs.mkdtempSync(Path.join(Os.tmpdir(), "et-bundle-test-")))
+  const modules = Path.join(dir, "node_modules")
+  Fs.mkdirSync(Path.join(modules, "@effect-threads"), { recursive: true })
+  Fs.symlinkSync(Path.join(here, "..", "..", "core"), Path.join(modules, "@effect-threads", "core"))
+  Fs.symlinkSync(Path.join(here, ".."), Path.join(modules, "@effect-threads", "node"))
+  Fs.symlinkSync(effectDir, Path.join(modules, "effect"))
+  const files: Record<string, string> = {
+    "package.json": `{ "type": "module" }\n`,
+    "entry.ts": entrySource,
+    "helper.ts": "export const value = 1\n",
+    "lazy.ts": "export const value = 42\n",
+    "data.txt": "hello",
+    ...extra
+  }
+  for (const [name, content] of Object.entries(files)) Fs.writeFileSync(Path.join(dir, name), content)
+  return {
+    dir,
+    entry: Url.pathToFileURL(Path.join(dir, "entry.ts")),
+    cache: Path.join(modules, ".cache", "effect-threads")
+  }
+}
+
+const removeProject = (project: Project): Effect.Effect<void> =>
+  Effect.sync(() => Fs.rmSync(project.dir, { recursive: true, force: true }))
+
+/** A scoped project, removed when the test ends. */
+const project = (extra?: Record<string, string>): Effect.Effect<Project, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.sync(() => makeProject(extra)), removeProject)
+
+/** Runs `task` on a fresh one-thread pool on `entry`. */
+const runOn = <A, E>(
+  options: Omit<NodeThreadPool.Options, "minThreads" | "maxThreads">,
+  use: Effect.Effect<A, E, ThreadPool.ThreadPool | ThreadPool.Executor>
+) => Effect.scoped(Effect.provide(use, NodeThreadPool.layer({ ...options, minThreads: 1, maxThreads: 1 })))
+
+const info = ThreadPool.deferToThread(Info, undefined)
+
+/** The bundles in a cache directory. */
+const bundlesIn = (cache: string): Array<string> =>
+  Fs.existsSync(cache) ? Fs.readdirSync(cache).filter((f) => f.endsWith(".start.mjs")) : []
+
+/** Collects the warnings logged while `effect` runs. */
+const withWarnings = <A, E, R>(effect: (warnings: Array<string>) => Effect.Effect<A, E, R>) => {
+  const warnings: Array<string> = []
+  const logger = Logger.make((options) => {
+    if (options.logLevel === "Warn") warnings.push(String(options.message))
+  })
+  return effect(warnings).pipe(Effect.provide(Logger.layer([logger])))
+}
+
+describe("Bundled worker entry", () => {
+  it.live(
+    "the first pool bundles the entry; a later one (another process, as far as it knows) reuses the bundle",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        const before = Entries.counters.builds
+        const first = yield* runOn({ entry: p.entry }, info)
+        assert.strictEqual(Entries.counters.builds, before + 1)
+        assert.include(first.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+        assert.lengthOf(bundlesIn(p.cache), 1)
+        Entries.forget()
+        const second = yield* runOn({ entry: p.entry }, info)
+        assert.strictEqual(Entries.counters.builds, before + 1, "no second build")
+        assert.include(second.stack, ".cache/effect-threads/")
+        assert.lengthOf(bundlesIn(p.cache), 1)
+      }),
+    suiteOptions
+  )
+
+  it.live(
+    "import.meta.url, new URL(..., import.meta.url) and dynamic imports behave as in the entry",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        const result = yield* runOn({ entry: p.entry }, info)
+        assert.include(result.stack, ".cache/effect-threads/")
+        assert.strictEqual(result.url, p.entry.href)
+        assert.strictEqual(result.data, "hello")
+        assert.strictEqual(result.lazy, 42)
+        assert.strictEqual(result.dynamic, 42)
+        assert.strictEqual(result.helper, 1)
+      }),
+    suiteOptions
+  )
+
+  it.live("a changed input makes a new bundle, which the next thread starts from", () =>
+    Effect.gen(function*() {
+      const p = yield* project()
+      const before = Entries.counters.builds
+      assert.strictEqual((yield* runOn({ entry: p.entry }, info)).helper, 1)
+      Fs.writeFileSync(Path.join(p.dir, "helper.ts"), "export const value = 2 // changed\n")
+      const after = yield* runOn({ entry: p.entry }, info)
+      assert.strictEqual(after.helper, 2)
+      assert.include(after.stack, ".cache/effect-threads/")
+      assert.strictEqual(Entries.counters.builds, before + 2)
+    }), suiteOptions)
+
+  it.live("a defect's stack and a crash's error name the entry's .ts file and line", () =>
+    Effect.gen(function*() {
+      const p = yield* project()
+      const boom = expectDefect(
+        yield* Effect.exit(runOn({ entry: p.entry }, ThreadPool.deferToThread(Boom, undefined)))
+      )
+      assert.include(String((boom as Error).stack), `entry.ts:${lineOf("// BOOM")}:`)
+      const crash = expectFailure(
+        yield* Effect.exit(runOn({ entry: p.entry }, ThreadPool.deferToThread(Crash, undefined)))
+      )
+      assert.instanceOf(crash, ThreadCrashed)
+      assert.include(
+        String(((crash as ThreadCrashed).cause as Error | undefined)?.stack),
+        `entry.ts:${lineOf("// CRASH")}:`
+      )
+    }), suiteOptions)
+
+  it.live("bundle: false starts the entry as it is, and writes no cache", () =>
+    Effect.gen(function*() {
+      const p = yield* project()
+      const result = yield* runOn({ entry: p.entry, bundle: false }, info)
+      assert.notInclude(result.stack, ".cache/effect-threads/")
+      assert.include(result.stack, "/effect/dist/")
+      assert.strictEqual(result.dynamic, 42)
+      assert.isFalse(Fs.existsSync(p.cache))
+    }), suiteOptions)
+
+  it.live(
+    "a bundler failure starts the entry as it is, after one warning",
+    () =>
+      withWarnings((warnings) =>
+        Effect.gen(function*() {
+          // never imported when the entry runs, but the bundler reads it, and cannot parse it
+          const p = yield* project({
+            "entry.ts": `${entrySource}\nexport const never = () => import("./broken.ts")\n`,
+            "broken.ts": "export const = ;\n"
+          })
+          const first = yield* runOn({ entry: p.entry }, info)
+          const second = yield* runOn({ entry: p.entry }, info)
+          assert.notInclude(first.stack, ".cache/effect-threads/")
+          assert.strictEqual(second.helper, 1)
+          assert.lengthOf(warnings, 1)
+          assert.include(warnings[0], "could not bundle")
+        })
+      ),
+    suiteOptions
+  )
+
+  it.live(
+    "a cache directory that cannot be written: the bundle goes to the tmp one; neither: the entry as it is",
+    () =>
+      withWarnings((warnings) =>
+        Effect.gen(function*() {
+          const p = yield* project()
+          const blocked = Path.join(p.dir, "data.txt", "cache") // under a file: mkdir fails, even for root
+          const tmp = Path.join(p.dir, "tmp")
+          Fs.mkdirSync(tmp)
+          const saved = process.env.TMPDIR
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              if (saved === undefined) delete process.env.TMPDIR
+              else process.env.TMPDIR = saved
+            })
+          )
+          process.env.TMPDIR = tmp
+          const toTmp = yield* runOn({ entry: p.entry, bundle: { cacheDir: blocked } }, info)
+          assert.include(toTmp.stack, "/tmp/effect-threads-")
+          assert.lengthOf(bundlesIn(Path.join(tmp, Fs.readdirSync(tmp)[0]!)), 1)
+          assert.lengthOf(warnings, 0)
+          process.env.TMPDIR = Path.join(p.dir, "helper.ts") // a file: no tmp cache either
+          Fs.writeFileSync(Path.join(p.dir, "lazy.ts"), "export const value = 43\n") // an input changed: rebuild
+          const plain = yield* runOn({ entry: p.entry, bundle: { cacheDir: blocked } }, info)
+          assert.notInclude(plain.stack, "effect-threads-")
+          assert.strictEqual(plain.lazy, 43)
+          assert.lengthOf(warnings, 1)
+          assert.include(warnings[0], "could not write")
+        })
+      ),
+    suiteOptions
+  )
+
+  it.live("pools starting at once on a new entry make one bundle between them", () =>
+    Effect.gen(function*() {
+      const p = yield* project()
+      const before = Entries.counters.builds
+      const results = yield* Effect.all([runOn({ entry: p.entry }, info), runOn({ entry: p.entry }, info)], {
+        concurrency: 2
+      })
+      assert.strictEqual(Entries.counters.builds, before + 1)
+      for (const result of results) assert.include(result.stack, ".cache/effect-threads/")
+    }), suiteOptions)
+})
