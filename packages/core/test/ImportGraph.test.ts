@@ -4,44 +4,10 @@
  * imports (`import type`, `export type`) are erased and not followed; any other import loads its module.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
-import * as Url from "node:url"
-
-const src = Path.join(Path.dirname(Url.fileURLToPath(import.meta.url)), "..", "src")
+import { reachable, runtimeImports, src } from "./support/ImportWalk.ts"
 
 const port = ["TeamPool.ts", "Team.ts", "LockWorker.ts", "ThreadWorker.ts"]
-
-/** A statement that imports or re-exports from a module: only names, braces, commas and `*` before `from`. */
-const fromClause = /^(import|export)\s+(type\s)?[\w\s{},*$]*?\bfrom\s*"([^"]+)"/gm
-/** An import for its effect alone. */
-const bare = /^import\s*"([^"]+)"/gm
-
-/** The relative modules `file` loads at run time. */
-const runtimeImports = (file: string): Array<string> => {
-  // Comments on lines of their own (JSDoc on a re-exported name included) are dropped first.
-  const text = Fs.readFileSync(file, "utf8").replace(/^\s*\/\*[\s\S]*?\*\//gm, "").replace(/^\s*\/\/.*$/gm, "")
-  const specifiers: Array<string> = []
-  for (const match of text.matchAll(fromClause)) if (match[2] === undefined) specifiers.push(match[3]!)
-  for (const match of text.matchAll(bare)) specifiers.push(match[1]!)
-  return specifiers.filter((s) => s.startsWith(".")).map((s) => Path.resolve(Path.dirname(file), s))
-}
-
-/** Every module reachable from `entry` at run time, as paths relative to `src`, with the chain that reached each. */
-const reachable = (entry: string): Map<string, ReadonlyArray<string>> => {
-  const start = Path.join(src, entry)
-  const seen = new Map<string, ReadonlyArray<string>>([[start, [entry]]])
-  const stack = [start]
-  while (stack.length > 0) {
-    const file = stack.pop()!
-    for (const next of runtimeImports(file)) {
-      if (seen.has(next)) continue
-      seen.set(next, [...seen.get(file)!, Path.relative(src, next)])
-      stack.push(next)
-    }
-  }
-  return new Map([...seen].map(([file, chain]) => [Path.relative(src, file), chain]))
-}
 
 const portReached = (entry: string): Array<string> => {
   const graph = reachable(entry)
