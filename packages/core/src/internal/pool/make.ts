@@ -30,12 +30,12 @@ export const make = (
   options: ThreadPool.Options = {}
 ): Effect.Effect<
   ThreadPool.ThreadPoolShape,
-  PoolOptions.InvalidPoolSize,
+  PoolOptions.InvalidOptions,
   ThreadPlatform.ThreadPlatform | Scope.Scope
 > =>
   Effect.gen(function*() {
     const resolved = PoolOptions.resolve(options)
-    if (Result.isFailure(resolved)) return yield* new PoolOptions.InvalidPoolSize({ message: resolved.failure })
+    if (Result.isFailure(resolved)) return yield* new PoolOptions.InvalidOptions({ message: resolved.failure })
     const section = yield* makeSection(resolved.success)
     const adaptive = resolved.success.adaptive
     if (adaptive !== undefined) yield* Lifecycle.adaptive(section, adaptive)
@@ -93,11 +93,11 @@ const shape = (section: Section.Section): ThreadPool.ThreadPoolShape => {
         AlreadyQuit | InvalidPayload
       >,
     adjustPoolsize: (size) =>
-      Effect.suspend((): Effect.Effect<void, PoolOptions.InvalidPoolSize | AlreadyQuit | InvalidLimit> => {
+      Effect.suspend((): Effect.Effect<void, PoolOptions.InvalidOptions | AlreadyQuit | InvalidLimit> => {
         const min = size.minThreads ?? section.minThreads
         const max = size.maxThreads ?? section.maxThreads
         const problem = PoolOptions.checkSize(min, max)
-        if (problem !== undefined) return Effect.fail(new PoolOptions.InvalidPoolSize({ message: problem }))
+        if (problem !== undefined) return Effect.fail(new PoolOptions.InvalidOptions({ message: problem }))
         return Lifecycle.resize(section, min, max)
       }),
     start: Lifecycle.start(section),

@@ -2,14 +2,13 @@
  * A pool's options, checked and resolved once, when the pool is made, into one record ({@link Resolved}) that the
  * pool reads from then on: sizes (Twisted's `0 <= min <= max`), the number of tasks a thread may hold, durations,
  * the backlog's bound, recycling, the dynamic limit, the main thread's handlers by tag. A problem is described in
- * words for `InvalidPoolSize`.
+ * words for `InvalidOptions`.
  *
  * @internal
  */
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
 import type * as Task from "../../Task.ts"
 import type * as Team from "../../Team.ts"
 import type { InvalidLimit } from "../../ThreadError.ts"
@@ -141,14 +140,4 @@ const checkRecycle = (recycle: ThreadPoolOptions.Options["recycle"]): string | u
   return undefined
 }
 
-/**
- * The pool's options are out of range: `minThreads` and `maxThreads` do not describe a pool (Twisted's assertions
- * `0 <= min <= max`), `concurrentTasksPerThread` is not a positive integer, or a duration is negative or unreadable.
- *
- * @stability stable
- * @category errors
- * @since 0.1.0
- */
-export class InvalidPoolSize extends Schema.TaggedError<InvalidPoolSize>()("InvalidPoolSize", {
-  message: Schema.String
-}) {}
+export { InvalidOptions } from "../../ThreadError.ts"
