@@ -23,7 +23,9 @@ export const serve = (): void => {
 
 export const nodeLayer = NodeThreadPool.layer({ entry: new URL("./tasks.mjs", import.meta.url), maxThreads: 2 })
 export const nodeLayerErrorIsTyped: NotAny<Layer.Error<typeof nodeLayer>> = true
-export const nodeLayerError: Layer.Error<typeof nodeLayer> = new ThreadPool.InvalidPoolSize({ message: "x" })
+export const nodeLayerError: Layer.Error<typeof nodeLayer> = new ThreadPool.InvalidOptions({ message: "x" })
+// The name before 0.4.0, deprecated: the same class.
+export const nodeLayerErrorAlias: Layer.Error<typeof nodeLayer> = new ThreadPool.InvalidPoolSize({ message: "x" })
 
 export const browserLayer = BrowserThreadPool.layer({
   spawn: () => new Worker(new URL("./tasks.js", import.meta.url), { type: "module" })
