@@ -23,7 +23,10 @@ export interface Meters {
   readonly threadsReleased: Metric.Metric<number, unknown>
   readonly queueWait: Metric.Metric<number, unknown>
   readonly runTime: Metric.Metric<number, unknown>
-  /** Counts not yet added to their counters. */
+  /**
+   * Counts not yet added to their counters, added to by whoever counts: the section's books (tasks, failures), the
+   * threads' lives (`threads.ts`), a bulk call's batches (`batches.ts`: the elements of a batch); zeroed by {@link flush}.
+   */
   readonly pending: {
     tasks: number
     failures: number

@@ -25,34 +25,41 @@ export const LEAVING = 2
 /** Its exit was reported. */
 export const DEAD = 3
 
-/** One platform thread. */
+/**
+ * One platform thread. Its life (`handle`, `state`, `inTeam`, `timer`, `startFailure`, `recycling`, `doomed`,
+ * `onReady` when it is ready or gone) is written by `threads.ts`; what it holds by the modules that send to it and hear
+ * from it, as each field says.
+ */
 export interface Thread {
   readonly id: number
   handle: ThreadPlatform.ThreadHandle | undefined
   state: typeof STARTING | typeof READY | typeof LEAVING | typeof DEAD
   /** Whether the team counts it (idle or busy). */
   inTeam: boolean
-  /** Tickets sent to it and not answered, in the order they were sent. */
+  /**
+   * Tickets sent to it and not answered, in the order they were sent: added by `placing.ts` (dispatch), removed by
+   * `inbox.ts` (an answer), `section.ts` (a message that could not be sent) and `threads.ts` (its exit).
+   */
   readonly held: Map<number, Ticket.Ticket<Thread>>
-  /** What leaves at the next flush. */
+  /** What leaves at the next flush: written by this module's {@link post} and {@link flush}. */
   outbox: Array<Protocol.ToThread>
   outTickets: Array<Ticket.Ticket<Thread> | undefined>
   transfers: Array<unknown>
-  /** Whether it is in the pool's list of threads to flush. */
+  /** Whether it is in the pool's list of threads to flush (`section.ts`). */
   dirty: boolean
-  /** RECALLs on their way to it. */
+  /** RECALLs on their way to it (`inbox.ts`: sent when it steals, counted back when a recalled ticket returns). */
   recalls: number
-  /** Called when it is ready or could not start; set by whoever waits for it (the pool's `start`). */
+  /** Called when it is ready or could not start: added to by whoever waits for it (`lifecycle.ts`'s `start`). */
   onReady: Array<(error: ThreadError.ThreadStartFailed | undefined) => void>
   /** Why it failed to start, when the pool decided so (a start timeout) before the platform reported the exit. */
   startFailure: string | undefined
   /** Its start timer, or the timer that terminates it if it does not close in time. */
   timer: { readonly interruptUnsafe: () => void } | undefined
-  /** Work pinned to it (a key's next task, a broadcast), taken before the backlog. */
+  /** Work pinned to it (a key's next task, a broadcast), taken before the backlog (`placing.ts`). */
   readonly reserved: Backlog.Backlog<Ticket.Ticket<Thread>>
-  /** The keys whose tasks run on it. */
+  /** The keys whose tasks run on it (`placing.ts`). */
   readonly keys: Set<string>
-  /** Tasks it has answered, and its heap in use as it last said (when the pool watches heaps). */
+  /** Tasks it has answered, and its heap in use as it last said (when the pool watches heaps): `inbox.ts`. */
   completed: number
   heap: number
   /** It is being recycled: it finishes what it holds, takes nothing new, then closes. */
