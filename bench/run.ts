@@ -10,6 +10,8 @@
  * - E memory: peak RSS of the process during A (its warm-up run included, the same size).
  * - F the coordinator's own cost: the tiny tasks through a core `Team` of in-process workers against a plain
  *   `Effect.forEach`.
+ * - H the bulk calls (`bulk.ts`): 100,000 tiny tasks through `ThreadPool.forEach` and `ThreadPool.mapStream` against
+ *   raw `worker_threads` batched by hand and one task per message; C's shape and a heavy-tailed mix through `forEach`.
  * - G a thread's start: spawn one of our threads (`workers/ours.ts`: the runner and tasks declared with `Schema`)
  *   and time it to its first answer, against an empty thread's (`workers/empty.ts`, which speaks the protocol and
  *   imports nothing), in pairs in this process (`start.ts`; `bench/startup.ts` breaks it down).
@@ -28,6 +30,7 @@ import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
+import * as Bulk from "./bulk.ts"
 import type { ChildResult } from "./child.ts"
 import { commit } from "./commit.ts"
 import { fmt, table } from "./format.ts"
@@ -242,6 +245,10 @@ for (let round = 0; round < samples; round++) {
   }
   console.log(`round ${round + 1}/${samples} done at ${((performance.now() - began) / 1000).toFixed(0)} s`)
 }
+
+// H, the bulk calls (`bulk.ts`): their own rounds, after the others.
+const bulk = await Bulk.run({ samples, smoke })
+failures.push(...bulk.failures)
 
 // ---- figures ----
 
@@ -458,6 +465,8 @@ console.log(
     `(target <= 2x: ${gBlock.thread_vs_empty <= 2 ? "met" : "MISSED"})`
 )
 console.log()
+console.log(bulk.text)
+console.log()
 console.log(
   `bench took ${elapsed.toFixed(0)} s; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, ` +
     `after ${loadavg().map((l) => l.toFixed(2)).join(" ")}`
@@ -490,6 +499,7 @@ if (out !== undefined) {
       return [name, f]
     })),
     F: fBlock,
+    H: bulk.json,
     G: gBlock,
     runtimes: Runtimes.rows.map((row) => {
       const { A_tasksPerSec, D_startMs } = runtimeFigures(runtimeSamples.get(row)!)

@@ -40,6 +40,11 @@ describe("pnpm bench --smoke", () => {
     }
     expect(stdout).toMatch(/^\| A \(pipelined\) >= 2\.0x poolifier /m)
     expect(stdout).toMatch(/^F \(/m)
+    // H, the bulk calls: a row per contender, and their targets.
+    for (const name of ["forEach", "mapStream", "raw (batched)"]) {
+      expect(stdout).toMatch(new RegExp(`^\\| ${escape(name)} +\\|`, "m"))
+    }
+    expect(stdout).toMatch(/^\| forEach >= 0\.5x raw \(batched\) /m)
     // The runtime table: our two pools on Bun and on Deno, beside Node.
     for (const runtime of ["Node", "Bun", "Deno"]) {
       expect(stdout.match(new RegExp(`^\\| ${runtime} \\S+ +\\| +effect-threads( \\(pipelined\\))? \\|`, "gm"))?.length)

@@ -1,0 +1,14 @@
+/**
+ * The worker of the hand-written batched dispatcher (`bench/bulk.ts`): one message per batch, `[id, op, inputs]` in,
+ * `[id, outputs]` out. Ops as `raw.ts`'s: 0 `n + 1`, 1 `fib(n)`.
+ */
+import { parentPort } from "node:worker_threads"
+import { fib } from "./fib.ts"
+
+const port = parentPort
+if (port === null) throw new Error("workers/raw-batched.ts must run in a worker thread")
+port.on("message", ([id, op, inputs]: [number, number, ReadonlyArray<number>]) => {
+  const outputs = new Array<number>(inputs.length)
+  for (let i = 0; i < inputs.length; i++) outputs[i] = op === 0 ? inputs[i]! + 1 : fib(inputs[i]!)
+  port.postMessage([id, outputs])
+})
