@@ -1,7 +1,7 @@
 /**
  * The task codec: how a task's payload, success, typed failure and stream elements cross a boundary (to a thread
  * and back, to a cluster's runner and back), encoded and decoded with the task's own schemas. Every side uses this
- * module: the pool (`pool/calls.ts`, `pool/streams.ts`, `pool/inbox.ts`, `pool/pool.ts`), the thread
+ * module: the pool (`pool/calls.ts`, `pool/streams.ts`, `pool/inbox.ts`), the thread
  * (`runner/session.ts`) and, through the public `TaskCodec`, the cluster.
  *
  * A schema's parser is made once per schema, and a task's codec once per task. A value that does not match its
