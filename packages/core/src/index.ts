@@ -23,6 +23,10 @@ export * as PoolMetrics from "./PoolMetrics.ts"
  */
 export * as Task from "./Task.ts"
 /**
+ * @since 0.4.0
+ */
+export * as TaskCodec from "./TaskCodec.ts"
+/**
  * @since 0.1.0
  */
 export * as Team from "./Team.ts"
