@@ -25,6 +25,7 @@ import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Api from "./api.ts"
+import { bulkConformance } from "./bulk.ts"
 import { expectDefect, expectOnlyFailure, isInterruptedOnly, waitIdle, waitStatistics, waitUntil } from "./kit.ts"
 
 /**
@@ -128,6 +129,7 @@ export const conformance = (harness: Harness): void => {
 
   // Real workers on a loaded machine can take seconds to start: a test gets 30 s, and fails sooner on its own waits.
   describe(`conformance on ${harness.platform}`, { timeout: 30_000 }, () => {
+    bulkConformance(harness)
     describe("results", () => {
       it.live("a task's success comes back, structured values included", () =>
         Effect.gen(function*() {
