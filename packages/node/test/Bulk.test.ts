@@ -1,0 +1,77 @@
+/**
+ * The bulk calls on `worker_threads`, for what is Node's own (the platform-neutral semantics are the conformance
+ * suite's and core's): transfer lists per element, a thread that calls `process.exit` in the middle of a batch, a
+ * pipelined pool, and 100,000 elements through `forEach` and `mapStream`.
+ */
+import { ThreadError, ThreadPool } from "@effect-threads/core"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
+import { NodeThreadPool } from "../src/index.ts"
+import * as Api from "./fixtures/api.ts"
+import { entry } from "./helpers.ts"
+
+const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
+
+const idle = Effect.gen(function*() {
+  for (let i = 0; i < 500; i++) {
+    if ((yield* ThreadPool.statistics).tasksInFlight === 0) return
+    yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+  }
+  return yield* Effect.die(new Error("the pool still holds tasks"))
+})
+
+describe("Bulk calls on worker_threads", () => {
+  it.live("100,000 elements through forEach and mapStream, every result in its place", () =>
+    Effect.gen(function*() {
+      const inputs = range(100_000).map((x) => ({ x, y: 1 }))
+      const results = yield* ThreadPool.forEach(Api.Add, inputs)
+      assert.strictEqual(results.length, 100_000)
+      assert.isTrue(results.every((sum, i) => sum === i + 1))
+      const streamed = yield* Stream.fromIterable(inputs).pipe(ThreadPool.mapStream(Api.Add), Stream.runCollect)
+      assert.isTrue(streamed.length === 100_000 && streamed.every((sum, i) => sum === i + 1))
+      yield* idle
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2 }))))
+
+  it.live("each element's buffers are transferred, not copied, when the call says what to transfer", () =>
+    Effect.gen(function*() {
+      const buffers = range(50).map((i) => new ArrayBuffer(1_000 + i))
+      const lengths = yield* ThreadPool.forEach(Api.ByteLength, buffers, { transfer: (buffer) => [buffer] })
+      assert.deepStrictEqual(lengths, range(50).map((i) => 1_000 + i))
+      // The sender's buffers are detached: they moved.
+      assert.isTrue(buffers.every((buffer) => buffer.byteLength === 0))
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2 }))))
+
+  it.live("process.exit in the middle of a batch: its elements fail with ThreadCrashed and the exit code", () =>
+    Effect.gen(function*() {
+      const exits = yield* ThreadPool.forEach(Api.Exit, [3, 3, 3], { mode: "exit", batchSize: 3 })
+      for (const exit of exits) {
+        assert.isTrue(Exit.isFailure(exit))
+        const error = (exit as Exit.Failure<unknown, unknown>).cause.reasons
+          .map((reason) => reason._tag === "Fail" ? reason.error : undefined)[0] as ThreadError.ThreadCrashed
+        assert.instanceOf(error, ThreadError.ThreadCrashed)
+        assert.strictEqual(error.exitCode, 3)
+        assert.strictEqual(error.task, "Exit")
+      }
+      assert.deepStrictEqual(yield* ThreadPool.forEach(Api.Add, [{ x: 1, y: 2 }]), [3])
+      const stats = yield* ThreadPool.statistics
+      assert.strictEqual(stats.threadsCrashed, 1)
+      yield* idle
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1 }))))
+
+  it.live("a pipelined pool: batches are sent ahead, and every result comes back once, in order", () =>
+    Effect.gen(function*() {
+      const inputs = range(20_000).map((x) => ({ x, y: 2 }))
+      const results = yield* ThreadPool.forEach(Api.Add, inputs, { concurrency: 16 })
+      assert.isTrue(results.length === 20_000 && results.every((sum, i) => sum === i + 2))
+      const unordered = yield* Stream.fromIterable(inputs).pipe(
+        ThreadPool.mapStream(Api.Add, { ordered: false }),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual(unordered.toSorted((a, b) => a - b), results)
+      yield* idle
+    }).pipe(
+      Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2, concurrentTasksPerThread: 8 }))
+    ))
+})
