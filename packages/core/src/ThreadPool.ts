@@ -16,6 +16,10 @@
  * is decided. A thread that dies takes the task it was running with it ({@link ThreadError.ThreadCrashed}), and only
  * that one unless tasks were sent ahead to it (`concurrentTasksPerThread` above 1); the next task gets a new thread.
  *
+ * A pool is two services, one object: the {@link Executor}, what runs tasks (the functions of this module that run
+ * tasks need only it, and a cluster of runners provides it too), and the {@link ThreadPool}, a pool that owns its
+ * threads ({@link broadcast}, `adjustPoolsize`, `start`).
+ *
  * How one task travels, and which module does what, is in the README ("How one task travels").
  *
  * @since 0.1.0
