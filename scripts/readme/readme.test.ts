@@ -20,6 +20,9 @@ const printed = "78498 primes below 1,000,000 (threads started: 1)"
 /** What the README says `node in-process.ts` prints. */
 const printedInProcess = "ThreadCrashed, then 168 primes below 1,000 on a new thread (2 threads spawned)"
 
+/** What the README says `node bulk.ts` prints. */
+const printedBulk = "148933 primes below 2,000,000, and again 148933; with mode \"exit\": Success, Failure"
+
 /** The packages a README file may import, and where the project's `node_modules` finds them. */
 const links: ReadonlyArray<readonly [string, string]> = [
   ["@effect-threads/core", "packages/core"],
@@ -94,6 +97,13 @@ describe("README", () => {
     expect(code, stdout + stderr).toBe(0)
     expect(stdout).toBe(`${printed}\n`)
     expect(readme).toContain(`\`${printed}\``)
+  })
+
+  it("the bulk program (forEach, mapStream) runs on real threads and prints what the README says", async () => {
+    const { code, stdout, stderr } = await run(process.execPath, ["bulk.ts"], path.join(temp, "node"))
+    expect(code, stdout + stderr).toBe(0)
+    expect(stdout).toBe(`${printedBulk}\n`)
+    expect(readme).toContain(`\`${printedBulk}\``)
   })
 
   it("the in-process program runs without threads and prints what the README says", async () => {
