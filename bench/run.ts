@@ -107,6 +107,7 @@ const samplesOf = new Map<PoolName, Samples>(poolNames.map((name) => [name, empt
 const syncMs: Array<number> = []
 const fSamples: Array<F.FSample> = []
 const gSamples: Array<G.GSample> = []
+const startUpSamples: Array<G.StartUpSample> = []
 const failures: Array<string> = []
 const runtimeSamples = new Map(Runtimes.rows.map((row) => [row, { A: perRound(), D: perRound() }]))
 
@@ -243,6 +244,7 @@ for (let round = 0; round < samples; round++) {
       failures.push(`G: a thread's start failed: ${String(error)}`)
     }
   }
+  await G.startUpSample().then((x) => startUpSamples.push(x), (e) => failures.push(`start-up: ${String(e)}`))
   console.log(`round ${round + 1}/${samples} done at ${((performance.now() - began) / 1000).toFixed(0)} s`)
 }
 
@@ -301,13 +303,8 @@ const fBlock = {
   pool_overheadUsPerTask: round(((fPool - fPlain) * 1000) / sizes.teamTasks, 3)
 }
 
-// G: the ratio is the median of the ratios within each pair (the two threads were started a moment apart).
-const gBlock = {
-  samples: gSamples.length,
-  thread_ms: round(median(gSamples.map((s) => s.oursMs)), 1),
-  empty_ms: round(median(gSamples.map((s) => s.emptyMs)), 1),
-  thread_vs_empty: round(median(gSamples.map((s) => s.oursMs / s.emptyMs)), 2)
-}
+// G and issue 21's start-up figures (start.ts); ratios are medians of the ratios within each pair or round.
+const gBlock = G.summarize(gSamples, startUpSamples, samplesOf.get("effect-threads")!.D, samplesOf.get("piscina")!.D)
 
 // ---- the table ----
 
@@ -459,11 +456,7 @@ console.log(
     `${fmt(fBlock.pool_overheadUsPerTask, 2)} µs per task above plain`
 )
 console.log()
-console.log(
-  `G (a thread's start, spawn to first answer, median of ${gBlock.samples}): ours ${fmt(gBlock.thread_ms)} ms, ` +
-    `an empty thread ${fmt(gBlock.empty_ms)} ms: ${fmt(gBlock.thread_vs_empty, 2)}x ` +
-    `(target <= 2x: ${gBlock.thread_vs_empty <= 2 ? "met" : "MISSED"})`
-)
+console.log(gBlock.text)
 console.log()
 console.log(bulk.text)
 console.log()
@@ -500,7 +493,7 @@ if (out !== undefined) {
     })),
     F: fBlock,
     H: bulk.json,
-    G: gBlock,
+    G: gBlock.json,
     runtimes: Runtimes.rows.map((row) => {
       const { A_tasksPerSec, D_startMs } = runtimeFigures(runtimeSamples.get(row)!)
       return { runtime: row.runtime, version: row.version, pool: row.pool, A_tasksPerSec, D_startMs }

@@ -7,7 +7,20 @@
  * Used by `bench/run.ts` (figure G: our thread's start against an empty thread's) and by `bench/startup.ts` (the
  * breakdown).
  */
+import { type ThreadHandle, ThreadPlatform, type ThreadPlatformShape } from "@effect-threads/core/ThreadPlatform"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as NodeThreadPool from "@effect-threads/node/NodeThreadPool"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
+import * as Entries from "../packages/node/src/internal/entries.ts"
+import { runChild } from "./lib.ts"
+import { Exit } from "./workers/api.ts"
 
 /** Milliseconds since `new Worker(...)`. */
 export interface Start {
@@ -101,15 +114,204 @@ export const importTimes = (
     worker.once("exit", () => times === undefined ? reject(new Error("imports.ts posted nothing")) : resolve(times))
   })
 
-/** One sample of figure G: an empty thread and ours (no compile cache), spawn to first answer, in `order`. */
+/** One sample of figure G: an empty thread and ours, spawn to first answer, in `order`. */
 export interface GSample {
+  /** The empty thread, with the compile cache the pool's threads have (Node's default directory). */
   readonly emptyMs: number
+  /** Ours as the pool starts it (`NodeThreadPool.layerPlatform`'s spawn: the cache's check, the bundle). */
   readonly oursMs: number
+  /** Ours from `workers/ours.ts` as it is, no compile cache (figure G before issue 21). */
+  readonly plainMs: number
 }
 
+/** The compile cache directory the pool's threads use by default. */
+const defaultCompileCache = join(tmpdir(), "node-compile-cache")
+
+/** The platform service, as an effect. */
+const thePlatform: Effect.Effect<ThreadPlatformShape, never, ThreadPlatform> = Effect.gen(function*() {
+  return yield* ThreadPlatform
+})
+
+/** The platform of our pool on `workers/ours.ts`, with its defaults (bundled, compile cache on). */
+const platformOf = (options?: { readonly cacheDir?: string | undefined }): ThreadPlatformShape =>
+  Effect.runSync(Effect.provide(
+    thePlatform,
+    NodeThreadPool.layerPlatform({
+      entry: entries.ours,
+      name: "G",
+      ...(options?.cacheDir === undefined ? {} : { bundle: { cacheDir: options.cacheDir } })
+    })
+  ))
+let platform: ThreadPlatformShape | undefined
+
+/** Starts one of our threads through the pool's platform, then closes it: ms to READY and to its first answer. */
+export const startPooled = (on: ThreadPlatformShape = platform ??= platformOf()): Promise<Start> =>
+  new Promise((resolve, reject) => {
+    const spawned = performance.now()
+    let ready = NaN
+    let answer = NaN
+    const timer = setTimeout(() => reject(new Error(`a pooled thread: no answer within ${timeoutMs} ms`)), timeoutMs)
+    const handle: ThreadHandle = on.spawn(1, {
+      onBatch: () => {
+        if (Number.isNaN(ready)) {
+          ready = performance.now() - spawned
+          handle.post([[0, 1, "AddOne", 1]], [])
+        } else if (Number.isNaN(answer)) {
+          answer = performance.now() - spawned
+          handle.post([[4]], [])
+        }
+      },
+      onExit: (exit) => {
+        clearTimeout(timer)
+        if (Number.isNaN(answer)) reject(new Error(`a pooled thread exited before it answered: ${String(exit.error)}`))
+        else resolve({ online: NaN, ready, answer })
+      }
+    })
+  })
+
 export const sample = async (emptyFirst: boolean): Promise<GSample> => {
-  const empty = emptyFirst ? await startThread(entries.empty) : undefined
-  const ours = await startThread(entries.ours)
-  const emptyAfter = emptyFirst ? empty! : await startThread(entries.empty)
-  return { emptyMs: emptyAfter.answer, oursMs: ours.answer }
+  const empty = emptyFirst ? await startThread(entries.empty, { compileCache: defaultCompileCache }) : undefined
+  const ours = await startPooled()
+  const plain = await startThread(entries.ours)
+  const emptyAfter = emptyFirst ? empty! : await startThread(entries.empty, { compileCache: defaultCompileCache })
+  return { emptyMs: emptyAfter.answer, oursMs: ours.answer, plainMs: plain.answer }
+}
+
+/** Once per round: the other start-up figures of issue 21. */
+export interface StartUpSample {
+  /** D (create, one task, close; 2 threads) in a fresh process whose bundle cache is empty: bundle, then start. */
+  readonly dColdMs: number
+  /** A crash's replacement: spawn to READY of the thread the pool starts after one exited mid-task. */
+  readonly replacementMs: number
+  /** An empty thread to READY, right after (the same compile cache). */
+  readonly emptyReadyMs: number
+  /** The cache's check made at every start, µs (the mean of 200 checks). */
+  readonly checkUs: number
+}
+
+const childPath = fileURLToPath(new URL("./child.ts", import.meta.url))
+
+/** D with an empty bundle cache, in a fresh process (`child.ts` with a small A after it). */
+const coldD = async (): Promise<number> => {
+  const cacheDir = mkdtempSync(join(tmpdir(), "effect-threads-bench-cold-"))
+  try {
+    const { lines, stderr } = await runChild([process.execPath, childPath, "effect-threads", "100", "10"], {
+      timeoutMs: 120_000,
+      env: { ...process.env, BENCH_BUNDLE_CACHE: cacheDir }
+    })
+    const result = lines[0] === undefined ? undefined : (JSON.parse(lines[0]) as { D_startMs?: unknown })
+    if (typeof result?.D_startMs !== "number") throw new Error(`D cold: the child failed: ${stderr.slice(-1000)}`)
+    return result.D_startMs
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true })
+  }
+}
+
+/** A pool of one thread whose thread exits mid-task: the replacement's spawn to READY. */
+const replacement = (): Promise<number> => {
+  const readyAt = new Map<number, number>()
+  let replaced: (ms: number) => void = () => undefined
+  const done = new Promise<number>((resolve) => (replaced = resolve))
+  const timed = Layer.effect(ThreadPlatform)(Effect.map(thePlatform, (inner) =>
+    ThreadPlatform.of({
+      spawn: (id, events) => {
+        const spawned = performance.now()
+        return inner.spawn(id, {
+          onBatch: (batch) => {
+            if (!readyAt.has(id)) {
+              readyAt.set(id, performance.now() - spawned)
+              if (id > 1) replaced(readyAt.get(id)!)
+            }
+            events.onBatch(batch)
+          },
+          onExit: events.onExit
+        })
+      }
+    }))).pipe(Layer.provide(NodeThreadPool.layerPlatform({ entry: entries.ours, name: "G-replacement" })))
+  return Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const pool = yield* Layer.build(ThreadPool.layer({ minThreads: 1, maxThreads: 1 }).pipe(Layer.provide(timed)))
+    yield* Effect.exit(Context.get(pool, ThreadPool.ThreadPool).deferToThread(Exit, 1))
+    return yield* Effect.promise(() => done)
+  })))
+}
+
+/** The cache's check, as every start makes it (warm: the bundle is current), in µs. */
+const checkCost = (): number => {
+  const next = Entries.next({ entry: entries.ours, cacheDir: undefined, conditions: [], warn: () => undefined })
+  const first = next()
+  if (first instanceof Promise || !first.bundled) throw new Error("the check: the bundle is not current")
+  const began = performance.now()
+  for (let i = 0; i < 200; i++) next()
+  return ((performance.now() - began) * 1000) / 200
+}
+
+export const startUpSample = async (): Promise<StartUpSample> => {
+  const dColdMs = await coldD()
+  const replacementMs = await replacement()
+  const emptyReadyMs = (await startThread(entries.empty, { compileCache: defaultCompileCache })).ready
+  return { dColdMs, replacementMs, emptyReadyMs, checkUs: checkCost() }
+}
+
+/** The bundle's and its map's sizes in bytes, and how many files the check stats. */
+export const bundleSize = (): { readonly bundleBytes: number; readonly mapBytes: number; readonly inputs: number } => {
+  const start = Entries.next({ entry: entries.ours, cacheDir: undefined, conditions: [], warn: () => undefined })()
+  if (start instanceof Promise || !start.bundled) throw new Error("the bundle is not current")
+  const file = fileURLToPath(start.entry).replace(/\.start\.mjs$/, ".mjs")
+  const manifest = JSON.parse(readFileSync(file.replace(/-[0-9a-f]+\.mjs$/, ".json"), "utf8")) as {
+    inputs: ReadonlyArray<unknown>
+  }
+  return { bundleBytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, inputs: manifest.inputs.length }
+}
+
+const med = (values: ReadonlyArray<number>): number => {
+  const sorted = values.filter(Number.isFinite).toSorted((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const r = (n: number, digits: number): number => Number.isFinite(n) ? Number(n.toFixed(digits)) : NaN
+
+/**
+ * Figure G and the start-up figures of issue 21, for `run.ts`: the JSON block and the lines it prints. `dOurs` and
+ * `dPiscina` are D per round (ours with the bundle cached, from the main table), for the ratios within each round.
+ */
+export const summarize = (
+  g: ReadonlyArray<GSample>,
+  s: ReadonlyArray<StartUpSample>,
+  dOurs: ReadonlyArray<number>,
+  dPiscina: ReadonlyArray<number>
+): { readonly json: Record<string, number>; readonly text: string } => {
+  const size = bundleSize()
+  const json = {
+    samples: g.length,
+    thread_ms: r(med(g.map((x) => x.oursMs)), 1),
+    empty_ms: r(med(g.map((x) => x.emptyMs)), 1),
+    thread_vs_empty: r(med(g.map((x) => x.oursMs / x.emptyMs)), 2),
+    unbundled_ms: r(med(g.map((x) => x.plainMs)), 1),
+    unbundled_vs_empty: r(med(g.map((x) => x.plainMs / x.emptyMs)), 2),
+    replacement_ready_ms: r(med(s.map((x) => x.replacementMs)), 1),
+    replacement_vs_empty: r(med(s.map((x) => x.replacementMs / x.emptyReadyMs)), 2),
+    D_warm_vs_piscina: r(med(dOurs.map((d, i) => d / dPiscina[i]!)), 2),
+    D_cold_ms: r(med(s.map((x) => x.dColdMs)), 1),
+    D_cold_vs_piscina: r(med(s.map((x, i) => x.dColdMs / dPiscina[i]!)), 2),
+    check_us: r(med(s.map((x) => x.checkUs)), 1),
+    bundle_bytes: size.bundleBytes,
+    map_bytes: size.mapBytes,
+    inputs: size.inputs
+  }
+  const verdict = (ratio: number, target: number): string => `${ratio <= target ? "met" : "MISSED"}`
+  const text = [
+    `G (a thread's start, spawn to first answer, median of ${json.samples}): ours as the pool starts it (bundled) ` +
+    `${json.thread_ms} ms, an empty thread ${json.empty_ms} ms: ${json.thread_vs_empty}x (target <= 1.2x: ` +
+    `${verdict(json.thread_vs_empty, 1.2)}); workers/ours.ts unbundled, no compile cache, ${json.unbundled_ms} ms ` +
+    `(${json.unbundled_vs_empty}x)`,
+    `A crash's replacement thread, spawn to READY: ${json.replacement_ready_ms} ms, ${json.replacement_vs_empty}x an ` +
+    `empty thread's (target <= 1.2x: ${verdict(json.replacement_vs_empty, 1.2)})`,
+    `D with the bundle cached: ${json.D_warm_vs_piscina}x piscina (target <= 1.0x: ` +
+    `${verdict(json.D_warm_vs_piscina, 1)}); the first-ever D (empty cache: bundle, then start): ` +
+    `${json.D_cold_ms} ms, ${json.D_cold_vs_piscina}x piscina`,
+    `The bundle of workers/ours.ts: ${(json.bundle_bytes / 1024).toFixed(0)} KB, its map ` +
+    `${(json.map_bytes / 1024).toFixed(0)} KB; the check made at every start: ${json.check_us} µs (the process's ` +
+    `first start stats all ${json.inputs} inputs, later ones those outside node_modules)`
+  ].join("\n")
+  return { json, text }
 }

@@ -23,7 +23,15 @@ const sum = (results: ReadonlyArray<number>): number => {
 
 export const makeWith = async (concurrentTasksPerThread: number, threads = 2): Promise<Pool> => {
   const scope = Effect.runSync(Scope.make())
-  const layer = NodeThreadPool.layer({ entry, minThreads: threads, maxThreads: threads, concurrentTasksPerThread })
+  // BENCH_BUNDLE_CACHE: a cache directory of the bundled entry (an empty one for D cold, bench/start.ts)
+  const cacheDir = process.env.BENCH_BUNDLE_CACHE
+  const layer = NodeThreadPool.layer({
+    entry,
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerThread,
+    ...(cacheDir === undefined ? {} : { bundle: { cacheDir } })
+  })
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   const pool = Context.get(context, ThreadPool.ThreadPool)
   return {

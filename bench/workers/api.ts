@@ -8,6 +8,9 @@ import * as Schema from "effect/Schema"
 /** Workloads A, B, D: returns its input plus one. */
 export const AddOne = Task.make("AddOne", { payload: Schema.Number, success: Schema.Number })
 
+/** Figure G's replacement thread (`bench/start.ts`): the thread exits with this code. */
+export const Exit = Task.make("Exit", { payload: Schema.Number })
+
 /** Workload C: `fib(n)`. */
 export const Fib = Task.make("Fib", { payload: Schema.Number, success: Schema.Number })
 
