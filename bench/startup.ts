@@ -6,15 +6,14 @@
  * time the dynamic imports of a thread's modules one after the other, without and with a warm compile cache.
  * Medians over the rounds; ratios are the median of the per-round ratios to the empty thread.
  *
- * One more kind, when rolldown can be found (vite's bundler, which the workspace has through vitest, though the bench
- * does not depend on it): `workers/ours.ts` bundled into one `.mjs` file, to show what the module graph itself costs.
+ * One more kind: `workers/ours.ts` as the pool starts it (`NodeThreadPool`'s platform: the entry bundled by rolldown
+ * into one file, cached; the bundle is made during the warm-up), to show what the module graph itself costs.
  */
-import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
-import { dirname, join } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { join } from "node:path"
 import { flag, median } from "./lib.ts"
-import { emptyScript, entries, importTimes, type Start, startThread } from "./start.ts"
+import { emptyScript, entries, importTimes, type Start, startPooled, startThread } from "./start.ts"
 
 const args = process.argv.slice(2)
 const smoke = args.includes("--smoke")
@@ -26,38 +25,6 @@ const coldCache = (): string => {
   const dir = mkdtempSync(join(tmpdir(), "effect-threads-startup-cold-"))
   coldCaches.push(dir)
   return dir
-}
-
-/** rolldown's `build`, found through vitest -> vite -> rolldown in pnpm's layout; `undefined` where it is not. */
-type Build = (options: {
-  readonly input: string
-  readonly platform: "node"
-  readonly logLevel: "warn"
-  readonly output: { readonly file: string }
-}) => Promise<unknown>
-const findRolldown = async (): Promise<Build | undefined> => {
-  try {
-    const vitest = realpathSync(dirname(fileURLToPath(import.meta.resolve("vitest/package.json"))))
-    const vite = realpathSync(join(vitest, "..", "vite"))
-    const index = join(realpathSync(join(vite, "..", "rolldown")), "dist", "index.mjs")
-    if (!existsSync(index)) return undefined
-    const rolldown = (await import(pathToFileURL(index).href)) as { build?: unknown }
-    return typeof rolldown.build === "function" ? rolldown.build as Build : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const bundleDir = mkdtempSync(join(tmpdir(), "effect-threads-startup-bundle-"))
-const bundled = pathToFileURL(join(bundleDir, "ours.mjs"))
-const build = await findRolldown()
-if (build !== undefined) {
-  await build({
-    input: fileURLToPath(entries.ours),
-    platform: "node",
-    logLevel: "warn",
-    output: { file: fileURLToPath(bundled) }
-  })
 }
 
 interface Variant {
@@ -78,9 +45,7 @@ const variants: ReadonlyArray<Variant> = [
     start: () => startThread(entries.ours, { compileCache: warmCache })
   },
   { name: "empty thread, compile cache warm", start: () => startThread(entries.empty, { compileCache: warmCache }) },
-  ...(build === undefined ? [] : [
-    { name: "workers/ours.ts bundled (rolldown, 1 file)", start: () => startThread(bundled) }
-  ])
+  { name: "ours as the pool starts it (bundled, cached)", start: () => startPooled() }
 ]
 
 /** What a thread of ours imports, in the order of the runner's needs: each time is what that import adds. */
@@ -101,6 +66,7 @@ console.log(
 await startThread(entries.empty)
 await startThread(entries.ours, { compileCache: warmCache })
 await startThread(entries.runner)
+await startPooled()
 
 const results = variants.map(() => [] as Array<Start>)
 const imports: Array<ReadonlyArray<number>> = []
@@ -118,7 +84,7 @@ for (let round = 0; round < samples; round++) {
     imports.push(await importTimes(chain))
   }
 }
-for (const dir of [warmCache, bundleDir, ...coldCaches]) rmSync(dir, { recursive: true, force: true })
+for (const dir of [warmCache, ...coldCaches]) rmSync(dir, { recursive: true, force: true })
 
 const fmt = (n: number, digits = 1): string => Number.isFinite(n) ? n.toFixed(digits) : "n/a"
 const pad = (cells: ReadonlyArray<string>, widths: ReadonlyArray<number>): string =>
@@ -161,5 +127,4 @@ console.log(table(
     fmt(median(importsCached.map((t) => t.reduce((a, b) => a + b, 0))))
   ]])
 ))
-if (build === undefined) console.log("\n(rolldown not found: no bundled entry measured)")
 console.log(`\nload average after ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
