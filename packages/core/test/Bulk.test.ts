@@ -184,10 +184,13 @@ describe("ThreadPool.forEach", () => {
       const missing = failureOf(yield* Effect.exit(ThreadPool.forEach(Missing, [1, 2])))
       assert.instanceOf(missing, ThreadError.TaskNotImplemented)
       assert.strictEqual((missing as ThreadError.TaskNotImplemented).task, "Missing")
-      const untyped = ThreadPool.forEach as (
+      // @ts-expect-error a streaming task runs with ThreadPool.stream (Task.NotStream)
+      void ThreadPool.forEach(Rows, [1])
+      // From code the type check did not see.
+      const untyped = ThreadPool.forEach as unknown as (
         task: Task.Any,
         payloads: Iterable<unknown>
-      ) => Effect.Effect<unknown, unknown>
+      ) => Effect.Effect<unknown, unknown, ThreadPool.Executor>
       assert.instanceOf(failureOf(yield* Effect.exit(untyped(Rows, [1]))), ThreadError.TaskNotImplemented)
     }).pipe(Effect.provide(poolOf(1))))
 })
