@@ -203,14 +203,15 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   thread.timer?.interruptUnsafe()
   thread.timer = undefined
   self.threads.delete(thread)
+  // Its keys go elsewhere and its reserved work too, before what it held settles (a key's next task must not be
+  // pinned to it), and before the team hears of it: removing the last busy thread of a team that quit ends `stop`,
+  // whose abandon runs at once and must find that work in the backlog (it is on no thread's list any more).
+  Placing.unbind(self, thread)
   const left = thread.inTeam
   if (left) {
     thread.inTeam = false
     Team.remove(self.team, thread)
   }
-  // Its keys go elsewhere and its reserved work too, before what it held settles (a key's next task must not be
-  // pinned to it).
-  Placing.unbind(self, thread)
   const death = Thread.describeExit(exit)
   const startFailed = new ThreadError.ThreadStartFailed({
     message: `thread ${thread.id} could not start: ${thread.startFailure ?? death.message}`,
