@@ -42,10 +42,10 @@ export interface Options extends ThreadPool.Options {
   /**
    * Threads start from the entry bundled into one file (with rolldown), which loads about as fast as an empty
    * thread: the entry's module graph (`effect/Schema` alone is about 140 modules) is what a thread's start costs.
-   * Default `true` on Node (Bun and Deno start the entry as it is). The bundle is made when the first thread
-   * starts and cached, keyed by every file it was made from: later pools and processes reuse it while none of them
-   * changed (each start checks their sizes and times). `{ cacheDir }` puts the cache there instead of
-   * `node_modules/.cache/effect-threads` in the nearest `node_modules` above the entry (or
+   * Default `true` on Node; on Bun only when set (`true` or `{ cacheDir }`); never on Deno. The bundle is made when
+   * the first thread starts and cached, keyed by every file it was made from: later pools and processes reuse it
+   * while none of them changed (each start checks their sizes and times). `{ cacheDir }` puts the cache there
+   * instead of `node_modules/.cache/effect-threads` in the nearest `node_modules` above the entry (or
    * `<tmpdir>/effect-threads-<uid>` where that cannot be written). `false` starts the entry as it is.
    *
    * Threads started from a bundle map stack traces to the entry's own source files (source maps, for files outside
@@ -68,10 +68,10 @@ const threadEnv = (options: Pick<Options, "workerOptions" | "compileCache">): Wo
   return { ...base, NODE_COMPILE_CACHE: cache === true ? Path.join(Os.tmpdir(), "node-compile-cache") : cache }
 }
 
-/** Whether a pool with these options bundles its entry: by default on Node, not on Bun or Deno. */
+/** Whether a pool with these options bundles its entry: by default on Node; on Bun when asked; never on Deno. */
 const bundles = (options: Pick<Options, "bundle" | "workerOptions">): boolean =>
-  options.bundle !== false && options.workerOptions?.eval !== true &&
-  process.versions.bun === undefined && process.versions.deno === undefined
+  options.bundle !== false && options.workerOptions?.eval !== true && process.versions.deno === undefined &&
+  (process.versions.bun === undefined || options.bundle !== undefined)
 
 /**
  * The platform part alone: a `ThreadPlatform` over `worker_threads`. Threads are named `<pool name>-<thread id>`.

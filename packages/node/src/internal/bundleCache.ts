@@ -92,9 +92,14 @@ export const statInputs = (paths: ReadonlyArray<string>): Array<Input | undefine
     return stat === undefined ? undefined : [path, stat.size, stat.mtimeMs] as const
   })
 
-/** Whether every input is as recorded and the bundle's files are there: the cheap check made on every start. */
-export const isCurrent = (dir: string, manifest: Manifest): boolean => {
+/**
+ * Whether every input is as recorded and the bundle's files are there: the cheap check made on every start. With
+ * `outsidePackages`, only the inputs outside `node_modules` are checked (a process that has checked them all once
+ * does not see its packages change under it).
+ */
+export const isCurrent = (dir: string, manifest: Manifest, outsidePackages = false): boolean => {
   for (const [path, size, mtime] of manifest.inputs) {
+    if (outsidePackages && /[\\/]node_modules[\\/]/.test(path)) continue
     const stat = Fs.statSync(path, { throwIfNoEntry: false })
     if (stat === undefined || stat.size !== size || stat.mtimeMs !== mtime) return false
   }

@@ -2,7 +2,8 @@
  * Which file a pool's next thread starts from: the entry's cached bundle while it is current, else the bundle made
  * now (asynchronously: the pool's threads wait for it, the event loop does not), else the entry as it is.
  *
- * Every start checks the cache (one `stat` per input file, no bundler loaded); a changed input makes a new bundle.
+ * Every start checks the cache (one `stat` per input file, no bundler loaded; after the first start of a process,
+ * only the files outside `node_modules`); a changed input makes a new bundle.
  * What one pool learns (the manifest, a bundle in the making) is shared with every pool of the process on the same
  * entry. A bundler failure, or a cache that cannot be written anywhere, makes the process start that entry as it is,
  * after one warning; an entry that uses what a bundle cannot keep (see `bundle.ts`) starts as it is, silently.
@@ -147,7 +148,7 @@ export const next = (config: Config): () => Start | Promise<Start> => {
     const memo = memos.get(memoKey)
     if (memo?._tag === "Plain") return plain
     if (memo?._tag === "Building") return memo.start
-    if (memo?._tag === "Current" && Cache.isCurrent(memo.dir, memo.manifest)) {
+    if (memo?._tag === "Current" && Cache.isCurrent(memo.dir, memo.manifest, true)) {
       return startOf(memo.dir, memo.manifest, plain)
     }
     const stem = Cache.stemOf(file, key)
