@@ -19,7 +19,7 @@ import * as Batch from "../wire/batch.ts"
 import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Calls from "./calls.ts"
-import type * as Section from "./section.ts"
+import * as Section from "./section.ts"
 import * as Sizer from "./sizer.ts"
 
 /** The options every bulk call takes. */
@@ -138,6 +138,8 @@ const count = (self: Batches, elements: number, answer: Batch.Answer | undefined
   else if (answer[1] !== 0) {
     for (const kind of answer[1]) if (kind !== Protocol.SUCCESS) pending.failures++
   }
+  // Before the caller hears of the batch: a caller that reads the metrics at once reads every element counted.
+  Section.flushMeters(self.pool)
 }
 
 /** Interrupts every batch in flight (in its thread); each still calls its `onDone`. */

@@ -4,7 +4,8 @@
  * beside it, short enough that no thread idles long while another still runs a batch at the end. Until a batch has
  * answered, batches hold one element (a task that takes seconds is never sent ten at a time to one thread). Near the
  * end, a batch holds at most a share of what is left (guided self-scheduling: `remaining / (2 * threads)`), so the
- * last batches are small and the threads finish together. A `batchSize` option fixes the size instead.
+ * last batches are small and the threads finish together, but no fewer elements than run for a sixteenth of the
+ * target (a tail of tiny elements ends in a few batches, not in dozens of round trips). A `batchSize` option fixes the size instead.
  *
  * @internal
  */
@@ -40,8 +41,9 @@ export const next = (self: Sizer, remaining: number): number => {
   if (self.elements === 0) return 1
   const perElement = self.millis / self.elements
   const wanted = perElement <= 0 ? maxBatch : Math.floor(targetMillis / perElement)
-  const share = Math.ceil(remaining / (2 * self.threads))
-  return Math.max(1, Math.min(wanted, share, maxBatch))
+  // The tail's share, but not below a batch of a sixteenth of the target: tiny elements end in a few batches.
+  const share = Math.max(Math.ceil(remaining / (2 * self.threads)), Math.floor(wanted / 16))
+  return Math.max(1, Math.min(wanted, share, maxBatch, remaining))
 }
 
 /** A batch of `elements` answered, having run for `millis` in its thread. */
