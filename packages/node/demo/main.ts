@@ -7,6 +7,7 @@ import { ThreadPool } from "@effect-threads/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import logUpdate from "log-update"
 import { availableParallelism } from "node:os"
 import { NodeThreadPool } from "../src/index.ts"
@@ -44,10 +45,11 @@ const run = (label: string, threads: number) =>
       Effect.forkChild
     )
     const start = performance.now()
-    const counts = yield* Effect.forEach(
-      chunks,
-      (chunk) => Effect.tap(pool.deferToThread(CountPrimes, chunk), () => Effect.sync(() => done++)),
-      { concurrency: "unbounded" }
+    // One call for every chunk, in batches sized by the time a chunk takes (here one a batch), counted as they come.
+    const counts = yield* Stream.fromIterable(chunks).pipe(
+      ThreadPool.mapStream(CountPrimes),
+      Stream.tap(() => Effect.sync(() => done++)),
+      Stream.runCollect
     )
     const ms = performance.now() - start
     yield* Fiber.interrupt(ticker)
