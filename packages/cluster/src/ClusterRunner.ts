@@ -8,6 +8,7 @@
  * @since 0.3.0
  */
 import * as Task from "@effect-threads/core/Task"
+import * as TaskCodec from "@effect-threads/core/TaskCodec"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as Cause from "effect/Cause"
@@ -58,7 +59,8 @@ const runOptions = (request: Request): ThreadPool.RunOptions => ({
 })
 
 /**
- * Runs one `Run` request on the local pool: decode the payload, run it in a thread, encode the outcome.
+ * Runs one `Run` request on the local pool: the payload goes to a thread as it came, encoded, and the outcome comes
+ * back encoded by the thread (`TaskCodec.relay`): nothing is decoded here only to be encoded again.
  *
  * @stability experimental
  * @category handlers
@@ -79,32 +81,25 @@ export const runOn = (
         })
       )
     }
-    return Effect.flatMap(
-      TaskEntity.decodePayload(task, request.payload),
-      (payload) => pool.deferToThread(task, payload, runOptions(request))
-    ).pipe(
-      Effect.matchEffect({
-        onSuccess: (value) => TaskEntity.convertResult("encode", task, task.success, value),
-        onFailure: (error) => encodeFailure(task, error)
-      })
+    return Effect.catch(
+      pool.deferToThread(TaskCodec.relay(task), request.payload, runOptions(request)),
+      (error) => encodeFailure(task, error)
     )
   })
 
-/** The encoded form of a task's failure: the pool's own errors as they are, a task's own wrapped in `TaskFailed`. */
+/**
+ * A failure as it goes back: the pool's own errors as they are, a task's own (encoded by the thread) wrapped in
+ * `TaskFailed`.
+ */
 const encodeFailure = (task: Task.Any, error: unknown): Effect.Effect<never, RunError> =>
-  isPoolError(error)
-    ? Effect.fail(error as RunError)
-    : Effect.flatMap(
-      TaskEntity.convertResult("encode", task, task.failure, error),
-      (encoded) => Effect.fail(new TaskEntity.TaskFailed({ task: task._tag, error: encoded }))
-    )
+  Effect.fail(isPoolError(error) ? error as RunError : new TaskEntity.TaskFailed({ task: task._tag, error }))
 
 /** How many encoded elements of a stream a runner holds while the cluster acknowledges the last chunk. */
 const readAhead = 256
 
 /**
- * Runs one `RunStream` request on the local pool: decode the payload, stream the task's elements from a thread, each
- * encoded with the task's element schema.
+ * Runs one `RunStream` request on the local pool: the payload goes to a thread as it came, encoded, and the task's
+ * elements come back encoded by the thread with the task's element schema (`TaskCodec.relay`).
  *
  * @stability experimental
  * @category handlers
@@ -124,14 +119,11 @@ export const streamOn = (
       })
     )
   }
-  const payload = TaskEntity.decodePayload(task, request.payload)
-  if (Exit.isFailure(payload)) return Stream.fromEffect(payload)
   const options = {
     ...runOptions(request),
     ...(request.bufferSize === undefined ? {} : { bufferSize: request.bufferSize })
   }
-  return pool.stream(task, payload.value, options).pipe(
-    Stream.mapEffect((element) => TaskEntity.convertResult("encode", task, task.element, element)),
+  return pool.stream(TaskCodec.relay(task), request.payload, options).pipe(
     Stream.catch((error) => Stream.fromEffect(encodeFailure(task, error))),
     // The cluster acknowledges each chunk it sends (a round trip): read ahead meanwhile, so that a chunk carries
     // every element made while the last one was on its way (one element a chunk took 90 ms an element over Postgres).

@@ -16,11 +16,12 @@
  * @since 0.3.0
  */
 import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
-import type * as Task from "@effect-threads/core/Task"
+import * as Task from "@effect-threads/core/Task"
+import * as TaskCodec from "@effect-threads/core/TaskCodec"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import * as Rpc from "effect/rpc/Rpc"
 import * as Schema from "effect/Schema"
 
@@ -171,33 +172,9 @@ export const durableSpreadId = (id: string): string => {
   return `durable-${(hash >>> 0) % 1024}`
 }
 
-/** The first line of a schema issue, e.g. `Expected number, got "a"\n  at ["n"]`, for an error's message. */
-const issueMessage = (cause: unknown): string => ThreadError.describe(cause).split("\n").slice(0, 3).join(" ")
-
-/** The path of a schema issue (`$.a.b`) where its text names one, else `$`. */
-const issuePath = (message: string): string => {
-  const at = /at \[(.*?)\]/.exec(message)
-  if (at === null || at[1] === undefined) return "$"
-  return "$" + at[1].split(",").map((key) => `.${key.trim().replace(/^"|"$/g, "")}`).join("")
-}
-
-/** Encodes or decodes a payload with its task's schema; a payload that does not fit is `InvalidPayload`. */
-const convertPayload = (
-  direction: "encode" | "decode",
-  task: Task.Any,
-  value: unknown
-): Exit.Exit<unknown, ThreadError.InvalidPayload> => {
-  const schema = task.payload as Schema.Codec<unknown, unknown>
-  const exit = direction === "encode"
-    ? Schema.encodeUnknownExit(schema)(value)
-    : Schema.decodeUnknownExit(schema)(value)
-  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
-  const message = issueMessage(exit.cause)
-  return Exit.fail(new ThreadError.InvalidPayload({ task: task._tag, path: issuePath(message), message }))
-}
-
 /**
- * Encodes a payload with its task's schema, or fails with `InvalidPayload` naming the field.
+ * Encodes a payload with its task's schema, or fails with `InvalidPayload` naming the field: the task's
+ * `TaskCodec`, the codec of the pool and its threads.
  *
  * @stability experimental
  * @category encoding
@@ -206,10 +183,11 @@ const convertPayload = (
 export const encodePayload = (
   task: Task.Any,
   payload: unknown
-): Exit.Exit<unknown, ThreadError.InvalidPayload> => convertPayload("encode", task, payload)
+): Exit.Exit<unknown, ThreadError.InvalidPayload> => TaskCodec.make(task).encodePayload(payload)
 
 /**
- * Decodes a payload on the runner with its task's schema, or fails with `InvalidPayload`.
+ * Decodes a payload with its task's schema, or fails with `InvalidPayload` naming the field (the task's `TaskCodec`).
+ * A runner no longer needs it: it hands the payload to its pool encoded (`TaskCodec.relay`).
  *
  * @stability experimental
  * @category encoding
@@ -218,11 +196,13 @@ export const encodePayload = (
 export const decodePayload = (
   task: Task.Any,
   encoded: unknown
-): Exit.Exit<unknown, ThreadError.InvalidPayload> => convertPayload("decode", task, encoded)
+): Exit.Exit<unknown, ThreadError.InvalidPayload> => TaskCodec.make(task).decodePayload(encoded)
 
 /**
- * Encodes (`"encode"`, on the runner) or decodes (`"decode"`, at the caller) a success or a typed failure with the
- * task's schema; a value that does not fit gives `InvalidResult`.
+ * Encodes (`"encode"`) or decodes (`"decode"`, at the caller) a success, a typed failure or a stream's element with
+ * the task's schema for it (`schema` is the task's `success`, `failure` or `element`), with the task's `TaskCodec`; a
+ * value that does not fit gives `InvalidResult` naming the field. A runner no longer encodes: its pool gives it the
+ * outcome encoded by the thread (`TaskCodec.relay`).
  *
  * @stability experimental
  * @category encoding
@@ -234,11 +214,14 @@ export const convertResult = (
   schema: Task.AnySchema,
   value: unknown
 ): Exit.Exit<unknown, ThreadError.InvalidResult> => {
-  const codec = schema as Schema.Codec<unknown, unknown>
-  const exit = direction === "encode"
-    ? Schema.encodeUnknownExit(codec)(value)
-    : Schema.decodeUnknownExit(codec)(value)
-  if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
-  const message = issueMessage(exit.cause)
-  return Exit.fail(new ThreadError.InvalidResult({ task: task._tag, path: issuePath(message), message }))
+  const part = schema === task.failure
+    ? "Failure"
+    : Task.isStream(task) && schema === task.element
+    ? "Element"
+    : "Success"
+  // A schema that is none of the task's: its parts as the task's success.
+  const codec = part === "Success" && schema !== task.success
+    ? TaskCodec.make(Task.make(task._tag, { success: schema }))
+    : TaskCodec.make(task) as TaskCodec.TaskCodec<Task.Any>
+  return codec[`${direction}${part}`](value as never)
 }

@@ -3,6 +3,7 @@
 // exactly once, and lets `stop` wait until none is left.
 import { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
 import type * as Task from "@effect-threads/core/Task"
+import * as TaskCodec from "@effect-threads/core/TaskCodec"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import type * as ThreadPool from "@effect-threads/core/ThreadPool"
 import * as ClusterError from "effect/cluster/ClusterError"
@@ -40,7 +41,7 @@ const decodeFailure = <T extends Task.Any>(task: T, error: SendError): Effect.Ef
   }
   if (error._tag !== "TaskFailed") return Effect.fail(error)
   return Effect.flatMap(
-    TaskEntity.convertResult("decode", task, task.failure, error.error),
+    TaskCodec.make(task).decodeFailure(error.error),
     (decoded) => Effect.fail(decoded as Task.Failure<T>)
   )
 }
@@ -113,15 +114,13 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
     ): Effect.Effect<Task.Success<T>, ThreadPool.RunError<T>> =>
       Effect.uninterruptibleMask((restore) => {
         if (state.quit) return Effect.fail(new AlreadyQuit())
-        const encoded = TaskEntity.encodePayload(task, payload)
+        const encoded = TaskCodec.make(task).encodePayload(payload)
         if (Exit.isFailure(encoded)) return encoded
         begin()
         return restore(
           runners.ready.pipe(
             Effect.andThen(Effect.suspend(() => send(encoded.value))),
-            Effect.flatMap((value) =>
-              TaskEntity.convertResult("decode", task, task.success, value) as Exit.Exit<Task.Success<T>>
-            )
+            Effect.flatMap((value) => TaskCodec.make(task).decodeSuccess(value))
           )
         ).pipe(Effect.ensuring(Effect.sync(end)))
       })
@@ -183,7 +182,7 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
     ): Stream.Stream<Task.Element<T>, ThreadPool.RunError<T>> =>
       Stream.unwrap(Effect.gen(function*() {
         if (state.quit) return yield* new AlreadyQuit()
-        const encoded = yield* TaskEntity.encodePayload(task, payload)
+        const encoded = yield* TaskCodec.make(task).encodePayload(payload)
         // Released with the stream's scope: once, however the stream ends.
         yield* Effect.acquireRelease(Effect.sync(begin), () => Effect.sync(end))
         yield* runners.ready
@@ -195,9 +194,7 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
         }
         return runners.guardStream(task._tag, entity(placement.key).RunStream(request)).pipe(
           Stream.catch((error) => Stream.fromEffect(decodeFailure(task, error))),
-          Stream.mapEffect((element) =>
-            TaskEntity.convertResult("decode", task, task.element, element) as Exit.Exit<Task.Element<T>>
-          )
+          Stream.mapEffect((element) => TaskCodec.make(task).decodeElement(element))
         )
       }))
 
