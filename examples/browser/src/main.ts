@@ -4,7 +4,7 @@
  */
 import { BrowserThreadPool } from "@effect-threads/browser"
 import { ThreadPool } from "@effect-threads/core"
-import { Cause, Effect, Fiber, Schedule } from "effect"
+import { Cause, Effect, Fiber, Schedule, Stream } from "effect"
 import { CountPrimes } from "./api.ts"
 import { chunks } from "./primes.ts"
 
@@ -144,20 +144,17 @@ const countPrimesBelow = (options: { readonly limit: number; readonly chunk: num
 
     showProgress(progress)
     const sampler = yield* Effect.forkChild(Effect.repeat(sample, Schedule.spaced("100 millis")))
-    yield* Effect.forEach(
-      ranges,
-      (range) =>
-        pool.deferToThread(CountPrimes, range).pipe(
-          Effect.tap((count) =>
-            Effect.sync(() => {
-              progress.done++
-              progress.primes += count
-              progress.checked += range.to - range.from
-              showProgress(progress)
-            })
-          )
-        ),
-      { concurrency: "unbounded", discard: true }
+    // One call for every range, in batches sized by the time a range takes; the counts come in the ranges' order.
+    yield* Stream.fromIterable(ranges).pipe(
+      ThreadPool.mapStream(CountPrimes),
+      Stream.runForEach((count) =>
+        Effect.sync(() => {
+          const range = ranges[progress.done++]!
+          progress.primes += count
+          progress.checked += range.to - range.from
+          showProgress(progress)
+        })
+      )
     )
     const seconds = (performance.now() - started) / 1000
     yield* Fiber.interrupt(sampler)
