@@ -189,6 +189,31 @@ describe("Bundled worker entry", () => {
       assert.strictEqual(Entries.counters.builds, before + 2)
     }), suiteOptions)
 
+  it.live(
+    "a CommonJS package is imported as it is (its __dirname is its own); import.meta as a whole: no bundle",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "helper.ts": `import dep from "cjs-dep"\nexport const value = dep.dir.endsWith("cjs-dep") ? 7 : 0\n`
+        })
+        const dep = Path.join(p.dir, "node_modules", "cjs-dep")
+        Fs.mkdirSync(dep)
+        Fs.writeFileSync(Path.join(dep, "package.json"), `{ "name": "cjs-dep", "main": "index.js" }\n`)
+        Fs.writeFileSync(Path.join(dep, "index.js"), "exports.dir = __dirname\n")
+        const result = yield* runOn({ entry: p.entry }, info)
+        assert.include(result.stack, ".cache/effect-threads/")
+        assert.strictEqual(result.helper, 7)
+        Fs.writeFileSync(
+          Path.join(p.dir, "lazy.ts"),
+          "export const value = Object.keys(import.meta).length > 0 ? 5 : 0\n"
+        )
+        const plain = yield* runOn({ entry: p.entry }, info)
+        assert.notInclude(plain.stack, ".cache/effect-threads/")
+        assert.strictEqual(plain.lazy, 5)
+      }),
+    suiteOptions
+  )
+
   it.live("a defect's stack and a crash's error name the entry's .ts file and line", () =>
     Effect.gen(function*() {
       const p = yield* project()

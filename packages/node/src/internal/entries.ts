@@ -72,10 +72,17 @@ const bundlable = (entry: URL | string): string | undefined => {
   return /\.[jt]s$/.test(file) && Bundle.moduleTypeOf(file) === "module" ? file : undefined
 }
 
-const startOf = (dir: string, manifest: Cache.Manifest, plain: Start): Start =>
-  manifest.bundle === undefined
-    ? plain
-    : { entry: Url.pathToFileURL(Cache.startFile(dir, manifest.bundle)), bundled: true }
+/** The start a manifest gives (made once per manifest: the same object on every start). */
+const starts = new WeakMap<Cache.Manifest, Start>()
+const startOf = (dir: string, manifest: Cache.Manifest, plain: Start): Start => {
+  if (manifest.bundle === undefined) return plain
+  let start = starts.get(manifest)
+  if (start === undefined) {
+    start = { entry: Url.pathToFileURL(Cache.startFile(dir, manifest.bundle)), bundled: true }
+    starts.set(manifest, start)
+  }
+  return start
+}
 
 /** Makes a bundle (or learns it cannot be made), writes it, remembers it. Never rejects. */
 const make = async (config: Config, file: string, key: string, memoKey: string, plain: Start): Promise<Start> => {
