@@ -1,7 +1,8 @@
 /**
- * Priorities and a bounded backlog on real threads: one thread is held by a gate, the tasks behind it log their
- * values in shared memory in the order they ran; at the backlog's bound, a caller waiting for room with a higher
- * priority runs before a lower-priority backlogged task.
+ * A bounded backlog on real threads: one thread is held by a gate, the tasks behind it log their values in shared
+ * memory in the order they ran; a call's own `whenBacklogFull: "fail"` on a pool that waits; at the backlog's bound,
+ * a caller waiting for room with a higher priority runs before a lower-priority backlogged task. Priorities in the
+ * backlog are the conformance suite's (run on Node by `Conformance.test.ts`).
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -20,23 +21,6 @@ const holdThread = Effect.gen(function*() {
 })
 
 describe("Backlog on threads", suiteOptions, () => {
-  it.live("higher priorities run first, in order within a priority", () =>
-    Effect.gen(function*() {
-      const { gate, gates, pool } = yield* holdThread
-      const log = makeSignal()
-      const plan = [[1, 0], [2, 9], [3, 1], [4, 9], [5, 0]] as const
-      const fibers = yield* Effect.forEach(plan, ([value, priority]) =>
-        Effect.forkChild(pool.deferToThread(Api.Append, { log: log.buffer, value }, { priority }), {
-          startImmediately: true
-        }))
-      assert.strictEqual((yield* pool.statistics).backloggedWorkCount, 5)
-      yield* openGates(gates)
-      yield* Fiber.join(gate)
-      yield* Effect.forEach(fibers, Fiber.join)
-      assert.deepStrictEqual(readLog(log).values, [2, 4, 3, 1, 5])
-      yield* waitIdle(pool)
-    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1 }))))
-
   it.live("past maxBacklog, callers wait for room, or fail with BacklogFull when they ask to", () =>
     Effect.gen(function*() {
       const { gate, gates, pool } = yield* holdThread
