@@ -8,7 +8,5 @@ import { fib } from "./fib.ts"
 const port = parentPort
 if (port === null) throw new Error("workers/raw-batched.ts must run in a worker thread")
 port.on("message", ([id, op, inputs]: [number, number, ReadonlyArray<number>]) => {
-  const outputs = new Array<number>(inputs.length)
-  for (let i = 0; i < inputs.length; i++) outputs[i] = op === 0 ? inputs[i]! + 1 : fib(inputs[i]!)
-  port.postMessage([id, outputs])
+  port.postMessage([id, inputs.map((n) => op === 0 ? n + 1 : fib(n))])
 })

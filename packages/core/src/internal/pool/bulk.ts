@@ -99,7 +99,7 @@ class Run {
     this.batches = Batches.make(pool, task, options, !this.exitMode, context)
     this.task = task
     this.input = input
-    this.results = this.discard ? [] : new Array(input.length)
+    this.results = this.discard ? [] : Array.from({ length: input.length })
   }
 
   /** Sends batches while there is room and input; ends the call once nothing is in flight and nothing is left. */
