@@ -76,13 +76,15 @@ export const isUserSource = (source: string): boolean => !/[\\/]node_modules[\\/
  * each dropped run begins, so a position there maps to nothing rather than to the user's line before it.
  */
 export const userOnly = (map: RawSourceMap, mapDir: string): RawSourceMap => {
-  const keep = map.sources.map((s) => s !== null && isUserSource(s))
+  // judged on the absolute path: from a cache inside node_modules, a package's relative path need not name it
+  const absolute = map.sources.map((s) => s === null ? undefined : absoluteSource(s, mapDir))
+  const keep = absolute.map((s) => s !== undefined && isUserSource(s))
   const newIndex = new Map<number, number>()
   const sources: Array<string> = []
   keep.forEach((k, i) => {
     if (!k) return
     newIndex.set(i, sources.length)
-    sources.push(absoluteSource(map.sources[i]!, mapDir))
+    sources.push(absolute[i]!)
   })
   const names: Array<string> = []
   const nameIndex = new Map<number, number>()
