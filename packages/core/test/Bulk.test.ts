@@ -28,6 +28,7 @@ const Point = Task.make("Point", {
   success: Schema.Number
 })
 const Missing = Task.make("Missing", { payload: Schema.Number, success: Schema.Number })
+const Lies = Task.make("Lies", { payload: Schema.Number, success: Schema.Number })
 const Rows = Task.stream("Rows", { payload: Schema.Number, element: Schema.Number })
 
 let started = 0
@@ -44,6 +45,8 @@ const handlers = [
     )),
   Task.implement(Crashy, (n) => Effect.sync(() => crashyRuns++).pipe(Effect.as(n))),
   Task.implement(Point, ({ x }) => Effect.succeed(x)),
+  // Its odd elements' results do not match the success schema.
+  Task.implement(Lies, (n) => Effect.succeed(n % 2 === 0 ? n : `${n}` as unknown as number)),
   Task.implementStream(Rows, (n) => Stream.range(1, n))
 ]
 
@@ -181,6 +184,9 @@ describe("ThreadPool.forEach", () => {
       const exits = yield* ThreadPool.forEach(Point, [{ x: 1 }, { x: "2" as unknown as number }], { mode: "exit" })
       assert.deepStrictEqual(exits[0], Exit.succeed(1))
       assert.instanceOf(failureOf(exits[1]!), ThreadError.InvalidPayload)
+      const lies = yield* ThreadPool.forEach(Lies, [0, 1, 2], { mode: "exit" })
+      assert.deepStrictEqual([lies[0], lies[2]], [Exit.succeed(0), Exit.succeed(2)])
+      assert.instanceOf(failureOf(lies[1]!), ThreadError.InvalidResult)
       const missing = failureOf(yield* Effect.exit(ThreadPool.forEach(Missing, [1, 2])))
       assert.instanceOf(missing, ThreadError.TaskNotImplemented)
       assert.strictEqual((missing as ThreadError.TaskNotImplemented).task, "Missing")

@@ -14,6 +14,8 @@ import * as Exit from "effect/Exit"
 import * as Task from "../../Task.ts"
 import { TaskNotImplemented } from "../../ThreadError.ts"
 import * as Batch from "../wire/batch.ts"
+import * as Codec from "../wire/codec.ts"
+import * as Protocol from "../wire/protocol.ts"
 import * as Batches from "./batches.ts"
 import type * as Section from "./section.ts"
 import * as Sizer from "./sizer.ts"
@@ -139,8 +141,20 @@ class Run {
   done(indices: ReadonlyArray<number>, done: Batches.Done): void {
     if (Exit.isSuccess(done)) {
       const answer = done.value
-      const ran = answer[2].length
-      for (let j = 0; j < ran; j++) this.settle(indices[j]!, Batch.elementExit(this.task, answer, j))
+      const [, kinds, values] = answer
+      const decode = Codec.decoder(this.task.success)
+      for (let j = 0; j < values.length; j++) {
+        // A success, the common case, decoded in place; any other end through the task's codec.
+        if (kinds === 0 || kinds[j] === Protocol.SUCCESS) {
+          const decoded = decode(values[j])
+          if (Exit.isSuccess(decoded)) {
+            if (this.exitMode) this.results[indices[j]!] = decoded
+            else if (!this.discard) this.results[indices[j]!] = decoded.value
+            continue
+          }
+        }
+        this.settle(indices[j]!, Batch.elementExit(this.task, answer, j))
+      }
     } else if (!(this.stopping && Cause.hasInterruptsOnly(done.cause))) {
       const failed = Exit.failCause(done.cause)
       for (const index of indices) this.settle(index, failed)
