@@ -10,6 +10,8 @@ import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
+import { recordingTracer } from "./fixtures/recording-tracer.ts"
+import { Spans, Traced } from "./fixtures/tracing-api.ts"
 import { entry } from "./helpers.ts"
 
 const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
@@ -22,7 +24,8 @@ const idle = Effect.gen(function*() {
   return yield* Effect.die(new Error("the pool still holds tasks"))
 })
 
-describe("Bulk calls on worker_threads", () => {
+// Real threads on a loaded machine can take seconds to start: each test gets 30 s.
+describe("Bulk calls on worker_threads", { timeout: 30_000 }, () => {
   it.live("100,000 elements through forEach and mapStream, every result in its place", () =>
     Effect.gen(function*() {
       const inputs = range(100_000).map((x) => ({ x, y: 1 }))
@@ -74,4 +77,35 @@ describe("Bulk calls on worker_threads", () => {
     }).pipe(
       Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2, concurrentTasksPerThread: 8 }))
     ))
+
+  it.live("tracing: one span for the call and one a batch, on both sides, none per element", () => {
+    const main = recordingTracer()
+    return Effect.gen(function*() {
+      const doubled = yield* ThreadPool.forEach(Traced, range(1_000))
+      assert.deepStrictEqual(doubled, range(1_000).map((n) => n * 2))
+      const calls = main.recorded.filter((span) => span.name === "effect-threads.forEach Traced")
+      assert.strictEqual(calls.length, 1)
+      const batches = main.recorded.filter((span) => span.name === "effect-threads.task effect-threads/batch:Traced")
+      assert.isAbove(batches.length, 0)
+      assert.isBelow(batches.length, 100)
+      for (const batch of batches) assert.strictEqual(batch.parent, calls[0]!.spanId)
+      const thread = yield* ThreadPool.deferToThread(Spans, undefined)
+      // The thread ran each batch under one span, a child of the batch's; no element had a span of its own.
+      const work = thread.filter((span) =>
+        span.name.startsWith("effect-threads.thread") && !span.name.endsWith("Spans")
+      )
+      assert.isTrue(work.every((span) => span.name === "effect-threads.thread effect-threads/batch:Traced"))
+      assert.strictEqual(work.length, batches.length)
+      const batchIds = new Set(batches.map((batch) => batch.spanId))
+      assert.isTrue(work.every((span) => span.parent !== null && batchIds.has(span.parent)))
+    }).pipe(
+      Effect.provide(NodeThreadPool.layer({
+        entry: new URL("./fixtures/traced.ts", import.meta.url),
+        minThreads: 1,
+        maxThreads: 1,
+        tracing: true
+      })),
+      Effect.withTracer(main.tracer)
+    )
+  })
 })
