@@ -10,6 +10,9 @@
  *   hundred `fib(29)`, about 120 times longer) through `forEach`, against its best possible makespan on two threads
  *   (its synchronous time halved). One fresh process per round (`bulk-child.ts cpu`).
  *
+ * - H cost curve (`--curves`): the cost per element from 10^4 to 10^7 tiny tasks, `forEach`, `mapStream` and the
+ *   hand-batched ceiling, one fresh process per contender and size.
+ *
  * Figures are medians over the rounds; each target is judged on the median of the ratios within each round.
  */
 import { fileURLToPath } from "node:url"
@@ -128,13 +131,52 @@ export const run = async (options: { readonly samples: number; readonly smoke: b
   return { json, text, failures }
 }
 
+/** The contenders of the cost curve: the bulk calls, and the hand-batched ceiling. */
+const curveContenders: ReadonlyArray<Contender> = ["forEach", "mapStream", "raw (batched)"]
+
+/**
+ * The cost per element from 10^4 to 10^7 tiny tasks (`--curves`; `smoke`: 10^3 and 10^4): one sample per contender
+ * and size, each in a fresh process after a warm-up of up to 10^5: µs per element and peak RSS.
+ */
+export const curve = async (smoke: boolean): Promise<BulkFigures> => {
+  const sizes = smoke ? [1_000, 10_000] : [10_000, 100_000, 1_000_000, 10_000_000]
+  const failures: Array<string> = []
+  const results = new Map<string, TinyResult | undefined>()
+  for (const size of sizes) {
+    for (const contender of curveContenders) {
+      const warmup = String(Math.min(size, 100_000))
+      results.set(
+        `${contender} ${size}`,
+        await child(["tiny", contender, String(size), warmup], failures) as TinyResult
+      )
+    }
+  }
+  const cell = (contender: Contender, size: number, key: keyof TinyResult, f: (v: number) => string) => {
+    const value = results.get(`${contender} ${size}`)?.[key]
+    return value === undefined ? "n/a" : f(value)
+  }
+  const text = table(
+    ["H cost curve", ...sizes.map((n) => `µs/elt ${fmt(n)}`), ...sizes.map((n) => `RSS MB ${fmt(n)}`)],
+    curveContenders.map((c) => [
+      c,
+      ...sizes.map((n) => cell(c, n, "tasksPerSec", (v) => fmt(1_000_000 / v, 3))),
+      ...sizes.map((n) => cell(c, n, "rssMB", (v) => fmt(v)))
+    ])
+  )
+  const json = Object.fromEntries(Array.from(results, ([key, value]) => [key, value ?? null]))
+  return { json, text, failures }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2)
   const smoke = args.includes("--smoke")
   const figures = await run({ samples: Number(flag(args, "--samples") ?? (smoke ? 1 : 3)), smoke })
   console.log(figures.text)
-  if (figures.failures.length > 0) {
-    console.error(figures.failures.join("\n"))
+  const curveFigures = args.includes("--curves") ? await curve(smoke) : undefined
+  if (curveFigures !== undefined) console.log(`\n${curveFigures.text}`)
+  const failures = [...figures.failures, ...(curveFigures?.failures ?? [])]
+  if (failures.length > 0) {
+    console.error(failures.join("\n"))
     process.exitCode = 1
   }
 }

@@ -508,6 +508,10 @@ if (out !== undefined) {
 if (args.includes("--curves")) {
   const Curves = await import("./curves.ts")
   failures.push(...await Curves.run(Curves.optionsFrom(args)))
+  // H's cost curve: the bulk calls from 10^4 to 10^7 elements (`bulk.ts`).
+  const bulkCurve = await Bulk.curve(smoke)
+  console.log(`\n${bulkCurve.text}`)
+  failures.push(...bulkCurve.failures)
 }
 
 // ---- the cluster's figures (`--cluster`): examples/cluster/figures.ts, in its own process ----
