@@ -1,5 +1,5 @@
 /**
- * A bulk call's batch sizes (`internal/pool/sizer.ts`): one element until a batch has answered, then about 4 ms of
+ * A bulk call's batch sizes (`internal/pool/sizer.ts`): one element until a batch has answered, then about 10 ms of
  * work a batch, at most a share of what is left near the end (but not dozens of tiny batches), or the size fixed.
  */
 import { assert, describe, it } from "@effect/vitest"

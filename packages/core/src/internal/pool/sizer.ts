@@ -11,7 +11,7 @@
  */
 
 /** How long a batch should run in its thread, in milliseconds. */
-export const targetMillis = 4
+export const targetMillis = 10
 
 /** The most elements in one batch. */
 export const maxBatch = 65_536
