@@ -7,7 +7,7 @@ import { Negative, Square } from "./api.mjs"
 // The cluster package: the same tasks over an embedded cluster (no database), and a durable call run once.
 const { ClusterThreadPool, NodeCluster } = await import("@effect-threads/cluster")
 const overCluster = Effect.gen(function*() {
-  const pool = yield* ThreadPool.ThreadPool
+  const pool = yield* ThreadPool.Executor
   const square = yield* pool.deferToThread(Square, 7, { key: "k" })
   const failure = yield* Effect.flip(pool.deferToThread(Square, -3))
   const once = yield* ClusterThreadPool.deferOnce(Square, 8, { id: "eight" })
