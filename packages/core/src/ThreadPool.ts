@@ -490,7 +490,7 @@ export interface ForEachOptions<P = unknown> extends BulkOptions<P> {
 
 /**
  * Options of {@link mapStream}: results in the input's order (`ordered`, the default) or as they come; at most
- * `bufferSize` elements (default 8,192) between the upstream and the consumer.
+ * `bufferSize` elements (default 16,384) between the upstream and the consumer.
  *
  * @stability experimental
  * @category models

@@ -29,11 +29,13 @@ const Point = Task.make("Point", {
 })
 const Missing = Task.make("Missing", { payload: Schema.Number, success: Schema.Number })
 const Lies = Task.make("Lies", { payload: Schema.Number, success: Schema.Number })
+const Counted = Task.make("Counted", { payload: Schema.Number, success: Schema.Number })
 const Rows = Task.stream("Rows", { payload: Schema.Number, element: Schema.Number })
 
 let started = 0
 let interrupted = 0
 let crashyRuns = 0
+let counted = 0
 
 const handlers = [
   Task.implement(Square, (n) => Effect.succeed(n * n)),
@@ -45,6 +47,7 @@ const handlers = [
     )),
   Task.implement(Crashy, (n) => Effect.sync(() => crashyRuns++).pipe(Effect.as(n))),
   Task.implement(Point, ({ x }) => Effect.succeed(x)),
+  Task.implement(Counted, (n) => Effect.sync(() => counted++).pipe(Effect.as(n))),
   // Its odd elements' results do not match the success schema.
   Task.implement(Lies, (n) => Effect.succeed(n % 2 === 0 ? n : `${n}` as unknown as number)),
   Task.implementStream(Rows, (n) => Stream.range(1, n))
@@ -249,6 +252,15 @@ describe("ThreadPool.mapStream", () => {
       assert.deepStrictEqual(taken, range(40).map((n) => n * n))
       // What the consumer's last pull took from the stage's queue counts as taken: one more bufferSize's worth.
       assert.isAtMost(pulled, 40 + 2 * 16 + 1)
+      // An upstream chunk larger than the bound is taken in parts: no more elements run than the bound allows.
+      counted = 0
+      const first = yield* Stream.fromIterable(range(10_000)).pipe(
+        ThreadPool.mapStream(Counted, { bufferSize: 16 }),
+        Stream.take(10),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual(first, range(10))
+      assert.isAtMost(counted, 10 + 2 * 16)
       yield* idle
     }).pipe(Effect.provide(poolOf(2))))
 

@@ -27,7 +27,7 @@ import * as Sizer from "./sizer.ts"
 export interface StageOptions extends Batches.Options {
   /** Results in the input's order (the default), or as their batches end. */
   readonly ordered?: boolean | undefined
-  /** Elements between the upstream and the consumer at most. Default 8,192. */
+  /** Elements between the upstream and the consumer at most. Default 16,384. */
   readonly bufferSize?: number | undefined
 }
 
@@ -85,33 +85,48 @@ class Stage {
     this.batches = batches
     this.queue = queue
     this.ordered = options?.ordered ?? true
-    this.bound = Math.max(1, Math.floor(options?.bufferSize ?? 8_192))
+    this.bound = Math.max(1, Math.floor(options?.bufferSize ?? 16_384))
   }
 
-  /** The size of the next batch: the sizer's, within the bound shared by the batches in flight. */
+  /** The size of the next batch: the sizer's, within the bound's share of one thread. */
   size(): number {
-    return Math.min(Sizer.next(this.batches.sizer, Infinity), Math.max(1, Math.floor(this.bound / this.batches.limit)))
+    const threads = this.batches.sizer.threads
+    return Math.min(Sizer.next(this.batches.sizer, Infinity), Math.max(1, Math.floor(this.bound / threads)))
   }
 
-  /** Elements from the upstream: encoded, batched; waits while the stage has no room for more. */
+  /**
+   * Elements from the upstream: encoded and batched as there is room (a large chunk is taken in parts, so the bound
+   * holds for it too); waits while the stage has no room for more.
+   */
   offer(elements: ReadonlyArray<unknown>): Effect.Effect<void, unknown> {
-    return Effect.suspend(() => {
-      if (this.stopped) return Effect.interrupt
-      for (const element of elements) {
-        const encoded = Batches.encode(this.batches, element)
-        if (Exit.isFailure(encoded)) {
-          this.fail(encoded.cause)
-          return Effect.interrupt
+    let at = 0
+    const step = (): Effect.Effect<void, unknown> =>
+      Effect.suspend(() => {
+        if (this.stopped) return Effect.interrupt
+        for (; at < elements.length && this.held < this.bound; at++) {
+          const element = elements[at]
+          const encoded = Batches.encode(this.batches, element)
+          if (Exit.isFailure(encoded)) {
+            this.fail(encoded.cause)
+            return Effect.interrupt
+          }
+          this.pending.push(encoded.value)
+          const transfers = Batches.transferOf(this.batches, element, this.index++)
+          if (transfers !== undefined) (this.transfers ??= []).push(...transfers)
+          this.held++
         }
-        this.pending.push(encoded.value)
-        const transfers = Batches.transferOf(this.batches, element, this.index++)
-        if (transfers !== undefined) (this.transfers ??= []).push(...transfers)
-        this.held++
-      }
-      this.dispatch()
-      return this.hasRoom() ? Effect.void : Effect.callback<void>((resume) => {
-        this.waiter = () => resume(Effect.void)
+        this.dispatch()
+        if (at < elements.length) return Effect.flatMap(this.room(), step)
+        return this.hasRoom() ? Effect.void : this.room()
       })
+    return step()
+  }
+
+  /** Waits until the stage has room (or has stopped). */
+  room(): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      if (this.hasRoom()) return resume(Effect.void)
+      this.waiter = () => resume(Effect.void)
     })
   }
 
@@ -162,6 +177,7 @@ class Stage {
     slot.results = results
     this.give()
     this.dispatch()
+    this.wake()
     this.end()
   }
 
