@@ -1,6 +1,6 @@
 /**
  * The pool's calls, Twisted's `deferToThread`, `callInThread`, `callInThreadWithCallback` and
- * `callMultipleInThread`, over its synchronous self. `deferToThread` is the hot path: on the caller's fiber it
+ * `callMultipleInThread`, over its synchronous section. `deferToThread` is the hot path: on the caller's fiber it
  * encodes the payload, makes a ticket and places it in one synchronous step, and waits on one callback, which the
  * section resumes with the task's `Exit` (decoded already). No fiber, no Deferred, no lock per task.
  *
