@@ -142,7 +142,7 @@ export class Session<R> {
     const handler = this.byTag.get(tag) ?? Batch.handlerFor(this.byTag, tag)
     if (handler === undefined) return this.post([Protocol.RESULT, id, Protocol.NOT_IMPLEMENTED])
     const task = handler.task
-    const decoded = Codec.of(task).decodePayload(payload)
+    const decoded = Codec.decodePayload(task, payload)
     if (Exit.isFailure(decoded)) return this.post([Protocol.RESULT, id, ...Codec.invalidOutcome(decoded)])
     let effect: Effect.Effect<unknown, unknown, R>
     try {

@@ -92,20 +92,30 @@ export interface Codec {
   readonly decodeElement: (encoded: unknown) => Exit.Exit<unknown, InvalidResult>
 }
 
+/** A payload that did not match: `InvalidPayload`. */
+const payloadMismatch = (
+  tag: string,
+  exit: Exit.Failure<unknown, Schema.SchemaError>
+): Exit.Exit<never, InvalidPayload> =>
+  Exit.fail(new InvalidPayload({ task: tag, ...mismatch(tag, "payload", exit.cause) }))
+
+/** A success, failure or element that did not match: `InvalidResult`. */
+const resultMismatch = (
+  tag: string,
+  part: Part,
+  exit: Exit.Failure<unknown, Schema.SchemaError>
+): Exit.Exit<never, InvalidResult> => Exit.fail(new InvalidResult({ task: tag, ...mismatch(tag, part, exit.cause) }))
+
 /** A payload's parser, its mismatch an `InvalidPayload`. */
 const payloadPart = (tag: string, parse: Parse) => (input: unknown): Exit.Exit<unknown, InvalidPayload> => {
   const exit = parse(input)
-  return Exit.isSuccess(exit)
-    ? exit as Exit.Exit<unknown>
-    : Exit.fail(new InvalidPayload({ task: tag, ...mismatch(tag, "payload", exit.cause) }))
+  return Exit.isSuccess(exit) ? exit as Exit.Exit<unknown> : payloadMismatch(tag, exit)
 }
 
 /** A result's parser (success, failure, element), its mismatch an `InvalidResult`. */
 const resultPart = (tag: string, part: Part, parse: Parse) => (input: unknown): Exit.Exit<unknown, InvalidResult> => {
   const exit = parse(input)
-  return Exit.isSuccess(exit)
-    ? exit as Exit.Exit<unknown>
-    : Exit.fail(new InvalidResult({ task: tag, ...mismatch(tag, part, exit.cause) }))
+  return Exit.isSuccess(exit) ? exit as Exit.Exit<unknown> : resultMismatch(tag, part, exit)
 }
 
 const codecs = new WeakMap<Task.Any, Codec>()
@@ -130,11 +140,27 @@ export const of = (task: Task.Any): Codec => {
   return codec
 }
 
-// ---- payloads, on the way to a thread ----
+// ---- the per-task path: what every task goes through, with the schema's parser at hand (no codec record) ----
 
 /** Encodes `payload` with the task's schema, on the caller's fiber, before anything is placed. */
-export const encodePayload = (task: Task.Any, payload: unknown): Exit.Exit<unknown, InvalidPayload> =>
-  of(task).encodePayload(payload)
+export const encodePayload = (task: Task.Any, payload: unknown): Exit.Exit<unknown, InvalidPayload> => {
+  const exit = encoder(task.payload)(payload)
+  return Exit.isSuccess(exit) ? exit as Exit.Exit<unknown> : payloadMismatch(task._tag, exit)
+}
+
+/** Decodes `payload` with the task's schema, in the thread that runs it. */
+export const decodePayload = (task: Task.Any, payload: unknown): Exit.Exit<unknown, InvalidPayload> => {
+  const exit = decoder(task.payload)(payload)
+  return Exit.isSuccess(exit) ? exit as Exit.Exit<unknown> : payloadMismatch(task._tag, exit)
+}
+
+/** Decodes a success with the task's schema, where the task was asked for. */
+export const decodeSuccess = (task: Task.Any, value: unknown): Exit.Exit<unknown, InvalidResult> => {
+  const exit = decoder(task.success)(value)
+  return Exit.isSuccess(exit) ? exit as Exit.Exit<unknown> : resultMismatch(task._tag, "success", exit)
+}
+
+// ---- payloads, on the way to a thread ----
 
 /** The `InvalidPayload` of a payload that holds a value that cannot be cloned, at `path`. */
 const uncloneablePayload = (tag: string, path: string, to: string): InvalidPayload =>
@@ -159,7 +185,7 @@ const unreadablePayload = (tag: string, cause: unknown): InvalidPayload =>
  * (see {@link unsendable}).
  */
 export const encodePayloadChecked = (task: Task.Any, payload: unknown): Exit.Exit<unknown, InvalidPayload> => {
-  const encoded = of(task).encodePayload(payload)
+  const encoded = encodePayload(task, payload)
   if (Exit.isFailure(encoded) || Protocol.isPrimitive(encoded.value)) return encoded
   let path: string | undefined
   try {
@@ -201,16 +227,26 @@ const invalid = (error: InvalidResult | InvalidPayload): Protocol.Outcome =>
 /** The error of a failed exit of this module's parts (their only failure). */
 export const errorOf = <E>(exit: Exit.Failure<unknown, E>): E => Cause.squash(exit.cause) as E
 
+/** A success or a typed failure that does not match its schema, as the outcome that says where and what. */
+const invalidResult = (tag: string, part: Part, cause: Cause.Cause<Schema.SchemaError>): Protocol.Outcome => {
+  const { message, path } = mismatch(tag, part, cause)
+  return [Protocol.INVALID_RESULT, path, message]
+}
+
 /** Encodes how a task ended, with its schemas, for the other side. */
 export const encodeOutcome = (task: Task.Any, exit: Exit.Exit<unknown, unknown>): Protocol.Outcome => {
   if (Exit.isSuccess(exit)) {
-    const encoded = of(task).encodeSuccess(exit.value)
-    return Exit.isSuccess(encoded) ? [Protocol.SUCCESS, encoded.value] : invalid(errorOf(encoded))
+    const encoded = encoder(task.success)(exit.value)
+    return Exit.isSuccess(encoded)
+      ? [Protocol.SUCCESS, encoded.value]
+      : invalidResult(task._tag, "success", encoded.cause)
   }
   const error = Cause.findError(exit.cause)
   if (Result.isSuccess(error)) {
-    const encoded = of(task).encodeFailure(error.success)
-    return Exit.isSuccess(encoded) ? [Protocol.FAILURE, encoded.value] : invalid(errorOf(encoded))
+    const encoded = encoder(task.failure)(error.success)
+    return Exit.isSuccess(encoded)
+      ? [Protocol.FAILURE, encoded.value]
+      : invalidResult(task._tag, "failure", encoded.cause)
   }
   const defect = Cause.findDefect(exit.cause)
   if (Result.isSuccess(defect)) return [Protocol.DEFECT, Protocol.encodeDefect(defect.success)]
@@ -250,7 +286,7 @@ export const toExit = <T extends Task.Any>(
 ): Exit.Exit<Task.Success<T>, Task.Failure<T> | WireError> => {
   switch (outcome[0]) {
     case Protocol.SUCCESS:
-      return of(task).decodeSuccess(outcome[1]) as Exit.Exit<Task.Success<T>, WireError>
+      return decodeSuccess(task, outcome[1]) as Exit.Exit<Task.Success<T>, WireError>
     case Protocol.FAILURE: {
       const decoded = of(task).decodeFailure(outcome[1])
       return Exit.isSuccess(decoded) ? Exit.fail(decoded.value as Task.Failure<T>) : decoded
@@ -276,5 +312,5 @@ export const toExit = <T extends Task.Any>(
  */
 export const resultToExit = (task: Task.Any, result: ReadonlyArray<unknown>): Exit.Exit<unknown, unknown> =>
   result[2] === Protocol.SUCCESS
-    ? of(task).decodeSuccess(result[3])
+    ? decodeSuccess(task, result[3])
     : toExit(task, result.slice(2) as unknown as Protocol.Outcome)
