@@ -17,7 +17,8 @@ import type { RunnerPort } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadRunner from "@effect-threads/core/ThreadRunner"
 import * as Cause from "effect/Cause"
 import type * as Fiber from "effect/Fiber"
-import * as V8 from "node:v8"
+import { createRequire } from "node:module"
+import type * as V8 from "node:v8"
 import * as WorkerThreads from "node:worker_threads"
 
 /**
@@ -53,9 +54,19 @@ export const makePort = (parent: WorkerThreads.MessagePort): RunnerPort => {
       const port: Partial<Pick<WorkerThreads.MessagePort, "close">> = parent
       if (typeof port.close === "function") port.close()
     },
-    heapUsed: () => V8.getHeapStatistics().used_heap_size
+    heapUsed: () => (v8 ??= loadV8()).getHeapStatistics().used_heap_size
   }
 }
+
+/**
+ * `node:v8`, loaded when the pool first asks for the heap (`recycle.heapAbove`): importing it loads Node's streams
+ * (for heap snapshots), about 10 ms of a thread's start that a thread without a heap limit need not pay.
+ */
+let v8: typeof V8 | undefined
+const loadV8 = (): typeof V8 =>
+  (typeof process.getBuiltinModule === "function"
+    ? process.getBuiltinModule("node:v8")
+    : createRequire(import.meta.url)("node:v8")) as typeof V8
 
 /**
  * Serves `handlers` on the current thread. Call it once, at the end of the worker entry file. A `layer` that fails

@@ -1,32 +1,32 @@
 /**
- * The bundle's source map cut down to the user's files (`internal/sourceMap.ts`): what Node parses when a bundled
- * thread loads, so it must stay small and still map the user's lines.
+ * The bundle's source map cut down to the user's files, one segment per line (`internal/sourceMap.ts`): what Node
+ * parses when a bundled thread loads, so it must stay small and still name the user's files and lines.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { userOnly } from "../src/internal/sourceMap.ts"
 
 describe("userOnly", () => {
-  it("keeps the user's segments, marks where a package's begin, and makes the sources absolute", () => {
+  it("keeps the user's lines, marks where a package's lines begin, and makes the sources absolute", () => {
     const map = userOnly({
       version: 3,
       // from a cache in node_modules, a package's relative path does not name node_modules
       sources: ["../../../src/user.ts", "../../x/index.js"],
       names: [],
-      // line 0: user.ts 0:0 at column 0, x 5:2 at column 10; line 1: x 6:0 at column 0, user.ts 1:0 at column 4
-      mappings: "AAAA,UCKE;AACF,IDLA"
+      // line 0: user.ts 0:0 at column 0, x 5:2 at column 10; line 1: x 6:0 at 0, user.ts 1:0 at 4; line 2: x 7:0
+      mappings: "AAAA,UCKE;AACF,IDLA;ACCA"
     }, "/work/app/node_modules/.cache/effect-threads")
     assert.deepStrictEqual(map.sources, ["file:///work/app/src/user.ts"])
-    // line 0: user.ts 0:0 at 0, then nothing from column 10; line 1: user.ts 1:0 at column 4
-    assert.strictEqual(map.mappings, "AAAA,U;IACA")
+    // line 0: user.ts 0:0; line 1: user.ts 1:0 from column 0; line 2: nothing
+    assert.strictEqual(map.mappings, "AAAA;AACA;A")
   })
 
-  it("keeps names, renumbered, and leaves a map of user files only as it was", () => {
+  it("maps each line to its first segment of the user's code, and drops names", () => {
     const map = userOnly(
       { version: 3, sources: ["a.ts", "b.ts"], names: ["f", "g"], mappings: "AAAAA,ECAAC;AAAAD" },
       "/x"
     )
     assert.deepStrictEqual(map.sources, ["file:///x/a.ts", "file:///x/b.ts"])
-    assert.deepStrictEqual(map.names, ["f", "g"])
-    assert.strictEqual(map.mappings, "AAAAA,ECAAC;AAAAD")
+    assert.deepStrictEqual(map.names, [])
+    assert.strictEqual(map.mappings, "AAAA;ACAA")
   })
 })

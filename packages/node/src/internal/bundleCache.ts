@@ -21,7 +21,7 @@ import * as Path from "node:path"
 import type { RawSourceMap } from "./sourceMap.ts"
 
 /** Bumped when what is written, or how, changes: older bundles are then not used. */
-const FORMAT = 1
+const FORMAT = 3
 
 /** One input file as it was read: path, size, modification time (ms). */
 export type Input = readonly [string, number, number]
