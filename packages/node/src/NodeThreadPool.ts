@@ -48,8 +48,8 @@ export interface Options extends ThreadPool.Options {
    * instead of `node_modules/.cache/effect-threads` in the nearest `node_modules` above the entry (or
    * `<tmpdir>/effect-threads-<uid>` where that cannot be written). `false` starts the entry as it is.
    *
-   * Threads started from a bundle map stack traces to the entry's own source files (source maps, for files outside
-   * `node_modules`); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic imports behave as in the
+   * Threads started from a bundle map stack traces to the entry's own source files and lines (source maps, for files
+   * outside `node_modules`, one entry per line); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic imports behave as in the
    * entry. An entry that cannot be bundled safely (`import.meta` used as a whole, a CommonJS entry) starts as it is;
    * a bundler failure, or a cache that cannot be written, starts it as it is after one warning.
    *
