@@ -49,9 +49,10 @@ export interface Options extends ThreadPool.Options {
    * `<tmpdir>/effect-threads-<uid>` where that cannot be written). `false` starts the entry as it is.
    *
    * Threads started from a bundle map stack traces to the entry's own source files and lines (source maps, for files
-   * outside `node_modules`, one entry per line); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic imports behave as in the
-   * entry. An entry that cannot be bundled safely (`import.meta` used as a whole, a CommonJS entry) starts as it is;
-   * a bundler failure, or a cache that cannot be written, starts it as it is after one warning.
+   * outside `node_modules`, one entry per line); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic
+   * imports behave as in the entry. An entry that cannot be bundled safely (`import.meta` used as a whole, a CommonJS
+   * entry) starts as it is; a bundler failure, or a cache that cannot be written, starts it as it is after one
+   * warning.
    *
    * @since 0.4.0
    */
