@@ -17,6 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { readFileSync } from "node:fs"
 import { Worker } from "node:worker_threads"
 import { inputs, tinySum } from "./pools/Pool.ts"
 import { AddOne, Fib } from "./workers/api.ts"
@@ -128,6 +129,21 @@ const make = (contender: Contender): Promise<Runner> | Runner => {
   }
 }
 
+/**
+ * The process's peak RSS, threads included, in MB: Linux's `VmHWM` (the high-water mark of this process's own memory,
+ * which starts afresh at `exec`), else `maxRSS`. On Linux `maxRSS` is carried across `fork` and `exec`: a child of a
+ * large parent (`run.ts` after its rounds) reports at least the parent's size.
+ */
+const peakRssMB = (): number => {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))
+    if (hwm !== null) return Number(hwm[1]) / 1024
+  } catch {
+    // Not Linux: maxRSS below.
+  }
+  return process.resourceUsage().maxRSS / 1024
+}
+
 const tiny = async (contender: Contender, tasks: number, warmup: number): Promise<TinyResult> => {
   const runner = await make(contender)
   await runner.tiny(warmup)
@@ -135,7 +151,7 @@ const tiny = async (contender: Contender, tasks: number, warmup: number): Promis
   const sum = await runner.tiny(tasks)
   const seconds = (performance.now() - begin) / 1000
   if (sum !== tinySum(tasks)) throw new Error(`${contender}: wrong sum ${sum}`)
-  const rssMB = process.resourceUsage().maxRSS / 1024
+  const rssMB = peakRssMB()
   await runner.close()
   return { tasksPerSec: tasks / seconds, rssMB }
 }
