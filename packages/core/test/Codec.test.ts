@@ -175,6 +175,20 @@ describe("Codec", () => {
       assert.strictEqual(error.message, "the payload of Any holds a value at $.a[1] that cannot be sent to a thread")
     })
 
+    it("the walk writes its path in the same format: odd keys, indexes", () => {
+      const error = invalidPayloadOf(Codec.encodePayloadChecked(Task.make("Any", { payload: Schema.Any }), {
+        "a key": [{ f: Symbol("s") }]
+      }))
+      assert.strictEqual(error.path, "$[\"a key\"][0].f")
+      const walk = (payload: unknown) => Codec.unsendable("Any", payload, new Error("could not be cloned")).path
+      assert.strictEqual(walk({ m: new Map([["k", () => 3]]) }), "$.m.get(k)")
+      assert.strictEqual(walk({ m: new Map([[Symbol("k"), 3]]) }), "$.m.<key>")
+      assert.strictEqual(walk({ s: new Set([1, { p: Promise.resolve(1) }]) }), "$.s.<item>.p")
+      const cyclic: Record<string, unknown> = { a: 1 }
+      cyclic["self"] = cyclic
+      assert.strictEqual(walk(cyclic), "$")
+    })
+
     it("a payload whose post failed is walked only then; to the main thread it says so", () => {
       const error = Codec.unsendable("Call", { f: Symbol("s") }, new Error("could not be cloned"), "the main thread")
       assert.strictEqual(error.path, "$.f")

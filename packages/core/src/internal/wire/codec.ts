@@ -47,12 +47,7 @@ export type Part = "payload" | "success" | "failure" | "element"
 /** Formats a path: `$` for the root, `$.a.b[1]` below it, `$["a key"]` for a key that is not an identifier. */
 export const formatPath = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string => {
   let out = "$"
-  for (const segment of path) {
-    const key = typeof segment === "object" ? segment.key : segment
-    if (typeof key === "number") out += `[${key}]`
-    else if (typeof key === "string" && /^[A-Za-z_$][\w$]*$/.test(key)) out += `.${key}`
-    else out += `[${typeof key === "string" ? JSON.stringify(key) : String(key)}]`
-  }
+  for (const segment of path) out += Protocol.pathSegment(typeof segment === "object" ? segment.key : segment)
   return out
 }
 

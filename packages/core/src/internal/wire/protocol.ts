@@ -141,6 +141,13 @@ export const decodeDefect = (wire: unknown): unknown => {
 export const isPrimitive = (value: unknown): boolean =>
   value === null || (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol")
 
+/** One step of a path: `.a` for a key that is an identifier, `[1]` for an index, `["a key"]` for any other key. */
+export const pathSegment = (key: PropertyKey): string => {
+  if (typeof key === "number") return `[${key}]`
+  if (typeof key === "string" && /^[A-Za-z_$][\w$]*$/.test(key)) return `.${key}`
+  return `[${typeof key === "string" ? JSON.stringify(key) : String(key)}]`
+}
+
 /**
  * Finds the first value that the structured clone algorithm rejects (a function or a symbol), and returns its path
  * (`$` for the root, `$.a[2].b` below it), or `undefined` if there is none. Only run after a clone has failed, to
@@ -148,40 +155,45 @@ export const isPrimitive = (value: unknown): boolean =>
  */
 export const findUncloneable = (value: unknown): string | undefined => {
   const seen = new Set<object>()
-  const visit = (v: unknown, path: string): string | undefined => {
-    if (typeof v === "function" || typeof v === "symbol") return path
+  // Gives the path from `v` down to the first value that cannot be cloned ("" for `v` itself), or `undefined`: a
+  // path is written only on the way back up from a find, so a walk that finds nothing writes none.
+  const visit = (v: unknown): string | undefined => {
+    if (typeof v === "function" || typeof v === "symbol") return ""
     if (typeof v !== "object" || v === null || seen.has(v)) return undefined
     seen.add(v)
-    if (v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise) return path
+    if (v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise) return ""
     if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) {
       return undefined
     }
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
-        const found = visit(v[i], `${path}[${i}]`)
-        if (found !== undefined) return found
+        const found = visit(v[i])
+        if (found !== undefined) return pathSegment(i) + found
       }
       return undefined
     }
     if (v instanceof Map) {
       for (const [key, item] of v) {
-        const found = visit(key, `${path}.<key>`) ?? visit(item, `${path}.get(${Describe.describe(key)})`)
-        if (found !== undefined) return found
+        const inKey = visit(key)
+        if (inKey !== undefined) return `.<key>${inKey}`
+        const inItem = visit(item)
+        if (inItem !== undefined) return `.get(${Describe.describe(key)})${inItem}`
       }
       return undefined
     }
     if (v instanceof Set) {
       for (const item of v) {
-        const found = visit(item, `${path}.<item>`)
-        if (found !== undefined) return found
+        const found = visit(item)
+        if (found !== undefined) return `.<item>${found}`
       }
       return undefined
     }
     for (const key of Object.keys(v)) {
-      const found = visit((v as Record<string, unknown>)[key], `${path}.${key}`)
-      if (found !== undefined) return found
+      const found = visit((v as Record<string, unknown>)[key])
+      if (found !== undefined) return pathSegment(key) + found
     }
     return undefined
   }
-  return visit(value, "$")
+  const found = visit(value)
+  return found === undefined ? undefined : `$${found}`
 }
