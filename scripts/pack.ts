@@ -15,6 +15,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Lockfile from "proper-lockfile"
 
 /** The workspace's root folder. */
 export const root: string = path.resolve(import.meta.dirname, "..")
@@ -167,38 +168,23 @@ const sourcesHash = (): string => {
   return hash.digest("hex").slice(0, 16)
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /**
- * Holds a lock (a folder holding the holder's pid) while `body` runs. A lock whose holder died is taken over; a
- * waiter checks again every 250 ms (the holder is building, which takes seconds), for 5 minutes at most.
+ * Holds a lock on `target` (a folder) while `body` runs, with proper-lockfile: the holder keeps its lock fresh, so a
+ * lock whose holder died or hangs is taken over once it is 30 s stale; a waiter checks again every 250 ms (the holder
+ * is building, which takes seconds under load, a minute at worst), for 10 minutes at most.
  */
-const withLock = async <A>(lock: string, body: () => Promise<A>): Promise<A> => {
-  const deadline = Date.now() + 300_000
-  for (;;) {
-    try {
-      fs.mkdirSync(lock)
-      fs.writeFileSync(path.join(lock, "pid"), String(process.pid))
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-      const pid = Number(fs.readFileSync(path.join(lock, "pid"), { encoding: "utf8", flag: "a+" }))
-      if (pid > 0 && !alive(pid)) fs.rmSync(lock, { recursive: true, force: true })
-      else if (Date.now() > deadline) throw new StepFailed(`${lock} is still held by pid ${pid} after 5 minutes`)
-      else await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  }
+const withLock = async <A>(target: string, body: () => Promise<A>): Promise<A> => {
+  fs.mkdirSync(target, { recursive: true })
+  const release = await Lockfile.lock(target, {
+    stale: 30_000,
+    update: 5_000,
+    realpath: false,
+    retries: { retries: 2_400, factor: 1, minTimeout: 250, maxTimeout: 250 }
+  })
   try {
     return await body()
   } finally {
-    fs.rmSync(lock, { recursive: true, force: true })
+    await release()
   }
 }
 
@@ -208,10 +194,10 @@ const withLock = async <A>(lock: string, body: () => Promise<A>): Promise<A> => 
  * process or another, gets the same tarballs.
  */
 export const packPackages = (log: (line: string) => void = () => {}): Promise<Packed> => {
-  fs.mkdirSync(packedRoot, { recursive: true })
-  return withLock(path.join(packedRoot, ".lock"), async () => {
-    const hash = sourcesHash()
-    const dir = path.join(packedRoot, hash)
+  const hash = sourcesHash()
+  const dir = path.join(packedRoot, hash)
+  // One lock per content: runs of other trees on the same machine (another checkout) neither wait nor get in the way.
+  return withLock(path.join(packedRoot, `${hash}.build`), async () => {
     const tarballOf = (name: string) => {
       const manifest = readJson(path.join(root, "packages", name, "package.json"))
       const file = `${String(manifest["name"]).replace(/^@/, "").replace("/", "-")}-${String(manifest["version"])}.tgz`
@@ -225,7 +211,7 @@ export const packPackages = (log: (line: string) => void = () => {}): Promise<Pa
     // Tarballs of other sources stay an hour: another process (a test run of an older tree) may still install them.
     for (const old of fs.readdirSync(packedRoot)) {
       const folder = path.join(packedRoot, old)
-      if (old !== ".lock" && Date.now() - fs.statSync(folder).mtimeMs > 3_600_000) {
+      if (old !== `${hash}.build` && !old.endsWith(".lock") && Date.now() - fs.statSync(folder).mtimeMs > 3_600_000) {
         fs.rmSync(folder, { recursive: true, force: true })
       }
     }
@@ -235,7 +221,8 @@ export const packPackages = (log: (line: string) => void = () => {}): Promise<Pa
     }
     const filters = publishedPackages.flatMap((name) => ["--filter", `./packages/${name}`])
     await run(command, [...prefix, ...filters, "run", "build"], { cwd: root, timeoutMs: 240_000 })
-    fs.mkdirSync(dir)
+    fs.rmSync(dir, { recursive: true, force: true }) // what a holder that died half-way left
+    fs.mkdirSync(dir, { recursive: true })
     for (const name of publishedPackages) {
       await run(command, [...prefix, "pack", "--pack-destination", dir], {
         cwd: path.join(root, "packages", name),
