@@ -236,6 +236,15 @@ describe("ThreadPool.mapStream", () => {
         Effect.exit
       )
       assert.strictEqual(failureOf(upstream), "upstream broke")
+      // A result that does not match its schema is InvalidResult, after the elements before it.
+      const lies: Array<number> = []
+      const invalid = yield* Stream.make(0, 2, 3, 4).pipe(
+        ThreadPool.mapStream(Lies),
+        Stream.runForEach((n) => Effect.sync(() => lies.push(n))),
+        Effect.exit
+      )
+      assert.instanceOf(failureOf(invalid), ThreadError.InvalidResult)
+      assert.deepStrictEqual(lies, [0, 2])
       yield* idle
     }).pipe(Effect.provide(poolOf(2))))
 

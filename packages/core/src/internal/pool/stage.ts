@@ -18,6 +18,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Task from "../../Task.ts"
 import * as Batch from "../wire/batch.ts"
+import * as Codec from "../wire/codec.ts"
+import * as Protocol from "../wire/protocol.ts"
 import * as Batches from "./batches.ts"
 import * as Bulk from "./bulk.ts"
 import type * as Section from "./section.ts"
@@ -164,9 +166,16 @@ class Stage {
     if (this.stopped) return this.settled()
     if (Exit.isFailure(done)) return this.fail(done.cause)
     const answer = done.value
+    const [, kinds, values] = answer
+    const decode = Codec.decoder(this.batches.task.success)
     const results: Array<unknown> = []
-    for (let j = 0; j < answer[2].length; j++) {
-      const exit = Batch.elementExit(this.batches.task, answer, j)
+    for (let j = 0; j < values.length; j++) {
+      // A success, the common case, decoded in place; any other end (or a success that does not decode: an
+      // InvalidResult) through the task's codec.
+      const decoded = kinds === 0 || kinds[j] === Protocol.SUCCESS ? decode(values[j]) : undefined
+      const exit = decoded !== undefined && Exit.isSuccess(decoded)
+        ? decoded
+        : Batch.elementExit(this.batches.task, answer, j)
       if (Exit.isFailure(exit)) {
         slot.results = results
         this.give()
