@@ -46,6 +46,25 @@ describe("Bulk calls on worker_threads", { timeout: 30_000 }, () => {
       assert.isTrue(buffers.every((buffer) => buffer.byteLength === 0))
     }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2 }))))
 
+  it.live("mapStream transfers each element's buffers with its own batch, over one chunk of many buffers", () =>
+    Effect.gen(function*() {
+      // One upstream chunk of 200 buffers waits to be batched: the batches after the first carry their own buffers.
+      const buffers = range(200).map((i) => new ArrayBuffer(1_000 + i))
+      const lengths = yield* Stream.fromIterable(buffers).pipe(
+        ThreadPool.mapStream(Api.ByteLength, { transfer: (buffer) => [buffer] }),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual(lengths, range(200).map((i) => 1_000 + i))
+      assert.isTrue(buffers.every((buffer) => buffer.byteLength === 0))
+      const fixed = range(100).map((i) => new ArrayBuffer(10 + i))
+      const inBatches = yield* Stream.fromIterable(fixed).pipe(
+        ThreadPool.mapStream(Api.ByteLength, { transfer: (buffer) => [buffer], batchSize: 7, ordered: false }),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual(inBatches.toSorted((a, b) => a - b), range(100).map((i) => 10 + i))
+      yield* idle
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2 }))))
+
   it.live("process.exit in the middle of a batch: its elements fail with ThreadCrashed and the exit code", () =>
     Effect.gen(function*() {
       const exits = yield* ThreadPool.forEach(Api.Exit, [3, 3, 3], { mode: "exit", batchSize: 3 })

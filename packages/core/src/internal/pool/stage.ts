@@ -67,9 +67,10 @@ class Stage {
   readonly queue: Queue.Queue<unknown, unknown>
   readonly ordered: boolean
   readonly bound: number
-  /** Encoded payloads (and their transfers) waiting to be batched. */
+  /** Encoded payloads waiting to be batched. */
   pending: Array<unknown> = []
-  transfers: Array<unknown> | undefined = undefined
+  /** What each of them transfers, in the same places, when the call transfers anything (`transfer`). */
+  transfers: Array<ReadonlyArray<unknown> | undefined> | undefined
   /** Elements taken from the upstream and not yet taken by the consumer. */
   held = 0
   /** The index of the next element from the upstream (for `transfer`). */
@@ -88,6 +89,7 @@ class Stage {
     this.queue = queue
     this.ordered = options?.ordered ?? true
     this.bound = Math.max(1, Math.floor(options?.bufferSize ?? 16_384))
+    this.transfers = options?.transfer === undefined ? undefined : []
   }
 
   /** The size of the next batch: the sizer's, within the bound's share of one thread. */
@@ -113,8 +115,8 @@ class Stage {
             return Effect.interrupt
           }
           this.pending.push(encoded.value)
-          const transfers = Batches.transferOf(this.batches, element, this.index++)
-          if (transfers !== undefined) (this.transfers ??= []).push(...transfers)
+          this.transfers?.push(Batches.transferOf(this.batches, element, this.index))
+          this.index++
           this.held++
         }
         this.dispatch()
@@ -151,10 +153,16 @@ class Stage {
     while (!this.stopped && this.pending.length > 0 && Batches.hasRoom(this.batches)) {
       const size = this.size()
       if (this.pending.length < size && this.batches.fibers.size >= threads && !this.upstreamDone) return
-      const payloads = this.pending.length <= size ? this.pending : this.pending.slice(0, size)
-      this.pending = this.pending.length <= size ? [] : this.pending.slice(size)
-      const transfer = this.transfers
-      this.transfers = undefined
+      const whole = this.pending.length <= size
+      const payloads = whole ? this.pending : this.pending.slice(0, size)
+      this.pending = whole ? [] : this.pending.slice(size)
+      // Each element's transfers go with its own batch: one transferred with another's would be detached here.
+      let transfer: Array<unknown> | undefined
+      if (this.transfers !== undefined) {
+        const own = whole ? this.transfers : this.transfers.slice(0, size)
+        this.transfers = whole ? [] : this.transfers.slice(size)
+        for (const transfers of own) if (transfers !== undefined) (transfer ??= []).push(...transfers)
+      }
       const slot: Slot = { results: undefined }
       this.slots.push(slot)
       Batches.send(this.batches, payloads, transfer, (done) => this.done(slot, done))
