@@ -463,9 +463,15 @@ export const stream = <T extends Task.AnyStream>(
  * @since 0.4.0
  */
 export interface BulkOptions<P = unknown> {
-  /** Elements per batch, fixed. By default the size adapts to the time each element takes in its thread. */
+  /**
+   * Elements per batch, fixed: a positive integer. By default the size adapts to the time each element takes in its
+   * thread.
+   */
   readonly batchSize?: number | undefined
-  /** Batches in flight at most (default: two per thread; on the cluster, elements in flight, default 16). */
+  /**
+   * Batches in flight at most: a positive integer, or `Infinity` (no bound). Default: two per thread; on the cluster,
+   * elements in flight, default 16.
+   */
   readonly concurrency?: number | undefined
   readonly priority?: number | undefined
   readonly whenBacklogFull?: "wait" | "fail" | undefined
@@ -498,6 +504,7 @@ export interface ForEachOptions<P = unknown> extends BulkOptions<P> {
  */
 export interface MapStreamOptions<P = unknown> extends BulkOptions<P> {
   readonly ordered?: boolean | undefined
+  /** Elements between the upstream and the consumer at most: a positive integer. Default 16,384. */
   readonly bufferSize?: number | undefined
 }
 
@@ -513,17 +520,17 @@ export interface ForEach {
     task: T & Task.NotStream<T>,
     payloads: Iterable<Task.Payload<T>>,
     options: ForEachOptions<Task.Payload<T>> & { readonly mode: "exit" }
-  ): Effect.Effect<Array<Exit.Exit<Task.Success<T>, RunError<T>>>, never, Executor>
+  ): Effect.Effect<Array<Exit.Exit<Task.Success<T>, RunError<T>>>, InvalidOptions, Executor>
   <T extends Task.Any>(
     task: T & Task.NotStream<T>,
     payloads: Iterable<Task.Payload<T>>,
     options: ForEachOptions<Task.Payload<T>> & { readonly discard: true }
-  ): Effect.Effect<void, RunError<T>, Executor>
+  ): Effect.Effect<void, RunError<T> | InvalidOptions, Executor>
   <T extends Task.Any>(
     task: T & Task.NotStream<T>,
     payloads: Iterable<Task.Payload<T>>,
     options?: ForEachOptions<Task.Payload<T>>
-  ): Effect.Effect<Array<Task.Success<T>>, RunError<T>, Executor>
+  ): Effect.Effect<Array<Task.Success<T>>, RunError<T> | InvalidOptions, Executor>
 }
 
 /**
@@ -532,7 +539,8 @@ export interface ForEach {
  * for the call: the elements go in batches (one task of the pool each), sized by the time an element takes (tiny
  * tasks: thousands a batch; long ones: one at a time), a few in flight per thread. `mode: "exit"` gives every
  * element's `Exit` instead; a thread that dies fails the elements of its batch with `ThreadCrashed` (none is run
- * again), and the rest go on. On the cluster, it runs element by element.
+ * again), and the rest go on. On the cluster, it runs element by element. A `batchSize` or `concurrency` out of
+ * range fails the call with {@link InvalidOptions} before anything runs.
  *
  * **Example** (Squaring 100,000 numbers on threads)
  *
@@ -543,7 +551,7 @@ export interface ForEach {
  * const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
  *
  * const squares = ThreadPool.forEach(Square, Array.from({ length: 100_000 }, (_, i) => i))
- * // Effect<Array<number>, ThreadError | AlreadyQuit | InvalidLimit, Executor>
+ * // Effect<Array<number>, ThreadError | AlreadyQuit | InvalidLimit | InvalidOptions, Executor>
  * ```
  *
  * @stability experimental
@@ -559,7 +567,8 @@ export const forEach: ForEach =
  * the stream gives while the threads are busy: `stream.pipe(ThreadPool.mapStream(task))`. Backpressure: at most
  * `bufferSize` elements between the stream and the consumer. Ordered by default (`ordered: false`: as batches end).
  * The first failure (an element's, the stream's, a crash) fails the stream after the elements already given and
- * interrupts the batches in flight; a consumer that stops interrupts them too.
+ * interrupts the batches in flight; a consumer that stops interrupts them too. A `batchSize`, `concurrency` or
+ * `bufferSize` out of range fails the stream with {@link InvalidOptions} before any element is pulled.
  *
  * @stability experimental
  * @category combinators
@@ -569,13 +578,15 @@ export const mapStream = <T extends Task.Any>(
   task: T & Task.NotStream<T>,
   options?: MapStreamOptions<Task.Payload<T>>
 ) =>
-<E, R>(self: Stream.Stream<Task.Payload<T>, E, R>): Stream.Stream<Task.Success<T>, E | RunError<T>, R | Executor> =>
+<E, R>(
+  self: Stream.Stream<Task.Payload<T>, E, R>
+): Stream.Stream<Task.Success<T>, E | RunError<T> | InvalidOptions, R | Executor> =>
   Stream.unwrap(
     Executor.use((executor) =>
       Effect.succeed(
         Bulk.mapStream(executor, task, options as MapStreamOptions)(self) as Stream.Stream<
           Task.Success<T>,
-          E | RunError<T>,
+          E | RunError<T> | InvalidOptions,
           R
         >
       )

@@ -14,7 +14,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Task from "../../Task.ts"
-import type * as ThreadError from "../../ThreadError.ts"
+import * as ThreadError from "../../ThreadError.ts"
+import * as Describe from "../describe.ts"
 import * as Batch from "../wire/batch.ts"
 import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
@@ -33,6 +34,26 @@ export interface Options {
   readonly key?: string | undefined
   /** What each element's payload transfers instead of copying (`ArrayBuffer`s, `MessagePort`s). */
   readonly transfer?: ((payload: never, index: number) => ReadonlyArray<unknown>) | undefined
+}
+
+/** A count option: a positive integer, or (where `infinite`) `Infinity`, or absent; what is wrong, if anything. */
+const checkCount = (name: string, value: unknown, infinite: boolean): string | undefined =>
+  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= 1) ||
+    (infinite && value === Infinity)
+    ? undefined
+    : `${name} must be a positive integer${infinite ? " or Infinity" : ""}, got ${Describe.describe(value)}`
+
+/**
+ * Checks a bulk call's counts before anything runs: `batchSize` and `bufferSize` are positive integers, `concurrency`
+ * a positive integer or `Infinity` (no bound). Gives the `InvalidOptions` naming the first one out of range.
+ */
+export const validate = (
+  options: (Options & { readonly bufferSize?: number | undefined }) | undefined
+): ThreadError.InvalidOptions | undefined => {
+  const problem = checkCount("batchSize", options?.batchSize, false) ??
+    checkCount("concurrency", options?.concurrency, true) ??
+    checkCount("bufferSize", options?.bufferSize, false)
+  return problem === undefined ? undefined : new ThreadError.InvalidOptions({ message: problem })
 }
 
 /** How a batch ended: its answer, or the failure of the batch as a whole (told with the element's task). */
@@ -77,7 +98,7 @@ export const make = (
     stop: stop ? 1 : 0,
     options,
     sizer: Sizer.make(threads, options?.batchSize),
-    limit: Math.max(1, Math.floor(options?.concurrency ?? 2 * threads)),
+    limit: options?.concurrency ?? 2 * threads,
     fork: Effect.runForkWith(context),
     fibers: new Set()
   }

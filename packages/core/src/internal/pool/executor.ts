@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as Task from "../../Task.ts"
 import type * as ThreadPool from "../../ThreadPool.ts"
-import type * as Batches from "./batches.ts"
+import * as Batches from "./batches.ts"
 import * as Bulk from "./bulk.ts"
 import type * as Section from "./section.ts"
 import * as Stage from "./stage.ts"
@@ -27,6 +27,10 @@ export const register = <S extends object>(shape: S, section: Section.Section): 
 /** How many tasks an executor that is not a pool runs at once for one bulk call, unless told. */
 const defaultConcurrency = 16
 
+/** Elements in flight at once, element by element: `concurrency` (`Infinity`: no bound), or the default. */
+const concurrencyOf = (options: Batches.Options | undefined): number | "unbounded" =>
+  options?.concurrency === Infinity ? "unbounded" : options?.concurrency ?? defaultConcurrency
+
 /** The options of one element's run, element by element. */
 const runOptions = (options: Batches.Options | undefined, payload: unknown, index: number): ThreadPool.RunOptions => ({
   priority: options?.priority,
@@ -42,9 +46,11 @@ export const forEach = (
   payloads: Iterable<unknown>,
   options: Bulk.ForEachOptions | undefined
 ): Effect.Effect<unknown, unknown> => {
+  const invalid = Batches.validate(options)
+  if (invalid !== undefined) return Effect.fail(invalid)
   const section = sections.get(executor)
   if (section !== undefined) return Bulk.forEach(section, task, payloads, options)
-  const concurrency = options?.concurrency ?? defaultConcurrency
+  const concurrency = concurrencyOf(options)
   const run = (payload: unknown, index: number): Effect.Effect<unknown, unknown> =>
     executor.deferToThread(task, payload as never, runOptions(options, payload, index))
   if (options?.mode === "exit") {
@@ -62,12 +68,14 @@ export const mapStream = (
   options: Stage.StageOptions | undefined
 ) =>
 <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<unknown, unknown, R> => {
+  const invalid = Batches.validate(options)
+  if (invalid !== undefined) return Stream.fail(invalid)
   const section = sections.get(executor)
   if (section !== undefined) return Stage.mapStream(section, task, options)(self)
   let index = 0
   return Stream.mapEffect(
     self,
     (payload) => executor.deferToThread(task, payload as never, runOptions(options, payload, index++)),
-    { concurrency: options?.concurrency ?? defaultConcurrency, unordered: options?.ordered === false }
+    { concurrency: concurrencyOf(options), unordered: options?.ordered === false }
   )
 }

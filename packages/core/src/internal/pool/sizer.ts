@@ -27,10 +27,10 @@ export interface Sizer {
   millis: number
 }
 
-/** A sizer for `threads` threads, with a fixed size if the call gave one. */
+/** A sizer for `threads` threads, with a fixed size (a positive integer, checked by the call) if the call gave one. */
 export const make = (threads: number, fixed: number | undefined): Sizer => ({
   threads: Math.max(1, threads),
-  fixed: fixed === undefined ? undefined : Math.max(1, Math.floor(fixed)),
+  fixed,
   elements: 0,
   millis: 0
 })

@@ -88,7 +88,7 @@ class Stage {
     this.batches = batches
     this.queue = queue
     this.ordered = options?.ordered ?? true
-    this.bound = Math.max(1, Math.floor(options?.bufferSize ?? 16_384))
+    this.bound = options?.bufferSize ?? 16_384
     this.transfers = options?.transfer === undefined ? undefined : []
   }
 
