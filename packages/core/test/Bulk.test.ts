@@ -4,7 +4,7 @@
  * the pool's scope closing, bad input) and `ThreadPool.mapStream` (ordered or as completed, failures of an element
  * and of the upstream, backpressure, a consumer that stops).
  */
-import { InProcessThreads, PoolMetrics, Task, ThreadError, ThreadPool } from "@effect-threads/core"
+import { InProcessThreads, PoolMetrics, Task, TaskCodec, ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -177,6 +177,34 @@ describe("ThreadPool.forEach", () => {
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
     }))
+
+  it.effect("a payload the thread cannot decode (through a relay) is that element's InvalidPayload, with its path", () =>
+    Effect.gen(function*() {
+      // A relay sends payloads as they are: only the thread decodes them, with Point's schema.
+      const relay = TaskCodec.relay(Point)
+      const payloads = [{ x: 1 }, { x: "2" }, { x: 3 }]
+      const exits = yield* ThreadPool.forEach(relay, payloads, { mode: "exit", batchSize: 3 })
+      assert.deepStrictEqual([exits[0], exits[2]], [Exit.succeed(1), Exit.succeed(3)])
+      const error = failureOf(exits[1]!) as ThreadError.InvalidPayload
+      assert.instanceOf(error, ThreadError.InvalidPayload)
+      assert.strictEqual(error.task, "Point")
+      assert.strictEqual(error.path, "$.x")
+      assert.include(error.message, "the payload of Point does not match its schema at $.x")
+      // Without mode: "exit", it fails the call with that error; so it does a stream.
+      const failed = failureOf(yield* Effect.exit(ThreadPool.forEach(relay, payloads, { batchSize: 3 })))
+      assert.instanceOf(failed, ThreadError.InvalidPayload)
+      assert.strictEqual((failed as ThreadError.InvalidPayload).path, "$.x")
+      const streamed: Array<unknown> = []
+      const stream = yield* Stream.fromIterable(payloads).pipe(
+        ThreadPool.mapStream(relay),
+        Stream.runForEach((x) => Effect.sync(() => streamed.push(x))),
+        Effect.exit
+      )
+      assert.strictEqual((failureOf(stream) as ThreadError.InvalidPayload).path, "$.x")
+      assert.deepStrictEqual(streamed, [1])
+      // The thread goes on.
+      assert.deepStrictEqual(yield* ThreadPool.forEach(Point, [{ x: 4 }]), [4])
+    }).pipe(Effect.provide(poolOf(1))))
 
   it.effect("bad input: a payload that does not match, a task not implemented, a streaming task", () =>
     Effect.gen(function*() {

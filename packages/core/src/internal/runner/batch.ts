@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Task from "../../Task.ts"
+import type * as ThreadError from "../../ThreadError.ts"
 import * as Batch from "../wire/batch.ts"
 import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
@@ -46,7 +47,7 @@ class Run<R> {
   readonly handler: Task.AnyHandler<R>
   readonly stop: boolean
   readonly payloads: ReadonlyArray<unknown>
-  readonly decode: (input: unknown) => Exit.Exit<unknown, unknown>
+  readonly decode: (input: unknown) => Exit.Exit<unknown, ThreadError.InvalidPayload>
   readonly encodeSuccess: (input: unknown) => Exit.Exit<unknown, unknown>
   readonly started = clock()
   readonly values: Array<unknown> = []
@@ -57,7 +58,7 @@ class Run<R> {
     this.handler = handler
     this.stop = stop === 1
     this.payloads = payloads
-    this.decode = Codec.decoder(handler.task.payload)
+    this.decode = Codec.of(handler.task).decodePayload
     this.encodeSuccess = Codec.encoder(handler.task.success)
   }
 
@@ -67,7 +68,13 @@ class Run<R> {
    */
   loop(): Effect.Effect<Batch.Answer, never, R> {
     while (this.next < this.payloads.length) {
-      const effect = this.start(this.payloads[this.next++])
+      const decoded = this.decode(this.payloads[this.next++])
+      if (Exit.isFailure(decoded)) {
+        // As for a single task: INVALID_PAYLOAD, with where and what; the element did not run.
+        if (!this.recordOutcome(Codec.invalidOutcome(decoded))) break
+        continue
+      }
+      const effect = this.start(decoded.value)
       if (!Exit.isExit(effect)) {
         return Effect.flatMap(Effect.exit(effect), (exit) => this.record(exit) ? this.loop() : this.answer())
       }
@@ -76,14 +83,10 @@ class Run<R> {
     return this.answer()
   }
 
-  /** The element's effect, or its `Exit` if it ends before it starts (a payload that does not decode, a throw). */
+  /** The element's effect, or its `Exit` if it ends before it starts (its handler throws). */
   start(payload: unknown): Effect.Effect<unknown, unknown, R> {
-    const decoded = this.decode(payload)
-    if (Exit.isFailure(decoded)) {
-      return Exit.die(new Error(`the payload of ${this.handler.task._tag} does not match its schema`))
-    }
     try {
-      return this.handler.handle(decoded.value as never)
+      return this.handler.handle(payload as never)
     } catch (defect) {
       return Exit.die(defect)
     }
@@ -99,7 +102,12 @@ class Run<R> {
         return true
       }
     }
-    const [kind, value] = Batch.encodeElement(this.handler.task, exit)
+    return this.recordOutcome(Codec.encodeOutcome(this.handler.task, exit))
+  }
+
+  /** Writes an element's encoded outcome; gives whether to go on. */
+  recordOutcome(outcome: Protocol.Outcome): boolean {
+    const [kind, value] = Batch.elementOf(outcome)
     if (this.kinds === 0) this.kinds = this.values.map(() => Protocol.SUCCESS)
     this.kinds.push(kind)
     this.values.push(value)

@@ -47,16 +47,14 @@ export const batchTask = (task: Task.Any): Task.Any => {
 }
 
 /**
- * How one element that did not simply succeed ended, as the thread writes it into an answer: its kind, and the rest
- * of its outcome (the value, or the path and the message) as an array.
+ * How one element that did not simply succeed ended (its outcome, encoded: `Codec.encodeOutcome`, or
+ * `Codec.invalidOutcome` for a payload the thread could not decode), as the thread writes it into an answer: its
+ * kind, and the rest of its outcome (the value, or the path and the message) as an array.
  */
-export const encodeElement = (
-  task: Task.Any,
-  exit: Exit.Exit<unknown, unknown>
-): readonly [kind: number, rest: ReadonlyArray<unknown>] => {
-  const outcome = Codec.encodeOutcome(task, exit)
-  return [outcome[0], outcome.slice(1)]
-}
+export const elementOf = (outcome: Protocol.Outcome): readonly [kind: number, rest: ReadonlyArray<unknown>] => [
+  outcome[0],
+  outcome.slice(1)
+]
 
 /** The outcome of element `i` of an answer, as the thread encoded it. */
 const outcomeOf = (kinds: ReadonlyArray<number> | 0, values: ReadonlyArray<unknown>, i: number): Protocol.Outcome =>
