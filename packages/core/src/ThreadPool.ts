@@ -509,7 +509,9 @@ export interface MapStreamOptions<P = unknown> extends BulkOptions<P> {
 }
 
 /**
- * The type of {@link forEach}: the result follows the options' `mode` and `discard`.
+ * The type of {@link forEach}: the result follows the options' `mode` and `discard`, which must be known to the type
+ * check: `mode: "exit"` gives every element's `Exit`, `discard: true` nothing, and otherwise the successes; a `mode`
+ * typed `"default" | "exit"` or a `discard` typed `boolean` is a type error.
  *
  * @stability experimental
  * @category models
@@ -524,12 +526,14 @@ export interface ForEach {
   <T extends Task.Any>(
     task: T & Task.NotStream<T>,
     payloads: Iterable<Task.Payload<T>>,
-    options: ForEachOptions<Task.Payload<T>> & { readonly discard: true }
+    options: ForEachOptions<Task.Payload<T>> & { readonly mode?: "default" | undefined; readonly discard: true }
   ): Effect.Effect<void, RunError<T> | InvalidOptions, Executor>
   <T extends Task.Any>(
     task: T & Task.NotStream<T>,
     payloads: Iterable<Task.Payload<T>>,
-    options?: ForEachOptions<Task.Payload<T>>
+    options?:
+      & ForEachOptions<Task.Payload<T>>
+      & { readonly mode?: "default" | undefined; readonly discard?: false | undefined }
   ): Effect.Effect<Array<Task.Success<T>>, RunError<T> | InvalidOptions, Executor>
 }
 
