@@ -305,7 +305,8 @@ export const toExit = <T extends Task.Any>(
  * {@link toExit} of the outcome inside a RESULT message (`[RESULT, id, ...outcome]`): a success, the common case, is
  * decoded in place, without copying the outcome out.
  */
-export const resultToExit = (task: Task.Any, result: ReadonlyArray<unknown>): Exit.Exit<unknown, unknown> =>
-  result[2] === Protocol.SUCCESS
-    ? decodeSuccess(task, result[3])
-    : toExit(task, result.slice(2) as unknown as Protocol.Outcome)
+export const resultToExit = (task: Task.Any, result: ReadonlyArray<unknown>): Exit.Exit<unknown, unknown> => {
+  if (result[2] !== Protocol.SUCCESS) return toExit(task, result.slice(2) as unknown as Protocol.Outcome)
+  const exit = decoder(task.success)(result[3])
+  return Exit.isSuccess(exit) ? exit : resultMismatch(task._tag, "success", exit)
+}
