@@ -27,6 +27,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -455,87 +456,49 @@ export const stream = <T extends Task.AnyStream>(
   Stream.unwrap(Executor.use((pool) => Effect.succeed(pool.stream(task, payload, options))))
 
 /**
- * Options of {@link forEach} and {@link mapStream}: a bulk call sends its elements in batches, each batch one task of
- * the pool (it takes the `priority`, `key` and `whenBacklogFull` given here, as a task does).
+ * Options of {@link forEach} and {@link mapStream} (`ThreadPoolOptions.BulkOptions`).
  *
  * @stability experimental
  * @category models
  * @since 0.4.0
  */
-export interface BulkOptions<P = unknown> {
-  /**
-   * Elements per batch, fixed: a positive integer. By default the size adapts to the time each element takes in its
-   * thread.
-   */
-  readonly batchSize?: number | undefined
-  /**
-   * Batches in flight at most: a positive integer, or `Infinity` (no bound). Default: two per thread; on the cluster,
-   * elements in flight, default 16.
-   */
-  readonly concurrency?: number | undefined
-  readonly priority?: number | undefined
-  readonly whenBacklogFull?: "wait" | "fail" | undefined
-  /** Every batch of the call runs on this key's thread, in order. */
-  readonly key?: string | undefined
-  /** What an element's payload transfers instead of copying (its `ArrayBuffer`s, `MessagePort`s). */
-  readonly transfer?: ((payload: P, index: number) => ReadonlyArray<unknown>) | undefined
-}
+export type BulkOptions<P = unknown> = ThreadPoolOptions.BulkOptions<P>
 
 /**
- * Options of {@link forEach}: `mode: "exit"` runs every element and gives each one's `Exit`; `discard: true` keeps
- * no result.
+ * Options of {@link forEach}: `mode`, `discard` (`ThreadPoolOptions.ForEachOptions`).
  *
  * @stability experimental
  * @category models
  * @since 0.4.0
  */
-export interface ForEachOptions<P = unknown> extends BulkOptions<P> {
-  readonly mode?: "default" | "exit" | undefined
-  readonly discard?: boolean | undefined
-}
+export type ForEachOptions<P = unknown> = ThreadPoolOptions.ForEachOptions<P>
 
 /**
- * Options of {@link mapStream}: results in the input's order (`ordered`, the default) or as they come; at most
- * `bufferSize` elements (default 16,384) between the upstream and the consumer.
+ * Options of {@link mapStream}: `ordered`, `bufferSize` (`ThreadPoolOptions.MapStreamOptions`).
  *
  * @stability experimental
  * @category models
  * @since 0.4.0
  */
-export interface MapStreamOptions<P = unknown> extends BulkOptions<P> {
-  readonly ordered?: boolean | undefined
-  /** Elements between the upstream and the consumer at most: a positive integer. Default 16,384. */
-  readonly bufferSize?: number | undefined
-}
+export type MapStreamOptions<P = unknown> = ThreadPoolOptions.MapStreamOptions<P>
 
 /**
- * The type of {@link forEach}: the result follows the options' `mode` and `discard`, which must be known to the type
- * check: `mode: "exit"` gives every element's `Exit`, `discard: true` nothing, and otherwise the successes; a `mode`
- * typed `"default" | "exit"` or a `discard` typed `boolean` is a type error.
+ * The type of {@link forEach}: its result follows `mode` and `discard` (`ThreadPoolOptions.ForEach`).
  *
  * @stability experimental
  * @category models
  * @since 0.4.0
  */
-export interface ForEach {
-  <T extends Task.Any>(
-    task: T & Task.NotStream<T>,
-    payloads: Iterable<Task.Payload<T>>,
-    options: ForEachOptions<Task.Payload<T>> & { readonly mode: "exit" }
-  ): Effect.Effect<Array<Exit.Exit<Task.Success<T>, RunError<T>>>, InvalidOptions, Executor>
-  <T extends Task.Any>(
-    task: T & Task.NotStream<T>,
-    payloads: Iterable<Task.Payload<T>>,
-    options: ForEachOptions<Task.Payload<T>> & { readonly mode?: "default" | undefined; readonly discard: true }
-  ): Effect.Effect<void, RunError<T> | InvalidOptions, Executor>
-  <T extends Task.Any>(
-    task: T & Task.NotStream<T>,
-    payloads: Iterable<Task.Payload<T>>,
-    options?:
-      & ForEachOptions<Task.Payload<T>>
-      & { readonly mode?: "default" | undefined; readonly discard?: false | undefined }
-  ): Effect.Effect<Array<Task.Success<T>>, RunError<T> | InvalidOptions, Executor>
-}
+export type ForEach = ThreadPoolOptions.ForEach
+
+/**
+ * The type of {@link mapStream}, data-last and data-first (`ThreadPoolOptions.MapStream`).
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export type MapStream = ThreadPoolOptions.MapStream
 
 /**
  * Runs a task on every element of a collection on the {@link Executor}'s threads, shaped like `Effect.forEach`: the
@@ -563,7 +526,7 @@ export interface ForEach {
  * @since 0.4.0
  */
 export const forEach: ForEach =
-  ((task: Task.Any, payloads: Iterable<unknown>, options?: ForEachOptions) =>
+  ((task: Task.Any, payloads: Iterable<unknown>, options?: ForEachOptions<never>) =>
     Executor.use((executor) => Bulk.forEach(executor, task, payloads, options))) as ForEach
 
 /**
@@ -578,21 +541,8 @@ export const forEach: ForEach =
  * @category combinators
  * @since 0.4.0
  */
-export const mapStream = <T extends Task.Any>(
-  task: T & Task.NotStream<T>,
-  options?: MapStreamOptions<Task.Payload<T>>
-) =>
-<E, R>(
-  self: Stream.Stream<Task.Payload<T>, E, R>
-): Stream.Stream<Task.Success<T>, E | RunError<T> | InvalidOptions, R | Executor> =>
-  Stream.unwrap(
-    Executor.use((executor) =>
-      Effect.succeed(
-        Bulk.mapStream(executor, task, options as MapStreamOptions)(self) as Stream.Stream<
-          Task.Success<T>,
-          E | RunError<T> | InvalidOptions,
-          R
-        >
-      )
-    )
-  )
+export const mapStream: MapStream = dual(
+  (args) => Stream.isStream(args[0]),
+  (self: Stream.Stream<unknown, unknown, unknown>, task: Task.Any, options?: MapStreamOptions<never>) =>
+    Stream.unwrap(Executor.use((executor) => Effect.succeed(Bulk.mapStream(executor, task, options)(self))))
+)

@@ -1,15 +1,20 @@
 /**
  * The options of a `ThreadPool`: of the pool (`Options`: its size, durations, pipelining, backlog bound, recycling,
- * adaptive policy, tracing, main-thread handlers) and of one run (`RunOptions`, `StreamOptions`). `ThreadPool`
- * re-exports them under the same names.
+ * adaptive policy, tracing, main-thread handlers), of one run (`RunOptions`, `StreamOptions`) and of the bulk calls
+ * (`BulkOptions`, `ForEachOptions`, `MapStreamOptions`), with the bulk calls' types (`ForEach`, `MapStream`).
+ * `ThreadPool` re-exports them under the same names.
  *
  * @since 0.2.0
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Stream from "effect/Stream"
 import type * as Task from "./Task.ts"
 import type * as Team from "./Team.ts"
 import type * as TeamPool from "./TeamPool.ts"
+import type { InvalidOptions } from "./ThreadError.ts"
+import type { Executor, RunError } from "./ThreadPool.ts"
 
 /**
  * Options of one task run.
@@ -125,4 +130,110 @@ export interface Options {
     readonly afterTasks?: number | undefined
     readonly heapAbove?: number | undefined
   } | undefined
+}
+
+/**
+ * Options of `ThreadPool.forEach` and `ThreadPool.mapStream`: a bulk call sends its elements in batches, each batch
+ * one task of the pool (it takes the `priority`, `key` and `whenBacklogFull` given here, as a task does). A
+ * `batchSize` or `concurrency` out of range fails the call with `InvalidOptions` before anything runs.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface BulkOptions<P = unknown> {
+  /**
+   * Elements per batch, fixed: a positive integer. By default the size adapts to the time each element takes in its
+   * thread.
+   */
+  readonly batchSize?: number | undefined
+  /**
+   * Batches in flight at most: a positive integer, or `Infinity` (no bound). Default: two per thread; on the cluster,
+   * elements in flight, default 16.
+   */
+  readonly concurrency?: number | undefined
+  readonly priority?: number | undefined
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
+  /** Every batch of the call runs on this key's thread, in order. */
+  readonly key?: string | undefined
+  /** What an element's payload transfers instead of copying (its `ArrayBuffer`s, `MessagePort`s). */
+  readonly transfer?: ((payload: P, index: number) => ReadonlyArray<unknown>) | undefined
+}
+
+/**
+ * Options of `ThreadPool.forEach`: `mode: "exit"` runs every element and gives each one's `Exit`; `discard: true`
+ * keeps no result.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface ForEachOptions<P = unknown> extends BulkOptions<P> {
+  readonly mode?: "default" | "exit" | undefined
+  readonly discard?: boolean | undefined
+}
+
+/**
+ * Options of `ThreadPool.mapStream`: results in the input's order (`ordered`, the default) or as they come; at most
+ * `bufferSize` elements between the upstream and the consumer.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface MapStreamOptions<P = unknown> extends BulkOptions<P> {
+  readonly ordered?: boolean | undefined
+  /** Elements between the upstream and the consumer at most: a positive integer. Default 16,384. */
+  readonly bufferSize?: number | undefined
+}
+
+/**
+ * The type of `ThreadPool.forEach`: the result follows the options' `mode` and `discard`, which must be known to the
+ * type check: `mode: "exit"` gives every element's `Exit`, `discard: true` nothing, and otherwise the successes; a
+ * `mode` typed `"default" | "exit"` or a `discard` typed `boolean` is a type error.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface ForEach {
+  <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payloads: Iterable<Task.Payload<T>>,
+    options: ForEachOptions<Task.Payload<T>> & { readonly mode: "exit" }
+  ): Effect.Effect<Array<Exit.Exit<Task.Success<T>, RunError<T>>>, InvalidOptions, Executor>
+  <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payloads: Iterable<Task.Payload<T>>,
+    options: ForEachOptions<Task.Payload<T>> & { readonly mode?: "default" | undefined; readonly discard: true }
+  ): Effect.Effect<void, RunError<T> | InvalidOptions, Executor>
+  <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payloads: Iterable<Task.Payload<T>>,
+    options?:
+      & ForEachOptions<Task.Payload<T>>
+      & { readonly mode?: "default" | undefined; readonly discard?: false | undefined }
+  ): Effect.Effect<Array<Task.Success<T>>, RunError<T> | InvalidOptions, Executor>
+}
+
+/**
+ * The type of `ThreadPool.mapStream`, data-last (`stream.pipe(ThreadPool.mapStream(task))`) and data-first
+ * (`ThreadPool.mapStream(stream, task)`).
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface MapStream {
+  <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    options?: MapStreamOptions<Task.Payload<T>>
+  ): <E, R>(
+    self: Stream.Stream<Task.Payload<T>, E, R>
+  ) => Stream.Stream<Task.Success<T>, E | RunError<T> | InvalidOptions, R | Executor>
+  <T extends Task.Any, E, R>(
+    self: Stream.Stream<Task.Payload<T>, E, R>,
+    task: T & Task.NotStream<T>,
+    options?: MapStreamOptions<Task.Payload<T>>
+  ): Stream.Stream<Task.Success<T>, E | RunError<T> | InvalidOptions, R | Executor>
 }

@@ -1,14 +1,17 @@
 /**
- * The types of `ThreadPool.forEach`, checked by the type check (`pnpm typecheck`) and run over InProcessThreads: the
- * result follows `mode` and `discard` only when the type check knows them; a `mode` typed `"default" | "exit"` or a
- * `discard` typed `boolean` is a type error (either could give the other shape at run time).
+ * The types of the bulk calls, checked by the type check (`pnpm typecheck`) and run over InProcessThreads: the result
+ * of `ThreadPool.forEach` follows `mode` and `discard` only when the type check knows them (a `mode` typed
+ * `"default" | "exit"` or a `discard` typed `boolean` is a type error: either could give the other shape at run
+ * time); `ThreadPool.mapStream` is data-last and data-first; the bulk options are declared once, in
+ * `ThreadPoolOptions`, and `ThreadPool` names the same types.
  */
-import { InProcessThreads, Task, ThreadPool } from "@effect-threads/core"
+import { InProcessThreads, Task, ThreadPool, type ThreadPoolOptions } from "@effect-threads/core"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 
 const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
 
@@ -52,5 +55,20 @@ describe("ThreadPool.forEach's types", () => {
       // @ts-expect-error the result is nothing or the exits, depending on mode's value
       shapes.push(yield* ThreadPool.forEach(Square, [2], { mode: modes[1], discard: true }))
       assert.deepStrictEqual(shapes, [[4], [Exit.succeed(4)], [4], undefined, [Exit.succeed(4)]])
+    }).pipe(Effect.provide(PoolLive)))
+
+  it.effect("mapStream is data-last and data-first; the options are ThreadPoolOptions' own", () =>
+    Effect.gen(function*() {
+      const last = yield* Stream.make(1, 2).pipe(ThreadPool.mapStream(Square, { batchSize: 1 }), Stream.runCollect)
+      const first = yield* Stream.runCollect(ThreadPool.mapStream(Stream.make(1, 2), Square, { batchSize: 1 }))
+      expectTypeOf(first).toEqualTypeOf(last)
+      assert.deepStrictEqual([last, first], [[1, 4], [1, 4]])
+      // @ts-expect-error the stream's elements are not the task's payloads
+      void ThreadPool.mapStream(Stream.make("1"), Square)
+      expectTypeOf<ThreadPool.BulkOptions<number>>().toEqualTypeOf<ThreadPoolOptions.BulkOptions<number>>()
+      expectTypeOf<ThreadPool.ForEachOptions>().toEqualTypeOf<ThreadPoolOptions.ForEachOptions>()
+      expectTypeOf<ThreadPool.MapStreamOptions>().toEqualTypeOf<ThreadPoolOptions.MapStreamOptions>()
+      expectTypeOf(ThreadPool.forEach).toEqualTypeOf<ThreadPoolOptions.ForEach>()
+      expectTypeOf(ThreadPool.mapStream).toEqualTypeOf<ThreadPoolOptions.MapStream>()
     }).pipe(Effect.provide(PoolLive)))
 })

@@ -15,6 +15,7 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Task from "../../Task.ts"
 import * as ThreadError from "../../ThreadError.ts"
+import type * as ThreadPoolOptions from "../../ThreadPoolOptions.ts"
 import * as Describe from "../describe.ts"
 import * as Batch from "../wire/batch.ts"
 import * as Codec from "../wire/codec.ts"
@@ -23,18 +24,8 @@ import * as Calls from "./calls.ts"
 import * as Section from "./section.ts"
 import * as Sizer from "./sizer.ts"
 
-/** The options every bulk call takes. */
-export interface Options {
-  /** Elements per batch, fixed; by default the size adapts to the measured time per element (`sizer.ts`). */
-  readonly batchSize?: number | undefined
-  /** Batches in flight at most; by default two per thread. */
-  readonly concurrency?: number | undefined
-  readonly priority?: number | undefined
-  readonly whenBacklogFull?: "wait" | "fail" | undefined
-  readonly key?: string | undefined
-  /** What each element's payload transfers instead of copying (`ArrayBuffer`s, `MessagePort`s). */
-  readonly transfer?: ((payload: never, index: number) => ReadonlyArray<unknown>) | undefined
-}
+/** The options every bulk call takes (the public `BulkOptions`, its `transfer` called with any payload). */
+export type Options = ThreadPoolOptions.BulkOptions<never>
 
 /** A count option: a positive integer, or (where `infinite`) `Infinity`, or absent; what is wrong, if anything. */
 const checkCount = (name: string, value: unknown, infinite: boolean): string | undefined =>
@@ -48,7 +39,7 @@ const checkCount = (name: string, value: unknown, infinite: boolean): string | u
  * a positive integer or `Infinity` (no bound). Gives the `InvalidOptions` naming the first one out of range.
  */
 export const validate = (
-  options: (Options & { readonly bufferSize?: number | undefined }) | undefined
+  options: ThreadPoolOptions.MapStreamOptions<never> | undefined
 ): ThreadError.InvalidOptions | undefined => {
   const problem = checkCount("batchSize", options?.batchSize, false) ??
     checkCount("concurrency", options?.concurrency, true) ??

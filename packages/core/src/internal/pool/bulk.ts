@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Task from "../../Task.ts"
 import { TaskNotImplemented } from "../../ThreadError.ts"
+import type * as ThreadPoolOptions from "../../ThreadPoolOptions.ts"
 import * as Batch from "../wire/batch.ts"
 import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
@@ -20,13 +21,8 @@ import * as Batches from "./batches.ts"
 import type * as Section from "./section.ts"
 import * as Sizer from "./sizer.ts"
 
-/** Options of `forEach`. */
-export interface ForEachOptions extends Batches.Options {
-  /** `"exit"`: every element runs, and the call gives each one's `Exit`. */
-  readonly mode?: "default" | "exit" | undefined
-  /** Gives nothing back (the results are not kept). */
-  readonly discard?: boolean | undefined
-}
+/** Options of `forEach` (the public `ForEachOptions`, its `transfer` called with any payload). */
+export type ForEachOptions = ThreadPoolOptions.ForEachOptions<never>
 
 /** A streaming task given to a bulk call from code the type check did not see. */
 export const streamingTask = (task: Task.Any): Exit.Exit<never, TaskNotImplemented> =>

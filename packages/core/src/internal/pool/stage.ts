@@ -17,6 +17,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Task from "../../Task.ts"
+import type * as ThreadPoolOptions from "../../ThreadPoolOptions.ts"
 import * as Batch from "../wire/batch.ts"
 import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
@@ -25,13 +26,8 @@ import * as Bulk from "./bulk.ts"
 import type * as Section from "./section.ts"
 import * as Sizer from "./sizer.ts"
 
-/** Options of `mapStream`. */
-export interface StageOptions extends Batches.Options {
-  /** Results in the input's order (the default), or as their batches end. */
-  readonly ordered?: boolean | undefined
-  /** Elements between the upstream and the consumer at most. Default 16,384. */
-  readonly bufferSize?: number | undefined
-}
+/** Options of `mapStream` (the public `MapStreamOptions`, its `transfer` called with any payload). */
+export type StageOptions = ThreadPoolOptions.MapStreamOptions<never>
 
 /** The stage: `stream.pipe(mapStream(pool, task, options))`. */
 export const mapStream =
