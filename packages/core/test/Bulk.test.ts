@@ -301,6 +301,39 @@ describe("ThreadPool.mapStream", () => {
       yield* idle
     }).pipe(Effect.provide(poolOf(2))))
 
+  it.effect("a consumer that stops sends nothing more: the elements waiting to be batched are dropped, not sent", () =>
+    Effect.gen(function*() {
+      started = 0
+      let pulled = 0
+      const tasks = Metric.value(Metric.withAttributes(PoolMetrics.tasks, { pool: "ThreadPool" }))
+      const before = (yield* tasks).count
+      // The first element holds the one thread; the next three wait for a full batch of 10 while it is busy.
+      const fiber = yield* Stream.concat(Stream.make(-1, 1, 2, 3), Stream.never).pipe(
+        Stream.rechunk(1),
+        Stream.tap(() => Effect.sync(() => pulled++)),
+        ThreadPool.mapStream(Hold, { batchSize: 10 }),
+        Stream.runDrain,
+        Effect.forkChild
+      )
+      yield* until("the hold started and three elements wait", Effect.sync(() => started === 1 && pulled === 4))
+      yield* Fiber.interrupt(fiber)
+      // One task: the hold's batch. The three waiting elements were not sent as a batch only to be interrupted.
+      assert.strictEqual((yield* tasks).count - before, 1)
+      assert.strictEqual(started, 1)
+      // An upstream interrupted on its own ends the stream as it would without the stage: interrupted.
+      const plain = yield* Effect.exit(
+        Stream.runCollect(Stream.concat(Stream.make(1, 2), Stream.fromEffect(Effect.interrupt)))
+      )
+      const staged = yield* Stream.concat(Stream.make(1, 2), Stream.fromEffect(Effect.interrupt)).pipe(
+        ThreadPool.mapStream(Square),
+        Stream.runCollect,
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(plain) && Cause.hasInterruptsOnly(plain.cause))
+      assert.isTrue(Exit.isFailure(staged) && Cause.hasInterruptsOnly(staged.cause))
+      yield* idle
+    }).pipe(Effect.provide(poolOf(1))))
+
   it.effect("a consumer that is interrupted interrupts the elements running in their threads", () =>
     Effect.gen(function*() {
       started = 0

@@ -219,9 +219,14 @@ class Stage {
     this.wake()
   }
 
+  /**
+   * The upstream ended. A failure fails the stream; so does an interruption, which sends nothing more: the consumer
+   * stopped (its scope interrupts the upstream before the stage closes), the stage stopped it, or it was interrupted
+   * on its own. Only an upstream that ended sends what waits.
+   */
   upstreamEnded(exit: Exit.Exit<void, unknown>): void {
     this.upstreamDone = true
-    if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return this.fail(exit.cause)
+    if (Exit.isFailure(exit)) return this.fail(exit.cause)
     this.dispatch()
     this.end()
   }
