@@ -13,6 +13,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import * as Predicate from "effect/Predicate"
 import type * as Task from "../../Task.ts"
 import * as ThreadError from "../../ThreadError.ts"
 import type * as ThreadPoolOptions from "../../ThreadPoolOptions.ts"
@@ -131,24 +132,41 @@ export const send = (
   self.fibers.add(fiber)
   fiber.addObserver((exit) => {
     self.fibers.delete(fiber)
+    count(self, payloads.length, exit as Done)
     if (Exit.isSuccess(exit)) {
       const answer = exit.value as Batch.Answer
       Sizer.observe(self.sizer, answer[2].length, answer[0])
-      count(self, payloads.length, answer)
       return onDone(exit as Done)
     }
-    count(self, payloads.length, undefined)
     onDone(Exit.failCause(Cause.map(exit.cause, (error) => retag(self, error))))
   })
 }
 
-/** The pool counted the batch as one task: its other elements are counted now, and its elements' failures. */
-const count = (self: Batches, elements: number, answer: Batch.Answer | undefined): void => {
+/** Whether a batch failed before the pool gave it a ticket (and so did not count it). */
+const beforeTicket = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.findErrorOption(cause)
+  return error._tag === "Some" &&
+    (Predicate.isTagged(error.value, "AlreadyQuit") || Predicate.isTagged(error.value, "InvalidLimit"))
+}
+
+/**
+ * Counts a batch's elements in the metrics as tasks. The pool counted the batch's ticket as one task (and, if the
+ * batch failed as a whole, one failure): its other elements are counted now, its elements that did not succeed as
+ * failures, and those the thread did not run (it stopped at a failure) as failures too, as an interrupted task is.
+ * A batch that failed before it had a ticket (the pool had quit, a dynamic limit was not a number of threads) counts
+ * nothing, as a single task that fails so.
+ */
+const count = (self: Batches, elements: number, done: Done): void => {
   const pending = self.pool.meters.pending
-  pending.tasks += elements - 1
-  if (answer === undefined) pending.failures += elements - 1
-  else if (answer[1] !== 0) {
-    for (const kind of answer[1]) if (kind !== Protocol.SUCCESS) pending.failures++
+  if (Exit.isSuccess(done)) {
+    const [, kinds, values] = done.value
+    pending.tasks += elements - 1
+    pending.failures += elements - values.length
+    if (kinds !== 0) { for (const kind of kinds) if (kind !== Protocol.SUCCESS) pending.failures++ }
+  } else {
+    if (beforeTicket(done.cause)) return
+    pending.tasks += elements - 1
+    pending.failures += elements - 1
   }
   // Before the caller hears of the batch: a caller that reads the metrics at once reads every element counted.
   Section.flushMeters(self.pool)
