@@ -52,7 +52,8 @@ export interface Options extends ThreadPool.Options {
    * outside `node_modules`, one entry per line); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic
    * imports behave as in the entry. An entry that cannot be bundled safely (`import.meta` used as a whole, a CommonJS
    * entry) starts as it is; a bundler failure, or a cache that cannot be written, starts it as it is after one
-   * warning.
+   * warning. A thread of a bundle that ends before it is ready is replaced by one of the entry as it is, which the
+   * entry's threads start from after that (one warning; the cache remembers it until an input changes).
    *
    * @since 0.4.0
    */
@@ -95,15 +96,14 @@ export const layerPlatform = (
   Layer.effect(ThreadPlatform)(Effect.map(Effect.context<never>(), (context) => {
     const env = threadEnv(options)
     const bundle = typeof options.bundle === "object" ? options.bundle : {}
-    const next = bundles(options)
-      ? Entries.next({
-        entry: options.entry,
-        cacheDir: bundle.cacheDir,
-        conditions: Entries.conditionsOf(options.workerOptions?.execArgv ?? process.execArgv),
-        warn: (message) => Effect.runForkWith(context)(Effect.logWarning(message))
-      })
-      : () => ({ entry: options.entry, bundled: false })
-    const spawn = (start: Entries.Start, id: number, events: ThreadEvents): ThreadHandle =>
+    const config: Entries.Config = {
+      entry: options.entry,
+      cacheDir: bundle.cacheDir,
+      conditions: Entries.conditionsOf(options.workerOptions?.execArgv ?? process.execArgv),
+      warn: (message) => Effect.runForkWith(context)(Effect.logWarning(message))
+    }
+    const next = bundles(options) ? Entries.next(config) : () => ({ entry: options.entry, bundled: false })
+    const attach = (start: Entries.Start, id: number, events: ThreadEvents): ThreadHandle =>
       Worker.attach(
         new WorkerThreads.Worker(start.entry, {
           ...options.workerOptions,
@@ -112,6 +112,14 @@ export const layerPlatform = (
         }),
         events
       )
+    // a thread of a bundle that ends before it is ready is replaced by one of the plain entry
+    const spawn = (start: Entries.Start, id: number, events: ThreadEvents): ThreadHandle =>
+      start.bundled
+        ? Worker.withFallback((first) => attach(start, id, first), (exit) => {
+          Entries.unusable(config, start, exit.error ?? `exit code ${exit.exitCode}`)
+          return (plain) => attach({ entry: options.entry, bundled: false }, id, plain)
+        }, events)
+        : attach(start, id, events)
     return ThreadPlatform.of({
       spawn: (id, events) => {
         const start = next()

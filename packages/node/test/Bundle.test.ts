@@ -4,142 +4,15 @@
  * `node_modules/.cache/effect-threads` and inputs can be changed. Whether a thread ran from the bundle is read from
  * a stack taken in the thread: from a bundle, effect's frames name the cache's file; from the entry, effect's own.
  */
-import * as Task from "@effect-threads/core/Task"
 import { ThreadCrashed } from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Logger from "effect/Logger"
-import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import * as Url from "node:url"
-import { NodeThreadPool } from "../src/index.ts"
 import * as Entries from "../src/internal/entries.ts"
+import { Boom, bundlesIn, Crash, entrySource, info, lineOf, project, runOn, withWarnings } from "./bundleKit.ts"
 import { expectDefect, expectFailure, suiteOptions } from "./helpers.ts"
-
-const Info = Task.make("Info", {
-  success: Schema.Struct({
-    url: Schema.String,
-    data: Schema.String,
-    lazy: Schema.Number,
-    dynamic: Schema.Number,
-    helper: Schema.Number,
-    stack: Schema.String
-  })
-})
-const Boom = Task.make("Boom")
-const Crash = Task.make("Crash")
-
-const here = Path.dirname(Url.fileURLToPath(import.meta.url))
-const effectDir = Fs.realpathSync(Path.join(here, "..", "node_modules", "effect"))
-
-const entrySource = `import * as Task from "@effect-threads/core/Task"
-import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
-import { readFileSync } from "node:fs"
-import { value } from "./helper.ts"
-
-const Info = Task.make("Info", {
-  success: Schema.Struct({
-    url: Schema.String, data: Schema.String, lazy: Schema.Number, dynamic: Schema.Number, helper: Schema.Number,
-    stack: Schema.String
-  })
-})
-const Boom = Task.make("Boom")
-const Crash = Task.make("Crash")
-
-const boom = (): never => {
-  throw new Error("boom") // BOOM
-}
-
-NodeThreadRunner.serve([
-  Task.implement(Info, () =>
-    Effect.promise(async () => {
-      const stack = new Error("here").stack ?? "" // taken before any await: effect's frames are below it
-      return {
-        url: import.meta.url,
-        data: readFileSync(new URL("./data.txt", import.meta.url), "utf8"),
-        lazy: (await import("./lazy.ts")).value,
-        dynamic: (await import(["./lazy", "ts"].join("."))).value,
-        helper: value,
-        stack
-      }
-    })),
-  Task.implement(Boom, () => Effect.sync(boom)),
-  Task.implement(Crash, () =>
-    Effect.sync(() => {
-      setTimeout(() => {
-        throw new Error("crash") // CRASH
-      }, 1)
-    }).pipe(Effect.andThen(Effect.never)))
-])
-`
-
-/** The line of `marker` in the entry's source (1-based). */
-const lineOf = (marker: string): number => entrySource.split("\n").findIndex((line) => line.includes(marker)) + 1
-
-interface Project {
-  readonly dir: string
-  readonly entry: URL
-  readonly cache: string
-}
-
-/** A throwaway project: the entry, its helper, a lazily imported module, a data file. */
-const makeProject = (extra: Record<string, string> = {}): Project => {
-  const dir = Fs.realpathSync(Fs.mkdtempSync(Path.join(Os.tmpdir(), "et-bundle-test-")))
-  const modules = Path.join(dir, "node_modules")
-  Fs.mkdirSync(Path.join(modules, "@effect-threads"), { recursive: true })
-  Fs.symlinkSync(Path.join(here, "..", "..", "core"), Path.join(modules, "@effect-threads", "core"))
-  Fs.symlinkSync(Path.join(here, ".."), Path.join(modules, "@effect-threads", "node"))
-  Fs.symlinkSync(effectDir, Path.join(modules, "effect"))
-  const files: Record<string, string> = {
-    "package.json": `{ "type": "module" }\n`,
-    "entry.ts": entrySource,
-    "helper.ts": "export const value = 1\n",
-    "lazy.ts": "export const value = 42\n",
-    "data.txt": "hello",
-    ...extra
-  }
-  for (const [name, content] of Object.entries(files)) Fs.writeFileSync(Path.join(dir, name), content)
-  return {
-    dir,
-    entry: Url.pathToFileURL(Path.join(dir, "entry.ts")),
-    cache: Path.join(modules, ".cache", "effect-threads")
-  }
-}
-
-const removeProject = (project: Project): Effect.Effect<void> =>
-  Effect.sync(() => Fs.rmSync(project.dir, { recursive: true, force: true }))
-
-/** A scoped project, removed when the test ends. */
-const project = (extra?: Record<string, string>): Effect.Effect<Project, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.sync(() => makeProject(extra)), removeProject)
-
-/** Runs `task` on a fresh one-thread pool on `entry`. */
-const runOn = <A, E>(
-  options: Omit<NodeThreadPool.Options, "minThreads" | "maxThreads">,
-  use: Effect.Effect<A, E, ThreadPool.ThreadPool | ThreadPool.Executor>
-) => Effect.scoped(Effect.provide(use, NodeThreadPool.layer({ ...options, minThreads: 1, maxThreads: 1 })))
-
-const info = ThreadPool.deferToThread(Info, undefined)
-
-/** The bundles in a cache directory. */
-const bundlesIn = (cache: string): Array<string> =>
-  Fs.existsSync(cache) ? Fs.readdirSync(cache).filter((f) => f.endsWith(".start.mjs")) : []
-
-/** Collects the warnings logged while `effect` runs. */
-const withWarnings = <A, E, R>(effect: (warnings: Array<string>) => Effect.Effect<A, E, R>) => {
-  const warnings: Array<string> = []
-  const logger = Logger.make((options) => {
-    if (options.logLevel === "Warn") warnings.push(String(options.message))
-  })
-  return effect(warnings).pipe(Effect.provide(Logger.layer([logger])))
-}
 
 describe("Bundled worker entry", () => {
   it.live(

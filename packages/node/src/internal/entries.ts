@@ -14,6 +14,7 @@ import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Path from "node:path"
 import * as Url from "node:url"
+import * as Util from "node:util"
 import * as Bundle from "./bundle.ts"
 import * as Cache from "./bundleCache.ts"
 
@@ -74,14 +75,54 @@ const bundlable = (entry: URL | string): string | undefined => {
 
 /** The start a manifest gives (made once per manifest: the same object on every start). */
 const starts = new WeakMap<Cache.Manifest, Start>()
+/** Where a bundled start came from: its cache directory and manifest. */
+const origins = new WeakMap<Start, { readonly dir: string; readonly manifest: Cache.Manifest }>()
 const startOf = (dir: string, manifest: Cache.Manifest, plain: Start): Start => {
   if (manifest.bundle === undefined) return plain
   let start = starts.get(manifest)
   if (start === undefined) {
     start = { entry: Url.pathToFileURL(Cache.startFile(dir, manifest.bundle)), bundled: true }
     starts.set(manifest, start)
+    origins.set(start, { dir, manifest })
   }
   return start
+}
+
+/** A value as text, whatever it is (a thread may die of an object without a prototype). */
+const describe = (value: unknown): string => {
+  try {
+    return value instanceof Error ? String(value) : typeof value === "string" ? value : Util.inspect(value)
+  } catch {
+    return "an unprintable value"
+  }
+}
+
+/** The manifests whose bundle failed to start a thread in this process (each warned about once). */
+const failed = new WeakSet<Cache.Manifest>()
+
+/**
+ * A thread started from `start`'s bundle ended before it was ready: this process starts the entry as it is from
+ * now on, after one warning, and the cache says so (until an input changes) for other processes.
+ */
+export const unusable = (config: Config, start: Start, why: unknown): void => {
+  const origin = origins.get(start)
+  if (origin === undefined || failed.has(origin.manifest)) return
+  failed.add(origin.manifest)
+  const { dir, manifest } = origin
+  for (const [key, memo] of memos) {
+    if (memo._tag === "Current" && memo.manifest === manifest) memos.set(key, { _tag: "Plain" })
+  }
+  const reason = `a thread started from its bundle ended before it was ready: ${describe(why)}`
+  config.warn(`effect-threads: ${manifest.entry}: ${reason}; its threads start from it as it is`)
+  try {
+    Cache.write([dir], manifest.bundle!.replace(/-[0-9a-f]{12}$/, ""), {
+      entry: manifest.entry,
+      inputs: manifest.inputs,
+      unsafe: reason
+    }, undefined)
+  } catch {
+    // the cache cannot be written: only this process knows
+  }
 }
 
 /** Makes a bundle (or learns it cannot be made), writes it, remembers it. Never rejects. */

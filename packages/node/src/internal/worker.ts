@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { ThreadEvents, ThreadHandle } from "@effect-threads/core/ThreadPlatform"
+import type { ThreadEvents, ThreadExit, ThreadHandle } from "@effect-threads/core/ThreadPlatform"
 import * as WorkerThreads from "node:worker_threads"
 
 /** A started `Worker` as a platform thread: `onExit` once, from its `exit` event, with its first error. */
@@ -81,6 +81,78 @@ export const later = <A>(
     terminate: () => {
       if (handle !== undefined) handle.terminate()
       else terminated = true
+    }
+  }
+}
+
+/**
+ * A thread started from a bundle, with the plain entry behind it: what is posted waits until the thread's first
+ * message (its READY); a thread that ends before that, not terminated, is replaced by one from `fallback` (told
+ * why, once), which gets the waiting batches, and the pool never sees the first one's end.
+ */
+export const withFallback = (
+  first: (events: ThreadEvents) => ThreadHandle,
+  fallback: (exit: ThreadExit) => (events: ThreadEvents) => ThreadHandle,
+  events: ThreadEvents
+): ThreadHandle => {
+  let handle: ThreadHandle | undefined
+  let waiting: Array<readonly [unknown, ReadonlyArray<unknown>]> | undefined = []
+  let terminated = false
+  let exited = false
+  let failure: unknown = undefined
+  const release = (): void => {
+    const batches = waiting ?? []
+    waiting = undefined
+    for (const [batch, transfer] of batches) {
+      try {
+        handle!.post(batch, transfer)
+      } catch (error) {
+        failure = error
+        if (!exited) handle!.terminate()
+        return
+      }
+    }
+  }
+  const final: ThreadEvents = {
+    onBatch: events.onBatch,
+    onExit: (exit) => {
+      exited = true
+      events.onExit(failure === undefined ? exit : { ...exit, error: exit.error ?? failure })
+    }
+  }
+  const replace = (exit: ThreadExit): void => {
+    if (terminated) return events.onExit({ terminated: true })
+    try {
+      handle = fallback(exit)(final)
+    } catch (error) {
+      return events.onExit({ error })
+    }
+    release()
+  }
+  try {
+    handle = first({
+      onBatch: (batch) => {
+        if (waiting === undefined) return events.onBatch(batch)
+        events.onBatch(batch)
+        release()
+      },
+      onExit: (exit) => {
+        if (waiting === undefined || terminated || exit.terminated === true) return final.onExit(exit)
+        replace(exit)
+      }
+    })
+  } catch (error) {
+    handle = fallback({ error })(final) // a throw here is the spawn's, as for any thread
+    waiting = undefined
+  }
+  return {
+    post: (batch, transfer) => {
+      if (waiting !== undefined) waiting.push([batch, transfer])
+      else handle?.post(batch, transfer)
+    },
+    terminate: () => {
+      terminated = true
+      handle?.terminate()
     }
   }
 }

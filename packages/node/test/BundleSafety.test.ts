@@ -1,0 +1,43 @@
+/**
+ * What a bundled entry must keep from the plain one (issue 21's review), on real threads in throwaway projects: a
+ * bundle that fails to start a thread falls back to the entry as it is; CommonJS outside `node_modules` stays
+ * CommonJS; bare specifiers computed at run time resolve from the user's module; `import.meta.main` is the entry's;
+ * a change to a `package.json` the resolver read makes a new bundle.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Entries from "../src/internal/entries.ts"
+import { bundlesIn, info, project, runOn, withWarnings } from "./bundleKit.ts"
+import { suiteOptions } from "./helpers.ts"
+
+describe("Bundled worker entry, safety", () => {
+  it.live(
+    "a bundle that fails to start a thread: the thread starts from the entry as it is, after one warning, and the " +
+      "cache remembers",
+    () =>
+      withWarnings((warnings) =>
+        Effect.gen(function*() {
+          const p = yield* project()
+          assert.include((yield* runOn({ entry: p.entry }, info)).stack, ".cache/effect-threads/")
+          const [start] = bundlesIn(p.cache)
+          Fs.writeFileSync(Path.join(p.cache, start!.replace(/\.start\.mjs$/, ".mjs")), "throw new Error('broken')\n")
+          Entries.forget()
+          const builds = Entries.counters.builds
+          const first = yield* runOn({ entry: p.entry }, Effect.all([info, info], { concurrency: 2 }))
+          for (const result of first) assert.notInclude(result.stack, ".cache/effect-threads/")
+          assert.strictEqual(first[0].helper, 1)
+          assert.lengthOf(warnings, 1)
+          assert.include(warnings[0], "ended before it was ready")
+          assert.include(warnings[0], "broken")
+          Entries.forget() // another process: the cache says the entry starts as it is
+          const again = yield* runOn({ entry: p.entry }, info)
+          assert.notInclude(again.stack, ".cache/effect-threads/")
+          assert.strictEqual(Entries.counters.builds, builds, "no new build")
+          assert.lengthOf(warnings, 1)
+        })
+      ),
+    suiteOptions
+  )
+})
