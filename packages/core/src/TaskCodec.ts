@@ -19,6 +19,7 @@ import type { InvalidPayload, InvalidResult } from "./ThreadError.ts"
 /**
  * The elements of a streaming task; a plain task has none.
  *
+ * @stability experimental
  * @category type-level
  * @since 0.4.0
  */
@@ -66,6 +67,7 @@ export const make = <T extends Task.Any>(task: T): TaskCodec<T> => Codec.of(task
 /**
  * The relay of a task: see {@link relay}.
  *
+ * @stability experimental
  * @category type-level
  * @since 0.4.0
  */
