@@ -41,3 +41,27 @@ describe("Bundled worker entry, safety", () => {
     suiteOptions
   )
 })
+
+describe("Bundled worker entry, CommonJS outside node_modules", () => {
+  it.live("a user's own package and a workspace package without \"type\": \"module\" stay CommonJS", () =>
+    Effect.gen(function*() {
+      const p = yield* project({
+        "helper.ts": `import own from "./lib/helper.js"
+import ws from "ws-dep"
+export const value = (own.dir.endsWith("lib") ? 1 : 0) + (ws.dir.endsWith("ws-dep-src") ? 10 : 0)
+`
+      })
+      Fs.mkdirSync(Path.join(p.dir, "lib"))
+      Fs.writeFileSync(Path.join(p.dir, "lib", "package.json"), `{ "name": "lib" }\n`)
+      Fs.writeFileSync(Path.join(p.dir, "lib", "helper.js"), "exports.dir = __dirname\n")
+      // a workspace package: linked into node_modules, its real path outside
+      const src = Path.join(p.dir, "ws-dep-src")
+      Fs.mkdirSync(src)
+      Fs.writeFileSync(Path.join(src, "package.json"), `{ "name": "ws-dep", "main": "index.js" }\n`)
+      Fs.writeFileSync(Path.join(src, "index.js"), "exports.dir = __dirname\n")
+      Fs.symlinkSync(src, Path.join(p.dir, "node_modules", "ws-dep"))
+      const result = yield* runOn({ entry: p.entry }, info)
+      assert.include(result.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+      assert.strictEqual(result.helper, 11)
+    }), suiteOptions)
+})

@@ -7,9 +7,9 @@
  *   `import.meta.resolve(s)` and `import(expression)` resolve a relative specifier against the module's own URL;
  *   `import.meta.main` is the entry's alone. Any other use of `import.meta` as a whole makes the entry unsafe to
  *   bundle (the pool then starts the entry as it is).
- * - `node:` built-ins stay imports; so do CommonJS files and native addons (`.cjs`, `.cts`, `.node`, and `.js` of a
- *   package under `node_modules` that is not `"type": "module"`), imported by their absolute path, so that Node
- *   loads them exactly as before (their `__dirname`, their `require`).
+ * - `node:` built-ins stay imports; so do CommonJS files and native addons (`.cjs`, `.cts`, `.node`, and `.js` or
+ *   `.ts` whose package is not `"type": "module"`, wherever it lives: the user's own, a workspace package),
+ *   imported by their absolute path, so that Node loads them exactly as before (their `__dirname`, their `require`).
  * - Names are kept (`keepNames`): a class's or function's `name` is what the source says.
  *
  * @internal
@@ -49,9 +49,10 @@ const packageTypeOf = (dir: string): { readonly type: string | undefined; readon
 /** The nearest `package.json`'s `type`, for the entry itself. */
 export const moduleTypeOf = (file: string): string | undefined => packageTypeOf(Path.dirname(file)).type
 
+/** By Node's rule, wherever the file lives (a user's own package, a workspace package): `.js`/`.ts` follow "type". */
 const isCommonJs = (file: string): boolean => {
   if (/\.(cjs|cts|node)$/.test(file)) return true
-  if (!/[\\/]node_modules[\\/]/.test(file) || !/\.(js|ts)$/.test(file)) return false
+  if (!/\.(js|ts)$/.test(file)) return false
   return packageTypeOf(Path.dirname(file)).type !== "module"
 }
 
@@ -136,7 +137,7 @@ const plugin = (
 ): Plugin => ({
   name: "effect-threads:worker-entry",
   resolveId: {
-    filter: { id: /^[^.]|\.(cjs|cts|node)$/ },
+    filter: { id: /^[^.]|\.(c?[jt]s|node)$/ },
     async handler(source, importer, options) {
       if (importer === undefined) return null
       const resolved = await this.resolve(source, importer, { ...options, skipSelf: true })
