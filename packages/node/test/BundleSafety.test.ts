@@ -4,9 +4,13 @@
  * CommonJS; bare specifiers computed at run time resolve from the user's module; `import.meta.main` is the entry's;
  * a change to a `package.json` the resolver read makes a new bundle.
  */
+import * as Task from "@effect-threads/core/Task"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Entries from "../src/internal/entries.ts"
 import { bundlesIn, info, project, runOn, withWarnings } from "./bundleKit.ts"
@@ -43,25 +47,66 @@ describe("Bundled worker entry, safety", () => {
 })
 
 describe("Bundled worker entry, CommonJS outside node_modules", () => {
-  it.live("a user's own package and a workspace package without \"type\": \"module\" stay CommonJS", () =>
-    Effect.gen(function*() {
-      const p = yield* project({
-        "helper.ts": `import own from "./lib/helper.js"
+  it.live(
+    "a user's own package and a workspace package without \"type\": \"module\" stay CommonJS",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "helper.ts": `import own from "./lib/helper.js"
 import ws from "ws-dep"
 export const value = (own.dir.endsWith("lib") ? 1 : 0) + (ws.dir.endsWith("ws-dep-src") ? 10 : 0)
 `
-      })
-      Fs.mkdirSync(Path.join(p.dir, "lib"))
-      Fs.writeFileSync(Path.join(p.dir, "lib", "package.json"), `{ "name": "lib" }\n`)
-      Fs.writeFileSync(Path.join(p.dir, "lib", "helper.js"), "exports.dir = __dirname\n")
-      // a workspace package: linked into node_modules, its real path outside
-      const src = Path.join(p.dir, "ws-dep-src")
-      Fs.mkdirSync(src)
-      Fs.writeFileSync(Path.join(src, "package.json"), `{ "name": "ws-dep", "main": "index.js" }\n`)
-      Fs.writeFileSync(Path.join(src, "index.js"), "exports.dir = __dirname\n")
-      Fs.symlinkSync(src, Path.join(p.dir, "node_modules", "ws-dep"))
-      const result = yield* runOn({ entry: p.entry }, info)
-      assert.include(result.stack, ".cache/effect-threads/", "the thread ran from the bundle")
-      assert.strictEqual(result.helper, 11)
-    }), suiteOptions)
+        })
+        Fs.mkdirSync(Path.join(p.dir, "lib"))
+        Fs.writeFileSync(Path.join(p.dir, "lib", "package.json"), `{ "name": "lib" }\n`)
+        Fs.writeFileSync(Path.join(p.dir, "lib", "helper.js"), "exports.dir = __dirname\n")
+        // a workspace package: linked into node_modules, its real path outside
+        const src = Path.join(p.dir, "ws-dep-src")
+        Fs.mkdirSync(src)
+        Fs.writeFileSync(Path.join(src, "package.json"), `{ "name": "ws-dep", "main": "index.js" }\n`)
+        Fs.writeFileSync(Path.join(src, "index.js"), "exports.dir = __dirname\n")
+        Fs.symlinkSync(src, Path.join(p.dir, "node_modules", "ws-dep"))
+        const result = yield* runOn({ entry: p.entry }, info)
+        assert.include(result.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+        assert.strictEqual(result.helper, 11)
+      }),
+    suiteOptions
+  )
+})
+
+const Bare = Task.make("Bare", { success: Schema.Struct({ pipe: Schema.String, resolved: Schema.String }) })
+
+const bareEntry = `import * as Task from "@effect-threads/core/Task"
+import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+
+const Bare = Task.make("Bare", { success: Schema.Struct({ pipe: Schema.String, resolved: Schema.String }) })
+const name = ["effect", "Function"].join("/")
+
+NodeThreadRunner.serve([
+  Task.implement(Bare, () =>
+    Effect.promise(async () => ({
+      pipe: typeof (await import(name)).pipe,
+      resolved: import.meta.resolve("effect/Function")
+    })))
+])
+`
+
+describe("Bundled worker entry, package names resolved at run time", () => {
+  it.live(
+    "import(name) and import.meta.resolve(\"pkg\") resolve from the entry with the cache in tmp",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({ "entry.ts": bareEntry })
+        const cacheDir = yield* Effect.acquireRelease(
+          Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "et-bundle-cache-"))),
+          (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+        )
+        const result = yield* runOn({ entry: p.entry, bundle: { cacheDir } }, ThreadPool.deferToThread(Bare, undefined))
+        assert.strictEqual(result.pipe, "function")
+        assert.include(result.resolved, "/effect/")
+      }),
+    suiteOptions
+  )
 })

@@ -4,7 +4,9 @@
  *
  * - `import.meta.url`, `.dirname` and `.filename` become each module's own (its source file's), so
  *   `new URL("./file", import.meta.url)` and `createRequire(import.meta.url)` find what they found before;
- *   `import.meta.resolve(s)` and `import(expression)` resolve a relative specifier against the module's own URL;
+ *   `import.meta.resolve(s)` and `import(expression)` resolve a relative specifier against the module's own URL; one
+ *   that may be a package's name (not known at build time) makes the entry unsafe to bundle where the bundle's
+ *   directory would resolve it otherwise (another `node_modules`, the module's package's `imports` or `exports`);
  *   `import.meta.main` is the entry's alone. Any other use of `import.meta` as a whole makes the entry unsafe to
  *   bundle (the pool then starts the entry as it is).
  * - `node:` built-ins stay imports; so do CommonJS files and native addons (`.cjs`, `.cts`, `.node`, and `.js` or
@@ -82,12 +84,77 @@ const childrenOf = (node: AstNode): Array<AstNode> => {
 const isImportMeta = (node: unknown): boolean =>
   isNode(node) && node.type === "MetaProperty" && (node.meta as { name?: unknown }).name === "import"
 
+/** The start of a specifier known at build time: a string literal's, a template's first part, a sum's left end. */
+const prefixOf = (node: AstNode): string | undefined => {
+  if (node.type === "Literal") return typeof node.value === "string" ? node.value : undefined
+  if (node.type === "TemplateLiteral") {
+    return ((node.quasis as ReadonlyArray<{ value: { cooked?: string } }>)[0]?.value.cooked) ?? undefined
+  }
+  if (node.type === "BinaryExpression" && node.operator === "+" && isNode(node.left)) return prefixOf(node.left)
+  return undefined
+}
+
+/** Whether a specifier so begun cannot be a package's name (or `#import`): relative, absolute, or a URL. */
+const notBare = (prefix: string | undefined): boolean =>
+  prefix !== undefined && /^(\.{1,2}\/|\/|[a-z][a-z0-9+.-]*:)/i.test(prefix)
+
+/** The `node_modules` directories Node looks in for a bare specifier from `dir`, those that exist. */
+const modulePaths = (dir: string): Array<string> => {
+  const paths: Array<string> = []
+  for (let d = dir;; d = Path.dirname(d)) {
+    const modules = Path.join(d, "node_modules")
+    if (Path.basename(d) !== "node_modules" && Fs.existsSync(modules)) paths.push(modules)
+    if (Path.dirname(d) === d) return paths
+  }
+}
+
+/**
+ * Whether a package's name (or `#import`) resolves from `file` as from the bundle's directory: the same
+ * `node_modules` to look in, and no `imports` or `exports` of `file`'s own package (which the bundle is not in).
+ */
+const resolvesAlike = (file: string, bundleDir: string): boolean => {
+  const { json } = packageTypeOf(Path.dirname(file))
+  if (json !== undefined && !/[\\/]node_modules[\\/]package\.json$/.test(json)) {
+    try {
+      const pkg = JSON.parse(Fs.readFileSync(json, "utf8")) as { imports?: unknown; exports?: unknown }
+      if (pkg.imports !== undefined || pkg.exports !== undefined) return false
+    } catch {
+      // no readable package.json: no scope
+    }
+  }
+  return modulePaths(Path.dirname(file)).join("\0") === modulePaths(bundleDir).join("\0")
+}
+
+/** What `rewrite` needs to know of a module. */
+interface Module {
+  readonly file: string
+  readonly isEntry: boolean
+  /** Where the bundle will be: a package's name computed at run time must resolve from there as from `file`. */
+  readonly bundleDir: string
+}
+
 /** Rewrites one module's `import.meta` and `import(expression)`; returns why it is unsafe, if it is. */
-const rewrite = (ast: AstNode, s: MagicStringType, file: string, isEntry: boolean): string | undefined => {
+const rewrite = (ast: AstNode, s: MagicStringType, module: Module): string | undefined => {
+  const { file, isEntry } = module
   const url = Url.pathToFileURL(file).href
   const handled = new Set<AstNode>()
   let unsafe: string | undefined
+  let alike: boolean | undefined
+  /** A specifier only known at run time that may be a package's name: unsafe where the bundle resolves otherwise. */
+  const bare = (source: AstNode | undefined): void => {
+    if (source !== undefined && notBare(prefixOf(source))) return
+    alike ??= resolvesAlike(file, module.bundleDir)
+    if (!alike) unsafe ??= `${file} resolves a specifier at run time that ${module.bundleDir} would resolve otherwise`
+  }
+  const resolveCalls = new Set<AstNode>()
   const visit = (node: AstNode): void => {
+    if (node.type === "CallExpression" && isNode(node.callee) && node.callee.type === "MemberExpression") {
+      const callee = node.callee
+      if (isImportMeta(callee.object) && (callee.property as { name?: unknown }).name === "resolve") {
+        resolveCalls.add(callee)
+        bare((node.arguments as ReadonlyArray<unknown>).filter(isNode)[0])
+      }
+    }
     if (node.type === "MemberExpression" && isImportMeta(node.object) && node.computed !== true) {
       const name = (node.property as { name?: unknown }).name
       handled.add(node.object as AstNode)
@@ -100,7 +167,10 @@ const rewrite = (ast: AstNode, s: MagicStringType, file: string, isEntry: boolea
         : undefined
       if (value !== undefined) s.overwrite(node.start, node.end, JSON.stringify(value))
       else if (name === "main" && !isEntry) s.overwrite(node.start, node.end, "false")
-      else if (name === "resolve") s.overwrite(node.start, node.end, relativeTo(url, "import.meta.resolve(s)"))
+      else if (name === "resolve") {
+        if (!resolveCalls.has(node)) bare(undefined)
+        s.overwrite(node.start, node.end, relativeTo(url, "import.meta.resolve(s)"))
+      }
       return
     }
     if (isImportMeta(node) && !handled.has(node)) {
@@ -112,6 +182,7 @@ const rewrite = (ast: AstNode, s: MagicStringType, file: string, isEntry: boolea
       const literal = source.type === "Literal" ||
         (source.type === "TemplateLiteral" && (source.expressions as ReadonlyArray<unknown>).length === 0)
       if (!literal) {
+        bare(source)
         s.appendLeft(source.start, `${relativeTo(url, "s")}(`)
         s.prependRight(source.end, ")")
       }
@@ -131,6 +202,7 @@ const inCode = /^(?![ \t]*(?:\*|\/\/)).*?(?:\bimport\s*\(|\bimport\.meta\b)/m
 /** The plugin: externals by absolute path, the rewrites, and the list of inputs. */
 const plugin = (
   entry: string,
+  bundleDir: string,
   state: { unsafe: string | undefined; inputs: Array<string> },
   rolldown: typeof import("rolldown"),
   parseAst: typeof import("rolldown/parseAst").parseAst
@@ -154,7 +226,7 @@ const plugin = (
       if (!Path.isAbsolute(id) || !inCode.test(code)) return null
       const ast = parseAst(code, { lang: langOf(id), sourceType: "module" }, id) as unknown as AstNode
       const s = new rolldown.RolldownMagicString(code)
-      const unsafe = rewrite(ast, s, id, id === entry)
+      const unsafe = rewrite(ast, s, { file: id, isEntry: id === entry, bundleDir })
       state.unsafe ??= unsafe
       return s.hasChanged() ? { code: s } : null
     }
@@ -183,7 +255,7 @@ export const build = async (
     ...(options.conditions.length === 0 ? {} : {
       resolve: { conditionNames: ["import", "node", "default", ...options.conditions] }
     }),
-    plugins: [plugin(entry, state, rolldown, parseAst)]
+    plugins: [plugin(entry, Path.dirname(options.file), state, rolldown, parseAst)]
   })
   try {
     const { output } = await bundle.generate({
