@@ -13,7 +13,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Entries from "../src/internal/entries.ts"
-import { bundlesIn, info, project, runOn, withWarnings } from "./bundleKit.ts"
+import { bundlesIn, entrySource, info, project, runOn, withWarnings } from "./bundleKit.ts"
 import { suiteOptions } from "./helpers.ts"
 
 describe("Bundled worker entry, safety", () => {
@@ -106,6 +106,25 @@ describe("Bundled worker entry, package names resolved at run time", () => {
         const result = yield* runOn({ entry: p.entry, bundle: { cacheDir } }, ThreadPool.deferToThread(Bare, undefined))
         assert.strictEqual(result.pipe, "function")
         assert.include(result.resolved, "/effect/")
+      }),
+    suiteOptions
+  )
+})
+
+describe("Bundled worker entry, import.meta.main", () => {
+  it.live(
+    "is true in the entry, as in a plain worker's entry, and false in the modules it imports",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "entry.ts": entrySource.replace("NodeThreadRunner.serve(", "if (import.meta.main) NodeThreadRunner.serve("),
+          "helper.ts": "export const value = import.meta.main === false ? 3 : 0\n"
+        })
+        const result = yield* runOn({ entry: p.entry }, info)
+        assert.include(result.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+        assert.strictEqual(result.helper, 3)
+        const plain = yield* runOn({ entry: p.entry, bundle: false }, info)
+        assert.strictEqual(plain.helper, 3)
       }),
     suiteOptions
   )

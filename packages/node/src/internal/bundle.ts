@@ -7,8 +7,8 @@
  *   `import.meta.resolve(s)` and `import(expression)` resolve a relative specifier against the module's own URL; one
  *   that may be a package's name (not known at build time) makes the entry unsafe to bundle where the bundle's
  *   directory would resolve it otherwise (another `node_modules`, the module's package's `imports` or `exports`);
- *   `import.meta.main` is the entry's alone. Any other use of `import.meta` as a whole makes the entry unsafe to
- *   bundle (the pool then starts the entry as it is).
+ *   `import.meta.main` is true in the entry alone (as in a worker's entry on Node 24), false in the other modules.
+ *   Any other use of `import.meta` as a whole makes the entry unsafe to bundle (the pool then starts it as it is).
  * - `node:` built-ins stay imports; so do CommonJS files and native addons (`.cjs`, `.cts`, `.node`, and `.js` or
  *   `.ts` whose package is not `"type": "module"`, wherever it lives: the user's own, a workspace package),
  *   imported by their absolute path, so that Node loads them exactly as before (their `__dirname`, their `require`).
@@ -166,8 +166,10 @@ const rewrite = (ast: AstNode, s: MagicStringType, module: Module): string | und
         ? Path.dirname(file)
         : undefined
       if (value !== undefined) s.overwrite(node.start, node.end, JSON.stringify(value))
-      else if (name === "main" && !isEntry) s.overwrite(node.start, node.end, "false")
-      else if (name === "resolve") {
+      // a worker's entry is main (Node 24), its other modules are not; a Node without import.meta.main: undefined
+      else if (name === "main") {
+        s.overwrite(node.start, node.end, `(import.meta.main === undefined ? undefined : ${isEntry})`)
+      } else if (name === "resolve") {
         if (!resolveCalls.has(node)) bare(undefined)
         s.overwrite(node.start, node.end, relativeTo(url, "import.meta.resolve(s)"))
       }
