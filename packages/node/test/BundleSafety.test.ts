@@ -129,3 +129,27 @@ describe("Bundled worker entry, import.meta.main", () => {
     suiteOptions
   )
 })
+
+describe("Bundled worker entry, package.json as an input", () => {
+  it.live("a package's imports map pointed at another file makes a new bundle", () =>
+    Effect.gen(function*() {
+      const json = (target: string) => `{ "type": "module", "imports": { "#impl": "./${target}" } }\n`
+      const p = yield* project({
+        "package.json": json("impl-a.ts"),
+        // no import(expression): with an imports map, that alone starts the entry plain (it might name #impl)
+        "entry.ts": entrySource.replace(`import(["./lazy", "ts"].join("."))`, `import("./lazy.ts")`),
+        "helper.ts": `export { value } from "#impl"\n`,
+        "impl-a.ts": "export const value = 1\n",
+        "impl-b.ts": "export const value = 2\n"
+      })
+      const builds = Entries.counters.builds
+      const before = yield* runOn({ entry: p.entry }, info)
+      assert.include(before.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+      assert.strictEqual(before.helper, 1)
+      Fs.writeFileSync(Path.join(p.dir, "package.json"), json("impl-b.ts"))
+      const after = yield* runOn({ entry: p.entry }, info)
+      assert.include(after.stack, ".cache/effect-threads/")
+      assert.strictEqual(after.helper, 2)
+      assert.strictEqual(Entries.counters.builds, builds + 2)
+    }), suiteOptions)
+})

@@ -58,6 +58,26 @@ const isCommonJs = (file: string): boolean => {
   return packageTypeOf(Path.dirname(file)).type !== "module"
 }
 
+/**
+ * The `package.json` files that resolving and loading a module in `dir` may read (its `"type"`, its package's
+ * `"imports"` and `"exports"`, a package's `"exports"` resolved into): every one from `dir` up to the package root
+ * under a `node_modules`, or up to the file system's root; memoized by directory for one build.
+ */
+const packageJsons = (): (dir: string) => ReadonlyArray<string> => {
+  const byDir = new Map<string, ReadonlyArray<string>>()
+  const above = (dir: string): ReadonlyArray<string> => {
+    let found = byDir.get(dir)
+    if (found !== undefined) return found
+    const json = Path.join(dir, "package.json")
+    const here = Fs.existsSync(json) ? [json] : []
+    const parent = Path.dirname(dir)
+    found = parent === dir || Path.basename(parent) === "node_modules" ? here : [...here, ...above(parent)]
+    byDir.set(dir, found)
+    return found
+  }
+  return above
+}
+
 /** The inline function a relative specifier is resolved with, against `url`. */
 const relativeTo = (url: string, otherwise: string): string =>
   `((s) => typeof s === "string" && /^\\.{1,2}\\//.test(s) ? new URL(s, ${JSON.stringify(url)}).href : ${otherwise})`
@@ -234,8 +254,11 @@ const plugin = (
     }
   },
   buildEnd() {
+    const manifests = packageJsons()
     for (const id of this.getModuleIds()) {
-      if (Path.isAbsolute(id) && typeof this.getModuleInfo(id)?.code === "string") state.inputs.push(id)
+      if (!Path.isAbsolute(id)) continue
+      if (typeof this.getModuleInfo(id)?.code === "string") state.inputs.push(id)
+      state.inputs.push(...manifests(Path.dirname(id)))
     }
   }
 })
@@ -249,6 +272,7 @@ export const build = async (
   options: { readonly file: string; readonly conditions: ReadonlyArray<string> }
 ): Promise<Built> => {
   const [rolldown, { parseAst }] = await Promise.all([import("rolldown"), import("rolldown/parseAst")])
+  packageTypes.clear() // a package.json may have changed since the last build
   const state = { unsafe: undefined as string | undefined, inputs: [] as Array<string> }
   const bundle = await rolldown.rolldown({
     input: entry,

@@ -3,9 +3,9 @@
  * writes (each file to a temporary name, then renamed, so that pools and processes sharing a cache never read a
  * half-written file).
  *
- * One entry's bundle is keyed by the entry's real path, the bundler's version, this format's version and the
- * resolution conditions: `<name>-<key>.json` (the manifest: every input file with its size and modification time,
- * and the bundle's file name), `<name>-<key>-<hash>.mjs` (the bundle, named by its content), its `.mjs.map`, and
+ * One entry's bundle is keyed by the entry's real path, the bundler (rolldown's version and the source of the
+ * modules that make bundles) and the resolution conditions: `<name>-<key>.json` (the manifest: every input file,
+ * the `package.json` files resolving read included, with its size and modification time, and the bundle's name), `<name>-<key>-<hash>.mjs` (the bundle, named by its content), its `.mjs.map`, and
  * `<name>-<key>-<hash>.start.mjs` (what the thread starts from: it turns on source maps, then imports the bundle).
  *
  * Where: the `cacheDir` option; else `node_modules/.cache/effect-threads` in the nearest `node_modules` above the
@@ -20,7 +20,9 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type { RawSourceMap } from "./sourceMap.ts"
 
-/** Bumped when what is written, or how, changes: older bundles are then not used. */
+/**
+ * The manifest's shape. How bundles are made needs no bump: the key has the source of the modules that make them.
+ */
 const FORMAT = 3
 
 /** One input file as it was read: path, size, modification time (ms). */

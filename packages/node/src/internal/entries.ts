@@ -10,6 +10,7 @@
  *
  * @internal
  */
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Path from "node:path"
@@ -47,11 +48,24 @@ const memos = new Map<string, Memo>()
 export const forget = (): void => memos.clear()
 
 let bundlerVersion: string | undefined
+/**
+ * The bundler and the way a bundle is made: rolldown's version and the source of the modules that make and write
+ * bundles (their options, rewrites, format), so that a change to any of them changes every key.
+ */
 const bundler = (): string => {
   if (bundlerVersion === undefined) {
     const require = createRequire(import.meta.url)
     const json = JSON.parse(Fs.readFileSync(require.resolve("rolldown/package.json"), "utf8")) as { version: string }
-    bundlerVersion = `rolldown@${json.version}`
+    const makers = Crypto.createHash("sha256")
+    for (const name of ["bundle", "bundleCache", "sourceMap"]) {
+      const url = import.meta.url.replace(/entries(\.[cm]?[jt]s)$/, `${name}$1`)
+      try {
+        makers.update(Fs.readFileSync(Url.fileURLToPath(url)))
+      } catch {
+        makers.update(url) // not readable (a bundled application): the version alone
+      }
+    }
+    bundlerVersion = `rolldown@${json.version} ${makers.digest("hex").slice(0, 16)}`
   }
   return bundlerVersion
 }
