@@ -50,10 +50,12 @@ export interface Options extends ThreadPool.Options {
    *
    * Threads started from a bundle map stack traces to the entry's own source files and lines (source maps, for files
    * outside `node_modules`, one entry per line); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic
-   * imports behave as in the entry. An entry that cannot be bundled safely (`import.meta` used as a whole, a CommonJS
-   * entry) starts as it is; a bundler failure, or a cache that cannot be written, starts it as it is after one
-   * warning. A thread of a bundle that ends before it is ready is replaced by one of the entry as it is, which the
-   * entry's threads start from after that (one warning; the cache remembers it until an input changes).
+   * imports behave as in the entry, and `import.meta.main` is true in the entry alone. An entry that cannot be bundled
+   * safely (`import.meta` used as a whole, a CommonJS entry, a specifier computed at run time that the cache's
+   * directory would resolve otherwise) starts as it is; a bundler failure, or a cache that cannot be written, starts
+   * it as it is after one warning. A thread of a bundle that ends before it is ready is replaced by one of the entry
+   * as it is, which the entry's threads start from after that (one warning; the cache remembers it until an input
+   * changes).
    *
    * @since 0.4.0
    */
