@@ -117,10 +117,12 @@ export const layerPlatform = (
     // a thread of a bundle that ends before it is ready is replaced by one of the plain entry
     const spawn = (start: Entries.Start, id: number, events: ThreadEvents): ThreadHandle =>
       start.bundled
-        ? Worker.withFallback((first) => attach(start, id, first), (exit) => {
-          Entries.unusable(config, start, exit.error ?? `exit code ${exit.exitCode}`)
-          return (plain) => attach({ entry: options.entry, bundled: false }, id, plain)
-        }, events)
+        ? Worker.withFallback(
+          (first) => attach(start, id, first),
+          (plain) => attach({ entry: options.entry, bundled: false }, id, plain),
+          (exit) => Entries.unusable(config, start, exit.error ?? `exit code ${exit.exitCode}`),
+          events
+        )
         : attach(start, id, events)
     return ThreadPlatform.of({
       spawn: (id, events) => {

@@ -5,6 +5,7 @@
  * a change to a `package.json` the resolver read makes a new bundle.
  */
 import * as Task from "@effect-threads/core/Task"
+import { ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -40,6 +41,31 @@ describe("Bundled worker entry, safety", () => {
           assert.notInclude(again.stack, ".cache/effect-threads/")
           assert.strictEqual(Entries.counters.builds, builds, "no new build")
           assert.lengthOf(warnings, 1)
+        })
+      ),
+    suiteOptions
+  )
+  it.live(
+    "an entry that fails to start both ways (its database down) blames nothing: the bundle stays in use",
+    () =>
+      withWarnings((warnings) =>
+        Effect.gen(function*() {
+          const p = yield* project({
+            "entry.ts": `import { existsSync } from "node:fs"
+if (existsSync(new URL("./down", import.meta.url))) throw new Error("the database is down")
+${entrySource}`
+          })
+          Fs.writeFileSync(Path.join(p.dir, "down"), "")
+          const failed = yield* Effect.flip(runOn({ entry: p.entry }, info))
+          assert.instanceOf(failed, ThreadStartFailed)
+          assert.include(String(failed.cause), "the database is down")
+          assert.lengthOf(warnings, 0)
+          Fs.rmSync(Path.join(p.dir, "down"))
+          Entries.forget()
+          const builds = Entries.counters.builds
+          const up = yield* runOn({ entry: p.entry }, info)
+          assert.include(up.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+          assert.strictEqual(Entries.counters.builds, builds, "the bundle made before is used")
         })
       ),
     suiteOptions

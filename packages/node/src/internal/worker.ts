@@ -87,12 +87,15 @@ export const later = <A>(
 
 /**
  * A thread started from a bundle, with the plain entry behind it: what is posted waits until the thread's first
- * message (its READY); a thread that ends before that, not terminated, is replaced by one from `fallback` (told
- * why, once), which gets the waiting batches, and the pool never sees the first one's end.
+ * message (its READY); a thread that ends before that, not terminated, is replaced by one from `fallback`, which
+ * gets the waiting batches, and the pool never sees the first one's end. `recovered` is told the first one's end
+ * when the replacement's first message comes (the bundle was at fault, not the entry: the entry failing both ways,
+ * say its serve layer failing while a database is down, reports the replacement's end and blames nothing).
  */
 export const withFallback = (
   first: (events: ThreadEvents) => ThreadHandle,
-  fallback: (exit: ThreadExit) => (events: ThreadEvents) => ThreadHandle,
+  fallback: (events: ThreadEvents) => ThreadHandle,
+  recovered: (exit: ThreadExit) => void,
   events: ThreadEvents
 ): ThreadHandle => {
   let handle: ThreadHandle | undefined
@@ -113,17 +116,23 @@ export const withFallback = (
       }
     }
   }
-  const final: ThreadEvents = {
-    onBatch: events.onBatch,
-    onExit: (exit) => {
-      exited = true
-      events.onExit(failure === undefined ? exit : { ...exit, error: exit.error ?? failure })
-    }
+  const onExit = (exit: ThreadExit): void => {
+    exited = true
+    events.onExit(failure === undefined ? exit : { ...exit, error: exit.error ?? failure })
   }
-  const replace = (exit: ThreadExit): void => {
-    if (terminated) return events.onExit({ terminated: true })
+  const replace = (firstExit: ThreadExit): void => {
+    let told = false
     try {
-      handle = fallback(exit)(final)
+      handle = fallback({
+        onBatch: (batch) => {
+          if (!told) {
+            told = true
+            recovered(firstExit)
+          }
+          events.onBatch(batch)
+        },
+        onExit
+      })
     } catch (error) {
       return events.onExit({ error })
     }
@@ -137,12 +146,12 @@ export const withFallback = (
         release()
       },
       onExit: (exit) => {
-        if (waiting === undefined || terminated || exit.terminated === true) return final.onExit(exit)
+        if (waiting === undefined || terminated || exit.terminated === true) return onExit(exit)
         replace(exit)
       }
     })
-  } catch (error) {
-    handle = fallback({ error })(final) // a throw here is the spawn's, as for any thread
+  } catch {
+    handle = fallback({ onBatch: events.onBatch, onExit }) // a throw here is the spawn's, as for any thread
     waiting = undefined
   }
   return {
