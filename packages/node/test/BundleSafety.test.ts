@@ -135,6 +135,24 @@ describe("Bundled worker entry, package names resolved at run time", () => {
       }),
     suiteOptions
   )
+
+  it.live(
+    "a package's own run-time resolution does not keep the entry from being bundled",
+    () =>
+      Effect.gen(function*() {
+        // the barrel brings NodeThreadPool, and with it rolldown, whose code holds import.meta.resolve("#...")
+        const p = yield* project({
+          "entry.ts": entrySource.replace(
+            `import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"`,
+            `import { NodeThreadRunner } from "@effect-threads/node"`
+          )
+        })
+        const result = yield* runOn({ entry: p.entry }, info)
+        assert.include(result.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+        assert.strictEqual(result.dynamic, 42)
+      }),
+    suiteOptions
+  )
 })
 
 describe("Bundled worker entry, import.meta.main", () => {

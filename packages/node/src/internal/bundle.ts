@@ -6,7 +6,8 @@
  *   `new URL("./file", import.meta.url)` and `createRequire(import.meta.url)` find what they found before;
  *   `import.meta.resolve(s)` and `import(expression)` resolve a relative specifier against the module's own URL; one
  *   that may be a package's name (not known at build time) makes the entry unsafe to bundle where the bundle's
- *   directory would resolve it otherwise (another `node_modules`, the module's package's `imports` or `exports`);
+ *   directory would resolve it otherwise (another `node_modules`, the module's package's `imports` or `exports`; in
+ *   modules outside `node_modules`, the user's);
  *   `import.meta.main` is true in the entry alone (as in a worker's entry on Node 24), false in the other modules.
  *   Any other use of `import.meta` as a whole makes the entry unsafe to bundle (the pool then starts it as it is).
  * - `node:` built-ins stay imports; so do CommonJS files and native addons (`.cjs`, `.cts`, `.node`, and `.js` or
@@ -160,8 +161,13 @@ const rewrite = (ast: AstNode, s: MagicStringType, module: Module): string | und
   const handled = new Set<AstNode>()
   let unsafe: string | undefined
   let alike: boolean | undefined
-  /** A specifier only known at run time that may be a package's name: unsafe where the bundle resolves otherwise. */
+  /**
+   * A specifier only known at run time that may be a package's name: unsafe where the bundle resolves otherwise.
+   * Judged in the user's modules only: a package's own (rolldown's `import.meta.resolve("#...")` in a worker entry
+   * that imports this package's barrel) would start every such entry plain for a path its threads seldom take.
+   */
   const bare = (source: AstNode | undefined): void => {
+    if (/[\\/]node_modules[\\/]/.test(file)) return
     if (source !== undefined && notBare(prefixOf(source))) return
     alike ??= resolvesAlike(file, module.bundleDir)
     if (!alike) unsafe ??= `${file} resolves a specifier at run time that ${module.bundleDir} would resolve otherwise`
