@@ -141,9 +141,8 @@ export const withFallback = (
   try {
     handle = first({
       onBatch: (batch) => {
-        if (waiting === undefined) return events.onBatch(batch)
+        release() // first, and before the pool hears: what it posts on READY must find the thread's port
         events.onBatch(batch)
-        release()
       },
       onExit: (exit) => {
         if (waiting === undefined || terminated || exit.terminated === true) return onExit(exit)
