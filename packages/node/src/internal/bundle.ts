@@ -227,6 +227,9 @@ const langOf = (file: string): "js" | "jsx" | "ts" | "tsx" =>
 /** `import(` or `import.meta` on a line that is not a comment's (effect's doc comments hold `import.meta.vitest`). */
 const inCode = /^(?![ \t]*(?:\*|\/\/)).*?(?:\bimport\s*\(|\bimport\.meta\b)/m
 
+/** The bundler's own packages: a thread never loads them, so a bundle imports them where they are, if ever. */
+const bundlerPackage = /^(?:rolldown|@rolldown\/[^/]+)(?:\/|$)/
+
 /** The plugin: externals by absolute path, the rewrites, and the list of inputs. */
 const plugin = (
   entry: string,
@@ -242,6 +245,8 @@ const plugin = (
       if (importer === undefined) return null
       const resolved = await this.resolve(source, importer, { ...options, skipSelf: true })
       if (resolved === null || resolved.external !== false || !Path.isAbsolute(resolved.id)) return resolved
+      // the bundler itself (reached through the `@effect-threads/node` barrel) never runs in a thread: left out
+      if (bundlerPackage.test(source)) return { id: resolved.id, external: "absolute" }
       if (!isCommonJs(resolved.id)) return resolved
       const json = packageTypeOf(Path.dirname(resolved.id)).json
       if (json !== undefined) state.inputs.push(json)
