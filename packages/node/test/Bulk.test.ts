@@ -65,25 +65,29 @@ describe("Bulk calls on worker_threads", { timeout: 30_000 }, () => {
       yield* idle
     }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 2, maxThreads: 2 }))))
 
-  it.live("a batch whose post fails (an element the platform cannot clone) fails each of its elements with it", () =>
-    Effect.gen(function*() {
-      // A detached buffer passes the pool's walk for values that cannot be cloned; the platform's clone refuses it.
-      const detached = new ArrayBuffer(8)
-      structuredClone(detached, { transfer: [detached] })
-      const buffers = [1, 2, 3, 4, 5, 6].map((n) => n === 2 ? detached : new ArrayBuffer(n))
-      const exits = yield* ThreadPool.forEach(Api.ByteLength, buffers, { mode: "exit", batchSize: 3 })
-      // The README's table says so: every element of that batch, the cloneable ones too, fails with its error at $.
-      const errors = exits.slice(0, 3).map((exit) => onlyFailure(exit) as ThreadError.InvalidPayload)
-      for (const error of errors) {
-        assert.instanceOf(error, ThreadError.InvalidPayload)
-        assert.strictEqual(error.task, "ByteLength")
-        assert.strictEqual(error.path, "$")
-        assert.match(error.message, /cannot be sent to a thread: .*detached/)
-      }
-      // The other batch ran.
-      assert.deepStrictEqual(exits.slice(3), [Exit.succeed(4), Exit.succeed(5), Exit.succeed(6)])
-      yield* idle
-    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1 }))))
+  // minThreads 0: the call's own thread is still starting (from the bundle) when its batches are posted
+  it.live.each([1, 0])(
+    "a batch whose post fails (an element the platform cannot clone) fails each of its elements with it (minThreads %i)",
+    (minThreads) =>
+      Effect.gen(function*() {
+        // A detached buffer passes the pool's walk for values that cannot be cloned; the platform's clone refuses it.
+        const detached = new ArrayBuffer(8)
+        structuredClone(detached, { transfer: [detached] })
+        const buffers = [1, 2, 3, 4, 5, 6].map((n) => n === 2 ? detached : new ArrayBuffer(n))
+        const exits = yield* ThreadPool.forEach(Api.ByteLength, buffers, { mode: "exit", batchSize: 3 })
+        // The README's table says so: every element of that batch, the cloneable ones too, fails with its error at $.
+        const errors = exits.slice(0, 3).map((exit) => onlyFailure(exit) as ThreadError.InvalidPayload)
+        for (const error of errors) {
+          assert.instanceOf(error, ThreadError.InvalidPayload)
+          assert.strictEqual(error.task, "ByteLength")
+          assert.strictEqual(error.path, "$")
+          assert.match(error.message, /cannot be sent to a thread: .*detached/)
+        }
+        // The other batch ran.
+        assert.deepStrictEqual(exits.slice(3), [Exit.succeed(4), Exit.succeed(5), Exit.succeed(6)])
+        yield* idle
+      }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads, maxThreads: 1 })))
+  )
 
   it.live("process.exit in the middle of a batch: its elements fail with ThreadCrashed and the exit code", () =>
     Effect.gen(function*() {

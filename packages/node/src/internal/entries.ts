@@ -57,7 +57,7 @@ const bundler = (): string => {
     const require = createRequire(import.meta.url)
     const json = JSON.parse(Fs.readFileSync(require.resolve("rolldown/package.json"), "utf8")) as { version: string }
     const makers = Crypto.createHash("sha256")
-    for (const name of ["bundle", "bundleCache", "sourceMap"]) {
+    for (const name of ["bundle", "bundleCache", "entries", "sourceMap"]) {
       const url = import.meta.url.replace(/entries(\.[cm]?[jt]s)$/, `${name}$1`)
       try {
         makers.update(Fs.readFileSync(Url.fileURLToPath(url)))

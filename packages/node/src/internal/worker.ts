@@ -76,13 +76,24 @@ export const later = <A>(
   return {
     post: (batch, transfer) => {
       if (handle !== undefined) handle.post(batch, transfer)
-      else if (!terminated) waiting.push([batch, transfer])
+      else if (!terminated) waiting.push([checked(batch, transfer), transfer])
     },
     terminate: () => {
       if (handle !== undefined) handle.terminate()
       else terminated = true
     }
   }
+}
+
+/**
+ * A batch held for a thread not there yet, checked as the thread's port would check it: a value the platform cannot
+ * clone throws here, to the pool (which then finds the message at fault, as when a post throws), not later when the
+ * batch is sent and the thread would have to end. A batch with a transfer list is held unchecked (a clone without
+ * its transfers would refuse what only transfers carry, a port); if its late post throws, the thread ends.
+ */
+const checked = <A>(batch: A, transfer: ReadonlyArray<unknown>): A => {
+  if (transfer.length === 0) structuredClone(batch)
+  return batch
 }
 
 /**
@@ -155,7 +166,7 @@ export const withFallback = (
   }
   return {
     post: (batch, transfer) => {
-      if (waiting !== undefined) waiting.push([batch, transfer])
+      if (waiting !== undefined) waiting.push([checked(batch, transfer), transfer])
       else handle?.post(batch, transfer)
     },
     terminate: () => {
