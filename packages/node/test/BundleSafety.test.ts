@@ -2,7 +2,8 @@
  * What a bundled entry must keep from the plain one (issue 21's review), on real threads in throwaway projects: a
  * bundle that fails to start a thread falls back to the entry as it is; CommonJS outside `node_modules` stays
  * CommonJS; bare specifiers computed at run time resolve from the user's module; `import.meta.main` is the entry's;
- * a change to a `package.json` the resolver read makes a new bundle; the bundler never lands in a bundle.
+ * a change to a `package.json` the resolver read makes a new bundle; the package's barrel is bundled without the
+ * bundler.
  */
 import * as Task from "@effect-threads/core/Task"
 import { ThreadStartFailed } from "@effect-threads/core/ThreadError"
@@ -137,10 +138,11 @@ describe("Bundled worker entry, package names resolved at run time", () => {
   )
 
   it.live(
-    "a package's own run-time resolution does not keep the entry from being bundled",
+    "an entry that imports @effect-threads/node's barrel is bundled, without the bundler in it",
     () =>
       Effect.gen(function*() {
-        // the barrel brings NodeThreadPool, and with it rolldown, whose code holds import.meta.resolve("#...")
+        // the barrel brings NodeThreadPool, which imports rolldown (its code holds import.meta.resolve("#...")): a
+        // package's own run-time resolution does not keep the entry from being bundled, and the bundler stays out
         const p = yield* project({
           "entry.ts": entrySource.replace(
             `import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"`,
@@ -150,6 +152,16 @@ describe("Bundled worker entry, package names resolved at run time", () => {
         const result = yield* runOn({ entry: p.entry }, info)
         assert.include(result.stack, ".cache/effect-threads/", "the thread ran from the bundle")
         assert.strictEqual(result.dynamic, 42)
+        const manifests = Fs.readdirSync(p.cache).filter((file) => file.endsWith(".json"))
+        assert.isAbove(manifests.length, 0)
+        const inputs = manifests.flatMap((file) =>
+          (JSON.parse(Fs.readFileSync(Path.join(p.cache, file), "utf8")) as { inputs: Array<[string]> }).inputs
+            .map(([input]) => input)
+        )
+        assert.isTrue(inputs.some((input) => input.includes("NodeThreadPool")), "the barrel was bundled")
+        // its package.json may be read (resolving the bundler's import), its modules never
+        const bundled = inputs.filter((input) => /[/\\]@?rolldown[/\\]/.test(input) && !input.endsWith("package.json"))
+        assert.deepStrictEqual(bundled, [])
       }),
     suiteOptions
   )
@@ -196,32 +208,4 @@ describe("Bundled worker entry, package.json as an input", () => {
       assert.strictEqual(after.helper, 2)
       assert.strictEqual(Entries.counters.builds, builds + 2)
     }), suiteOptions)
-})
-
-describe("Bundled worker entry, the package's barrel", () => {
-  it.live(
-    "an entry that imports @effect-threads/node's barrel is bundled without the bundler in it",
-    () =>
-      Effect.gen(function*() {
-        const p = yield* project({
-          "entry.ts": entrySource.replace(
-            `import * as NodeThreadRunner from "@effect-threads/node/NodeThreadRunner"`,
-            `import { NodeThreadRunner } from "@effect-threads/node"`
-          )
-        })
-        const result = yield* runOn({ entry: p.entry }, info)
-        assert.include(result.stack, ".cache/effect-threads/", "the thread ran from the bundle")
-        const manifests = Fs.readdirSync(p.cache).filter((file) => file.endsWith(".json"))
-        assert.isAbove(manifests.length, 0)
-        const inputs = manifests.flatMap((file) =>
-          (JSON.parse(Fs.readFileSync(Path.join(p.cache, file), "utf8")) as { inputs: Array<[string]> }).inputs
-            .map(([input]) => input)
-        )
-        assert.isTrue(inputs.some((input) => input.includes("NodeThreadPool")), "the barrel was bundled")
-        // its package.json may be read (resolving the bundler's import), its modules never
-        const bundled = inputs.filter((input) => /[/\\]@?rolldown[/\\]/.test(input) && !input.endsWith("package.json"))
-        assert.deepStrictEqual(bundled, [])
-      }),
-    suiteOptions
-  )
 })
