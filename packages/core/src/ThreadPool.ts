@@ -224,6 +224,33 @@ export interface ExecutorShape {
   readonly statistics: Effect.Effect<Statistics>
   /** Logs the statistics: Twisted's `dumpStats`. */
   readonly dumpStats: Effect.Effect<void>
+  /**
+   * Runs a task on every payload of one batch and gives each element's `Exit`, in order: how an executor that sends
+   * work to another process (the cluster's) runs {@link forEach} in batches, one request a batch. With `failFast`
+   * it may stop at the batch's first failure and fail with it. A pool leaves it out: its bulk calls batch on its
+   * own threads; an executor without it runs bulk calls element by element over `deferToThread`.
+   *
+   * @since 0.4.0
+   */
+  readonly runBatch?: <T extends Task.Any>(
+    task: T & Task.NotStream<T>,
+    payloads: ReadonlyArray<Task.Payload<T>>,
+    options: BatchRunOptions
+  ) => Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, RunError<T>>>, RunError<T>>
+}
+
+/**
+ * Options of one {@link ExecutorShape.runBatch}: whether the batch may stop at its first failure (`forEach`'s default
+ * mode) or runs every element (`mode: "exit"`), and the run options every element gets.
+ *
+ * @stability experimental
+ * @category models
+ * @since 0.4.0
+ */
+export interface BatchRunOptions {
+  readonly failFast: boolean
+  readonly priority?: number | undefined
+  readonly whenBacklogFull?: "wait" | "fail" | undefined
 }
 
 /**

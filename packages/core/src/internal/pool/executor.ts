@@ -1,12 +1,13 @@
 /**
  * The bulk calls (`ThreadPool.forEach`, `ThreadPool.mapStream`) on any executor: on a pool made by this package, in
  * batches (`bulk.ts`, `stage.ts`); on another executor (the cluster's, which runs each task on a runner process),
- * element by element over its `deferToThread`, a bounded number at a time, with the same results, order and
- * failures.
+ * `forEach` in batches over its `runBatch` when it has one (without a `key`), else element by element over its
+ * `deferToThread`, a bounded number at a time, with the same results, order and failures.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import type * as Task from "../../Task.ts"
 import type * as ThreadPool from "../../ThreadPool.ts"
@@ -50,6 +51,9 @@ export const forEach = (
   if (invalid !== undefined) return Effect.fail(invalid)
   const section = sections.get(executor)
   if (section !== undefined) return Bulk.forEach(section, task, payloads, options)
+  if (executor.runBatch !== undefined && options?.key === undefined) {
+    return inBatches(executor.runBatch, task, payloads, options)
+  }
   const concurrency = concurrencyOf(options)
   const run = (payload: unknown, index: number): Effect.Effect<unknown, unknown> =>
     executor.deferToThread(task, payload as never, runOptions(options, payload, index))
@@ -60,6 +64,61 @@ export const forEach = (
     ? Effect.forEach(payloads, run, { concurrency, discard: true })
     : Effect.forEach(payloads, run, { concurrency })
 }
+
+/** The most elements one request of `runBatch` carries, unless `batchSize` says otherwise. */
+const maxBatch = 1024
+
+/**
+ * `forEach` over an executor's `runBatch` (one request a batch, to another process): the input cut into batches of
+ * `batchSize`, or of about a `2 * concurrency`th of it (at most `maxBatch`), `concurrency` batches at a time. The
+ * first failure (by the input's order within a batch) fails the call and interrupts the batches in flight; with
+ * `mode: "exit"`, a batch that fails as a whole (the executor could not run it) gives its failure to each element.
+ */
+const inBatches = (
+  runBatch: NonNullable<ThreadPool.ExecutorShape["runBatch"]>,
+  task: Task.Any,
+  payloads: Iterable<unknown>,
+  options: Bulk.ForEachOptions | undefined
+): Effect.Effect<unknown, unknown> =>
+  Effect.suspend(() => {
+    const input = Array.isArray(payloads) ? payloads as ReadonlyArray<unknown> : Array.from(payloads)
+    const concurrency = concurrencyOf(options)
+    const lanes = concurrency === "unbounded" ? defaultConcurrency : concurrency
+    const size = options?.batchSize ?? Math.min(maxBatch, Math.max(1, Math.ceil(input.length / (2 * lanes))))
+    const starts: Array<number> = []
+    for (let start = 0; start < input.length; start += size) starts.push(start)
+    const exitMode = options?.mode === "exit"
+    const batchOptions: ThreadPool.BatchRunOptions = {
+      failFast: !exitMode,
+      priority: options?.priority,
+      whenBacklogFull: options?.whenBacklogFull
+    }
+    const run = (start: number) =>
+      runBatch(task as Task.Any & Task.NotStream<Task.Any>, input.slice(start, start + size), batchOptions)
+    const flat = <A>(batches: ReadonlyArray<ReadonlyArray<A>>): Array<A> => batches.flat() as Array<A>
+    if (exitMode) {
+      return Effect.map(
+        Effect.forEach(starts, (start) =>
+          Effect.matchCause(run(start), {
+            onFailure: (cause) => input.slice(start, start + size).map(() => Exit.failCause(cause)),
+            onSuccess: (exits) => exits
+          }), { concurrency }),
+        flat
+      )
+    }
+    const values = (start: number) =>
+      Effect.flatMap(run(start), (exits): Effect.Effect<Array<unknown>, unknown> => {
+        const out: Array<unknown> = []
+        for (const exit of exits) {
+          if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
+          out.push(exit.value)
+        }
+        return Effect.succeed(out)
+      })
+    return options?.discard === true
+      ? Effect.forEach(starts, values, { concurrency, discard: true })
+      : Effect.map(Effect.forEach(starts, values, { concurrency }), flat)
+  })
 
 /** `mapStream` on `executor`. */
 export const mapStream = (
