@@ -52,8 +52,10 @@ interface Request {
   readonly whenBacklogFull?: "wait" | "fail" | undefined
 }
 
-/** The options a run gives the local pool. */
-const runOptions = (request: Request): ThreadPool.RunOptions => ({
+/** The options a run (or a batch's every element) gives the local pool. */
+const runOptions = (
+  request: Omit<Request, "payload">
+): { readonly priority?: number; readonly whenBacklogFull?: "wait" | "fail" } => ({
   ...(request.priority === undefined ? {} : { priority: request.priority }),
   ...(request.whenBacklogFull === undefined ? {} : { whenBacklogFull: request.whenBacklogFull })
 })
@@ -93,6 +95,58 @@ export const runOn = (
  */
 const encodeFailure = (task: Task.Any, error: unknown): Effect.Effect<never, RunError> =>
   Effect.fail(isPoolError(error) ? error as RunError : new TaskEntity.TaskFailed({ task: task._tag, error }))
+
+/** A batch as a runner receives it: the task, its encoded payloads, whether to stop at its first failure. */
+interface BatchRequest extends Omit<Request, "payload"> {
+  readonly payloads: ReadonlyArray<unknown>
+  readonly failFast: boolean
+}
+
+/**
+ * Runs one `RunBatch` request on the local pool with `ThreadPool.forEach` (the payloads go to threads as they came,
+ * encoded, in the pool's own batches): every element's outcome, encoded by the thread; with `failFast`, the first
+ * failure fails the request and interrupts the batch's other elements in their threads.
+ *
+ * @stability experimental
+ * @category handlers
+ * @since 0.4.0
+ */
+export const batchOn = (
+  pool: ThreadPool.ThreadPoolShape,
+  tasks: ReadonlyMap<string, Task.Any>
+) =>
+(request: BatchRequest): Effect.Effect<ReadonlyArray<Exit.Exit<unknown, RunError>>, RunError> =>
+  Effect.suspend((): Effect.Effect<ReadonlyArray<Exit.Exit<unknown, RunError>>, RunError> => {
+    const task = tasks.get(request.task)
+    if (task === undefined || Task.isStream(task)) {
+      return Effect.fail(
+        new ThreadError.TaskNotImplemented({
+          task: request.task,
+          message: `the runner does not serve the task ${request.task}`
+        })
+      )
+    }
+    const relay = TaskCodec.relay(task)
+    if (request.failFast) {
+      return ThreadPool.forEach(relay, request.payloads, runOptions(request)).pipe(
+        Effect.map((values) => values.map((value) => Exit.succeed(value))),
+        Effect.catch((error) => encodeFailure(task, error)),
+        Effect.provideService(ThreadPool.Executor, pool)
+      )
+    }
+    return ThreadPool.forEach(relay, request.payloads, { ...runOptions(request), mode: "exit" }).pipe(
+      Effect.map((exits) =>
+        exits.map((exit) =>
+          Exit.mapError(
+            exit,
+            (error): RunError =>
+              isPoolError(error) ? error as RunError : new TaskEntity.TaskFailed({ task: task._tag, error })
+          )
+        )
+      ),
+      Effect.provideService(ThreadPool.Executor, pool)
+    )
+  })
 
 /** How many encoded elements of a stream a runner holds while the cluster acknowledges the last chunk. */
 const readAhead = 256
@@ -146,6 +200,7 @@ export const layer = (options: Options): Layer.Layer<never, never, ThreadPool.Th
     const tasks = new Map(options.tasks.map((task) => [task._tag, task] as const))
     const run = runOn(pool, tasks)
     const stream = streamOn(pool, tasks)
+    const batch = batchOn(pool, tasks)
     const common = {
       disableFatalDefects: true,
       ...(options.maxIdleTime === undefined ? {} : { maxIdleTime: options.maxIdleTime })
@@ -158,7 +213,8 @@ export const layer = (options: Options): Layer.Layer<never, never, ThreadPool.Th
       }, { ...common, concurrency: 1 }),
       TaskEntity.Spread.toLayer({
         Run: (envelope) => run(envelope.payload),
-        RunStream: (envelope) => stream(envelope.payload)
+        RunStream: (envelope) => stream(envelope.payload),
+        RunBatch: (envelope) => batch(envelope.payload)
       }, {
         ...common,
         concurrency: spreadConcurrency

@@ -218,6 +218,7 @@ const makePool = (
         )
       }),
     stream: (task, payload, streamOptions) => calls.stream(task, payload, streamOptions),
+    runBatch: (task, payloads, batchOptions) => calls.runBatch(task, payloads, batchOptions),
     stop: calls.stop,
     statistics,
     dumpStats: Effect.flatMap(statistics, (s) => Effect.log(`${name}: ${JSON.stringify(s)}`))

@@ -1,7 +1,7 @@
 /**
  * The cluster protocol of effect-threads: `effect/cluster` entities whose RPCs carry one task run from a caller to a
- * runner and its outcome back: `Run` (a call), `RunStream` (a streaming task's elements) and `RunOnce` (a durable
- * call, stored and deduplicated by its id).
+ * runner and its outcome back: `Run` (a call), `RunStream` (a streaming task's elements), `RunBatch` (a batch of a
+ * bulk call's elements) and `RunOnce` (a durable call, stored and deduplicated by its id).
  *
  * A run travels as the task's tag and its payload *encoded with the task's own schema*; the outcome comes back
  * encoded the same way: the success with the task's success schema, a typed failure wrapped in {@link TaskFailed}
@@ -47,7 +47,8 @@ const poolErrors = [
   ThreadError.InvalidResult,
   ThreadError.BacklogFull,
   AlreadyQuit,
-  ThreadError.InvalidLimit
+  ThreadError.InvalidLimit,
+  ThreadError.InvalidOptions
 ] as const
 
 /**
@@ -105,6 +106,38 @@ export const RunStream = Rpc.make("RunStream", {
 })
 
 /**
+ * One element's outcome in a batch, as it crosses back: its success encoded with the task's success schema, a
+ * failure as a `Run`'s (a task's own in {@link TaskFailed}, the pool's as themselves), or a defect.
+ *
+ * @stability experimental
+ * @category schemas
+ * @since 0.4.0
+ */
+export const BatchOutcome = Schema.Exit(Schema.Unknown, RunError, Schema.Defect())
+
+/**
+ * One batch of a task's runs (`ThreadPool.forEach` over the cluster): the task's tag and its encoded payloads in,
+ * each element's outcome out, in order. The runner runs the batch on its pool with `ThreadPool.forEach`: with
+ * `failFast` the first failure fails the request (and interrupts the batch's other elements in their threads),
+ * else every element runs and gives its own outcome.
+ *
+ * @stability experimental
+ * @category rpcs
+ * @since 0.4.0
+ */
+export const RunBatch = Rpc.make("RunBatch", {
+  payload: {
+    task: Schema.String,
+    payloads: Schema.Array(Schema.Unknown),
+    failFast: Schema.Boolean,
+    priority: Schema.optional(Schema.Number),
+    whenBacklogFull: Schema.optional(Schema.Literals(["wait", "fail"]))
+  },
+  success: Schema.Array(BatchOutcome),
+  error: RunError
+})
+
+/**
  * One durable task run (`ClusterThreadPool.deferOnce`): `Run` with the caller's `id`, stored in the cluster's message
  * storage before it is sent (`Persisted`) and deduplicated by its task and id (the primary key): a second call of the
  * same task with the same id, on the same entity, gets the first one's outcome instead of a second run.
@@ -131,13 +164,14 @@ export const RunOnce = Rpc.make("RunOnce", {
 export const Keyed = Entity.make("effect-threads/Keyed", [Run, RunStream])
 
 /**
- * The entity for calls without a key: its calls run concurrently; the caller spreads them over many ids.
+ * The entity for calls without a key: its calls run concurrently; the caller spreads them over many ids. It also
+ * takes the batches of `forEach` ({@link RunBatch}, since 0.4.0).
  *
  * @stability experimental
  * @category entities
  * @since 0.3.0
  */
-export const Spread = Entity.make("effect-threads/Spread", [Run, RunStream])
+export const Spread = Entity.make("effect-threads/Spread", [Run, RunStream, RunBatch])
 
 /**
  * The entity of durable calls with a key: like {@link Keyed}, one at a time per key, in order.

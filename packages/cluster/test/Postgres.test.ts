@@ -2,9 +2,9 @@
 // a runner stopped mid-run, with SIGTERM or SIGKILL. Every task must settle exactly once at the caller, successfully.
 // Then what crosses processes: an interrupted caller, durable calls (deferOnce), every runner gone mid-call.
 import { ThreadPool } from "@effect-threads/core"
-import { ThreadCrashed } from "@effect-threads/core/ThreadError"
+import { InvalidPayload, ThreadCrashed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Ref, Schedule, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Fiber, Ref, Schedule, Stream } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as ChildProcess from "node:child_process"
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
@@ -190,31 +190,57 @@ describe("ClusterThreadPool over Postgres, no runner", () => {
   )
 })
 
+/** A private Postgres and one runner program (`fixtures/runRunner.ts`) over it, killed when the scope closes. */
+const oneRunner = Effect.gen(function*() {
+  const pg = yield* Effect.acquireRelease(Effect.promise(startPostgres), (pg) => Effect.sync(pg.stop))
+  const port = yield* Effect.promise(freePort)
+  const runner = yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = ChildProcess.spawn(
+        process.execPath,
+        [new URL("./fixtures/runRunner.ts", import.meta.url).pathname],
+        { env: { ...process.env, PG_PORT: String(pg.port), RUNNER_PORT: String(port) }, stdio: "ignore" }
+      )
+      const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
+        child.once("exit", (code, signal) => done({ code, signal }))
+      )
+      return { child, exited }
+    }),
+    ({ child, exited }) => Effect.promise(() => (child.kill("SIGKILL"), exited))
+  )
+  return { pg, runner }
+})
+
 describe("PgCluster.runRunner", () => {
   it.live(
     "a runner program stopped with SIGTERM exits with code 0 once it has stopped (not 130: a graceful stop)",
     () =>
       Effect.gen(function*() {
-        const pg = yield* Effect.acquireRelease(Effect.promise(startPostgres), (pg) => Effect.sync(pg.stop))
-        const port = yield* Effect.promise(freePort)
-        const runner = yield* Effect.acquireRelease(
-          Effect.sync(() => {
-            const child = ChildProcess.spawn(
-              process.execPath,
-              [new URL("./fixtures/runRunner.ts", import.meta.url).pathname],
-              { env: { ...process.env, PG_PORT: String(pg.port), RUNNER_PORT: String(port) }, stdio: "ignore" }
-            )
-            const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
-              child.once("exit", (code, signal) => done({ code, signal }))
-            )
-            return { child, exited }
-          }),
-          ({ child, exited }) => Effect.promise(() => (child.kill("SIGKILL"), exited))
-        )
+        const { pg, runner } = yield* oneRunner
         // It serves: a call comes back from it.
         assert.strictEqual(yield* ThreadPool.deferToThread(Square, 3).pipe(Effect.provide(clientOf(pg))), 9)
         runner.child.kill("SIGTERM")
         assert.deepStrictEqual(yield* Effect.promise(() => runner.exited), { code: 0, signal: null })
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "forEach in batches across processes: results in order, each element's outcome as a call's, a crash's",
+    () =>
+      Effect.gen(function*() {
+        const { pg } = yield* oneRunner
+        const inputs = Array.from({ length: 3000 }, (_, i) => i)
+        const run = <A, E>(effect: Effect.Effect<A, E, ThreadPool.Executor>) => Effect.provide(effect, clientOf(pg))
+        assert.deepStrictEqual(yield* run(ThreadPool.forEach(Square, inputs)), inputs.map((n) => n * n))
+        assert.deepStrictEqual(yield* run(Effect.flip(ThreadPool.forEach(Square, [1, -2, 3]))), new Negative({ n: -2 }))
+        const exits = yield* run(ThreadPool.forEach(Square, [2, -1, "x" as unknown as number], { mode: "exit" }))
+        assert.deepStrictEqual(exits[0], Exit.succeed(4))
+        // a task's own failure an instance of its class again, after its JSON trip; a payload that does not fit
+        assert.isTrue(Exit.isFailure(exits[1]!) && Cause.squash(exits[1].cause) instanceof Negative)
+        assert.isTrue(Exit.isFailure(exits[2]!) && Cause.squash(exits[2].cause) instanceof InvalidPayload)
+        const crashed = yield* run(ThreadPool.forEach(Crash, [7], { mode: "exit" }))
+        assert.isTrue(Exit.isFailure(crashed[0]!) && Cause.squash(crashed[0].cause) instanceof ThreadCrashed)
       }).pipe(Effect.scoped),
     60_000
   )

@@ -533,8 +533,8 @@ export type MapStream = ThreadPoolOptions.MapStream
  * for the call: the elements go in batches (one task of the pool each), sized by the time an element takes (tiny
  * tasks: thousands a batch; long ones: one at a time), a few in flight per thread. `mode: "exit"` gives every
  * element's `Exit` instead; a thread that dies fails the elements of its batch with `ThreadCrashed` (none is run
- * again), and the rest go on. On the cluster, it runs element by element. A `batchSize` or `concurrency` out of
- * range fails the call with {@link InvalidOptions} before anything runs.
+ * again), and the rest go on. On the cluster, it crosses to runners in batches too (`ExecutorShape.runBatch`). A
+ * `batchSize` or `concurrency` out of range fails the call with {@link InvalidOptions} before anything runs.
  *
  * **Example** (Squaring 100,000 numbers on threads)
  *

@@ -6,12 +6,14 @@ import type * as Task from "@effect-threads/core/Task"
 import * as TaskCodec from "@effect-threads/core/TaskCodec"
 import * as ThreadError from "@effect-threads/core/ThreadError"
 import type * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as Cause from "effect/Cause"
 import * as ClusterError from "effect/cluster/ClusterError"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as TaskEntity from "../TaskEntity.ts"
 import { ClusterInterrupted } from "./runners.ts"
@@ -44,6 +46,26 @@ const decodeFailure = <T extends Task.Any>(task: T, error: SendError): Effect.Ef
     TaskCodec.make(task).decodeFailure(error.error),
     (decoded) => Effect.fail(decoded as Task.Failure<T>)
   )
+}
+
+/**
+ * One element's outcome from a `RunBatch`, as a single call's would be: the success decoded with the task's schema
+ * (`InvalidResult` if it does not fit), a task's own failure decoded back to its class, the pool's errors and
+ * defects as they came.
+ */
+const decodeOutcome = <T extends Task.Any>(
+  task: T,
+  outcome: Exit.Exit<unknown, (typeof TaskEntity.RunError)["Type"]>
+): Exit.Exit<Task.Success<T>, ThreadPool.RunError<T>> => {
+  const codec = TaskCodec.make(task)
+  if (Exit.isSuccess(outcome)) {
+    return codec.decodeSuccess(outcome.value) as Exit.Exit<Task.Success<T>, ThreadPool.RunError<T>>
+  }
+  const error = Cause.findError(outcome.cause)
+  if (Result.isFailure(error)) return outcome as Exit.Exit<never, never>
+  if (error.success._tag !== "TaskFailed") return Exit.fail(error.success as ThreadPool.RunError<T>)
+  const decoded = codec.decodeFailure(error.success.error)
+  return Exit.fail((Exit.isSuccess(decoded) ? decoded.value : Cause.squash(decoded.cause)) as ThreadPool.RunError<T>)
 }
 
 /**
@@ -98,9 +120,9 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
     const durableSpread = yield* TaskEntity.DurableSpread.client
     const drained = yield* Latch.make(false)
     const state = { next: 0, inFlight: 0, quit: false }
-    const begin = () => void state.inFlight++
-    const end = () => {
-      state.inFlight--
+    const begin = (count = 1) => void (state.inFlight += count)
+    const end = (count = 1) => {
+      state.inFlight -= count
       if (state.quit && state.inFlight === 0) drained.openUnsafe()
     }
     const entity = (key: string | undefined) =>
@@ -122,7 +144,7 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
             Effect.andThen(Effect.suspend(() => send(encoded.value))),
             Effect.flatMap((value) => TaskCodec.make(task).decodeSuccess(value))
           )
-        ).pipe(Effect.ensuring(Effect.sync(end)))
+        ).pipe(Effect.ensuring(Effect.sync(() => end())))
       })
 
     /**
@@ -175,6 +197,57 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
         )
       })
 
+    /**
+     * Sends one batch of a bulk call to a spread id (`RunBatch`) and gives each element's outcome, decoded as a single
+     * call's would be. A payload that does not fit its schema is that element's `InvalidPayload` (with `failFast`,
+     * the batch's failure) and is not sent. Counted in flight per element. A batch the cluster interrupted is sent
+     * again whole, as a call is: its elements may have run.
+     */
+    const runBatch = <T extends Task.Any>(
+      task: T,
+      payloads: ReadonlyArray<Task.Payload<T>>,
+      options: ThreadPool.BatchRunOptions
+    ): Effect.Effect<ReadonlyArray<Exit.Exit<Task.Success<T>, ThreadPool.RunError<T>>>, ThreadPool.RunError<T>> =>
+      Effect.uninterruptibleMask((restore) => {
+        if (state.quit) return Effect.fail(new AlreadyQuit())
+        const codec = TaskCodec.make(task)
+        const exits: Array<Exit.Exit<Task.Success<T>, ThreadPool.RunError<T>>> = []
+        const sent: Array<number> = []
+        const encoded: Array<unknown> = []
+        for (let i = 0; i < payloads.length; i++) {
+          const payload = codec.encodePayload(payloads[i]!)
+          if (Exit.isSuccess(payload)) {
+            sent.push(i)
+            encoded.push(payload.value)
+          } else if (options.failFast) {
+            return Exit.failCause(payload.cause)
+          } else {
+            exits[i] = Exit.failCause(payload.cause)
+          }
+        }
+        if (sent.length === 0) return Effect.succeed(exits)
+        begin(sent.length)
+        const request = { task: task._tag, payloads: encoded, failFast: options.failFast, ...runOptions(options) }
+        return restore(
+          runners.ready.pipe(
+            Effect.andThen(resending(
+              task._tag,
+              runners.guard(
+                task._tag,
+                Effect.catch(spread(`spread-${state.next++ % spreadIds}`).RunBatch(request), (error) =>
+                  decodeFailure(task, error))
+              )
+            )),
+            Effect.map((outcomes) => {
+              sent.forEach((index, j) =>
+                exits[index] = decodeOutcome(task, outcomes[j]!)
+              )
+              return exits
+            })
+          )
+        ).pipe(Effect.ensuring(Effect.sync(() => end(sent.length))))
+      })
+
     const stream = <T extends Task.AnyStream>(
       task: T,
       payload: Task.Payload<T>,
@@ -201,6 +274,7 @@ export const make = (options: { readonly spreadIds: number; readonly runners: Ru
     return {
       run,
       runOnce,
+      runBatch,
       stream,
       inFlight: () => state.inFlight,
       quit: () => state.quit,
