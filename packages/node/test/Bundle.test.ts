@@ -10,6 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { packagesFirst } from "../src/internal/bundle.ts"
 import * as Entries from "../src/internal/entries.ts"
 import { Boom, bundlesIn, Crash, entrySource, info, lineOf, project, runOn, withWarnings } from "./bundleKit.ts"
 import { expectDefect, expectFailure, suiteOptions } from "./helpers.ts"
@@ -168,6 +169,55 @@ describe("Bundled worker entry", () => {
     suiteOptions
   )
 
+  it.live(
+    "effect's code is in a chunk that names no source map, the user's in one that does; stacks still name entry.ts",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        const boom = expectDefect(
+          yield* Effect.exit(runOn({ entry: p.entry }, ThreadPool.deferToThread(Boom, undefined)))
+        )
+        assert.include(String((boom as Error).stack), `entry.ts:${lineOf("// BOOM")}:`)
+        const [start] = bundlesIn(p.cache)
+        const read = (file: string): string => Fs.readFileSync(Path.join(p.cache, file), "utf8")
+        const entryChunk = read(start!.replace(/\.start\.mjs$/, ".mjs"))
+        assert.include(entryChunk, `new Error("boom")`)
+        assert.notInclude(entryChunk, `"~effect/Cause"`, "effect's core is not in the entry's chunk")
+        assert.match(entryChunk, /\/\/# sourceMappingURL=\S+\.mjs\.map\n$/)
+        const chunks = Fs.readdirSync(p.cache).filter((file) => file.endsWith(".chunk.mjs")).map(read)
+        const effects = chunks.filter((chunk) => chunk.includes(`"~effect/Cause"`))
+        assert.lengthOf(effects, 1)
+        assert.notInclude(effects[0], "sourceMappingURL")
+      }),
+    suiteOptions
+  )
+
+  it.live(
+    "a user module that runs before a package's module still runs first (the order of a plain entry)",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "setup.ts": `(globalThis as { order?: Array<string> }).order = ["setup"]\n`,
+          "helper.ts": `import "./setup.ts"\nimport { seen } from "order-dep"\n` +
+            `export const value = seen === "setup,order-dep" ? 3 : 0\n`
+        })
+        const dep = Path.join(p.dir, "node_modules", "order-dep")
+        Fs.mkdirSync(dep)
+        Fs.writeFileSync(
+          Path.join(dep, "package.json"),
+          `{ "name": "order-dep", "type": "module", "main": "index.js" }\n`
+        )
+        Fs.writeFileSync(
+          Path.join(dep, "index.js"),
+          `const order = (globalThis.order ??= [])\norder.push("order-dep")\nexport const seen = order.join(",")\n`
+        )
+        const result = yield* runOn({ entry: p.entry }, info)
+        assert.include(result.stack, ".cache/effect-threads/")
+        assert.strictEqual(result.helper, 3)
+      }),
+    suiteOptions
+  )
+
   it.live("pools starting at once on a new entry make one bundle between them", () =>
     Effect.gen(function*() {
       const p = yield* project()
@@ -178,4 +228,37 @@ describe("Bundled worker entry", () => {
       assert.strictEqual(Entries.counters.builds, before + 1)
       for (const result of results) assert.include(result.stack, ".cache/effect-threads/")
     }), suiteOptions)
+})
+
+describe("packagesFirst", () => {
+  const graph = (imports: Record<string, Array<string>>, external: Array<string> = []) => (id: string) =>
+    id in imports || external.includes(id)
+      ? { importedIds: imports[id] ?? [], isExternal: external.includes(id) }
+      : null
+
+  it("is the run of packages' modules that evaluate before the first of the user's, in import order", () => {
+    const first = packagesFirst(
+      "/app/entry.ts",
+      graph({
+        "/app/entry.ts": ["/app/node_modules/a/index.js", "/app/setup.ts", "/app/node_modules/b/index.js"],
+        "/app/node_modules/a/index.js": ["/app/node_modules/a/dep.js", "node:fs"],
+        "/app/node_modules/a/dep.js": [],
+        "/app/setup.ts": [],
+        "/app/node_modules/b/index.js": ["/app/node_modules/a/dep.js"]
+      }, ["node:fs"])
+    )
+    assert.deepStrictEqual([...first], ["/app/node_modules/a/dep.js", "/app/node_modules/a/index.js"])
+  })
+
+  it("is empty when a user's module evaluates first", () => {
+    const first = packagesFirst(
+      "/app/entry.ts",
+      graph({
+        "/app/entry.ts": ["/app/setup.ts", "/app/node_modules/a/index.js"],
+        "/app/setup.ts": [],
+        "/app/node_modules/a/index.js": []
+      })
+    )
+    assert.strictEqual(first.size, 0)
+  })
 })

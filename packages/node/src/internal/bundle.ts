@@ -23,10 +23,17 @@ import * as Url from "node:url"
 import type { Plugin, RolldownMagicString as MagicStringType } from "rolldown"
 import { type RawSourceMap, userOnly } from "./sourceMap.ts"
 
-/** What a build gives: the bundle's code and (user-only) map, every file it read, or why it cannot be used. */
-export interface Built {
+/** One file of a bundle: its name (relative to the bundle's directory) and code, and its map if it holds the user's code. */
+export interface Chunk {
+  readonly fileName: string
   readonly code: string
-  readonly map: RawSourceMap
+  /** The user-only map; `undefined` for a chunk of packages' code only (no map: Node never reads one for it). */
+  readonly map: RawSourceMap | undefined
+}
+
+/** What a build gives: the bundle's chunks (the entry's first), every file it read, or why it cannot be used. */
+export interface Built {
+  readonly chunks: ReadonlyArray<Chunk>
   readonly inputs: ReadonlyArray<string>
   /** Set when the entry uses something a bundle cannot keep: the pool starts the entry as it is. */
   readonly unsafe: string | undefined
@@ -230,11 +237,49 @@ const inCode = /^(?![ \t]*(?:\*|\/\/)).*?(?:\bimport\s*\(|\bimport\.meta\b)/m
 /** The bundler's own packages: a thread never loads them, so a bundle imports them where they are, if ever. */
 const bundlerPackage = /^(?:rolldown|@rolldown\/[^/]+)(?:\/|$)/
 
-/** The plugin: externals by absolute path, the rewrites, and the list of inputs. */
+/** What the plugin learns: why the entry is unsafe, the files read, the packages' modules that run first. */
+interface State {
+  unsafe: string | undefined
+  readonly inputs: Array<string>
+  readonly first: Set<string>
+}
+
+/** A module of a package: its real path is under `node_modules`. */
+const inPackage = /[\\/]node_modules[\\/]/
+
+/**
+ * The modules that run before any of the user's: the longest run of packages' modules at the start of the order in
+ * which the entry's static imports evaluate them (depth first, each after its imports). Such a run imports nothing
+ * outside itself, so as a chunk of its own it runs first and whole, as it did.
+ */
+export const packagesFirst = (
+  entry: string,
+  info: (id: string) => { readonly importedIds: ReadonlyArray<string>; readonly isExternal: boolean } | null
+): Set<string> => {
+  const order: Array<string> = []
+  const seen = new Set<string>()
+  const visit = (id: string): void => {
+    if (seen.has(id)) return
+    seen.add(id)
+    const module = info(id)
+    if (module === null || module.isExternal) return
+    for (const imported of module.importedIds) visit(imported)
+    order.push(id)
+  }
+  visit(entry)
+  const first = new Set<string>()
+  for (const id of order) {
+    if (!inPackage.test(id)) break
+    first.add(id)
+  }
+  return first
+}
+
+/** The plugin: externals by absolute path, the rewrites, the list of inputs, the modules that run first. */
 const plugin = (
   entry: string,
   bundleDir: string,
-  state: { unsafe: string | undefined; inputs: Array<string> },
+  state: State,
   rolldown: typeof import("rolldown"),
   parseAst: typeof import("rolldown/parseAst").parseAst
 ): Plugin => ({
@@ -265,6 +310,7 @@ const plugin = (
     }
   },
   buildEnd() {
+    for (const id of packagesFirst(entry, (id) => this.getModuleInfo(id))) state.first.add(id)
     const manifests = packageJsons()
     for (const id of this.getModuleIds()) {
       if (!Path.isAbsolute(id)) continue
@@ -275,8 +321,16 @@ const plugin = (
 })
 
 /**
- * Bundles `entry` (an absolute path) for a thread: ESM, platform node, one file. `file` is where the bundle will
- * be written (the map's sources are made absolute from there). Rejects when rolldown fails.
+ * Bundles `entry` (an absolute path) for a thread: ESM, platform node, in chunks. The packages' modules that run
+ * before any of the user's (`packagesFirst`: usually all of them) make a chunk with no source map; the rest, the
+ * user's modules among them, the entry's chunk, with a map of the user's sources only (and a chunk for a module the
+ * user's code imports dynamically). With source maps on, Node measures the lines of every module that names a map
+ * as it loads it, and reads the map the first time a stack trace names that module (effect's modules format stack
+ * traces as they load): with the packages' code in a chunk that names none, a thread's start pays neither for it.
+ * The modules run in the order they ran in one file: the first chunk is what ran first, and it imports nothing else.
+ *
+ * `file` is where the entry's chunk will be written (its name is the bundle's stem; the maps' sources are made
+ * absolute from its directory). Rejects when rolldown fails.
  */
 export const build = async (
   entry: string,
@@ -284,7 +338,8 @@ export const build = async (
 ): Promise<Built> => {
   const [rolldown, { parseAst }] = await Promise.all([import("rolldown"), import("rolldown/parseAst")])
   packageTypes.clear() // a package.json may have changed since the last build
-  const state = { unsafe: undefined as string | undefined, inputs: [] as Array<string> }
+  const state: State = { unsafe: undefined, inputs: [], first: new Set() }
+  const dir = Path.dirname(options.file)
   const bundle = await rolldown.rolldown({
     input: entry,
     platform: "node",
@@ -292,26 +347,34 @@ export const build = async (
     ...(options.conditions.length === 0 ? {} : {
       resolve: { conditionNames: ["import", "node", "default", ...options.conditions] }
     }),
-    plugins: [plugin(entry, Path.dirname(options.file), state, rolldown, parseAst)]
+    plugins: [plugin(entry, dir, state, rolldown, parseAst)]
   })
   try {
+    const stem = Path.basename(options.file).replace(/\.mjs$/, "")
     const { output } = await bundle.generate({
-      file: options.file,
+      dir,
+      entryFileNames: `${stem}.mjs`,
+      chunkFileNames: `${stem}-[hash].chunk.mjs`,
       format: "esm",
       sourcemap: "hidden",
       sourcemapExcludeSources: true,
-      codeSplitting: false,
+      codeSplitting: { groups: [{ name: "packages", test: (id) => state.first.has(id) }] },
       keepNames: true,
       // doc comments dropped: a fifth of the bytes a thread reads and compiles (legal and annotation ones kept)
       comments: { legal: true, annotation: false, jsdoc: false }
     })
-    const chunk = output[0]
-    if (chunk.map === null) throw new Error("rolldown made no source map")
-    const map = userOnly(
-      { version: 3, sources: chunk.map.sources, names: chunk.map.names, mappings: chunk.map.mappings },
-      Path.dirname(options.file)
-    )
-    return { code: chunk.code, map, inputs: [...new Set(state.inputs)].sort(), unsafe: state.unsafe }
+    const chunks: Array<Chunk> = []
+    for (const chunk of output) {
+      if (chunk.type !== "chunk") continue
+      const map = chunk.map === null ? undefined : userOnly(
+        { version: 3, sources: chunk.map.sources, names: chunk.map.names, mappings: chunk.map.mappings },
+        dir
+      )
+      const made = { fileName: chunk.fileName, code: chunk.code, map: map?.sources.length ? map : undefined }
+      if (chunk.isEntry) chunks.unshift(made)
+      else chunks.push(made)
+    }
+    return { chunks, inputs: [...new Set(state.inputs)].sort(), unsafe: state.unsafe }
   } finally {
     await bundle.close()
   }

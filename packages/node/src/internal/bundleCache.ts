@@ -5,8 +5,11 @@
  *
  * One entry's bundle is keyed by the entry's real path, the bundler (rolldown's version and the source of the
  * modules that make bundles) and the resolution conditions: `<name>-<key>.json` (the manifest: every input file,
- * the `package.json` files resolving read included, with its size and modification time, and the bundle's name), `<name>-<key>-<hash>.mjs` (the bundle, named by its content), its `.mjs.map`, and
- * `<name>-<key>-<hash>.start.mjs` (what the thread starts from: it turns on source maps, then imports the bundle).
+ * the `package.json` files resolving read included, with its size and modification time, the bundle's name and its
+ * other chunks), `<name>-<key>-<hash>.mjs` (the entry's chunk, the bundle named by its content) and its `.mjs.map`,
+ * `<name>-<key>-<hash>.chunk.mjs` (the packages' chunk, and any other, named by their content; a map only where a
+ * chunk holds the user's code), and `<name>-<key>-<hash>.start.mjs` (what the thread starts from: it turns on source
+ * maps, then imports the bundle).
  *
  * Where: the `cacheDir` option; else `node_modules/.cache/effect-threads` in the nearest `node_modules` above the
  * entry (where Node resolves the entry's packages from: nothing is added to the user's sources); else, or when that
@@ -18,7 +21,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type { RawSourceMap } from "./sourceMap.ts"
+import type { Chunk } from "./bundle.ts"
 
 /**
  * The manifest's shape. How bundles are made needs no bump: the key has the source of the modules that make them.
@@ -28,12 +31,16 @@ const FORMAT = 3
 /** One input file as it was read: path, size, modification time (ms). */
 export type Input = readonly [string, number, number]
 
-/** What a manifest records. `bundle` is the bundle's base name, absent when the entry is not safe to bundle. */
+/**
+ * What a manifest records. `bundle` is the bundle's base name, absent when the entry is not safe to bundle;
+ * `chunks`, the file names of its chunks other than the entry's.
+ */
 export interface Manifest {
   readonly format: number
   readonly entry: string
   readonly inputs: ReadonlyArray<Input>
   readonly bundle?: string | undefined
+  readonly chunks?: ReadonlyArray<string> | undefined
   readonly unsafe?: string | undefined
 }
 
@@ -105,7 +112,9 @@ export const isCurrent = (dir: string, manifest: Manifest, outsidePackages = fal
     const stat = Fs.statSync(path, { throwIfNoEntry: false })
     if (stat === undefined || stat.size !== size || stat.mtimeMs !== mtime) return false
   }
-  return manifest.bundle === undefined || Fs.existsSync(Path.join(dir, `${manifest.bundle}.start.mjs`))
+  if (manifest.bundle === undefined) return true
+  return Fs.existsSync(startFile(dir, manifest.bundle)) &&
+    (manifest.chunks ?? []).every((chunk) => Fs.existsSync(Path.join(dir, chunk)))
 }
 
 /** The file a thread starts from. */
@@ -144,24 +153,21 @@ const prepare = (dir: string): boolean => {
 export const write = (
   dirs: ReadonlyArray<string>,
   stem: string,
-  manifest: Omit<Manifest, "format" | "bundle">,
-  bundle: { readonly code: string; readonly map: RawSourceMap } | undefined
+  manifest: Omit<Manifest, "format" | "bundle" | "chunks">,
+  chunks: ReadonlyArray<Chunk> | undefined
 ): { readonly dir: string; readonly manifest: Manifest } => {
   let failure: unknown = new Error("no cache directory")
   for (const dir of dirs) {
     try {
       if (!prepare(dir)) throw new Error(`${dir} is not private to this user`)
-      let name: string | undefined
-      if (bundle !== undefined) {
-        const map = JSON.stringify(bundle.map)
-        name = `${stem}-${Crypto.createHash("sha256").update(bundle.code).update(map).digest("hex").slice(0, 12)}`
-        writeAtomic(Path.join(dir, `${name}.mjs.map`), map)
-        writeAtomic(Path.join(dir, `${name}.mjs`), `${bundle.code}\n//# sourceMappingURL=${name}.mjs.map\n`)
-        writeAtomic(startFile(dir, name), starter(name))
+      const name = chunks === undefined ? undefined : writeChunks(dir, stem, chunks)
+      const full: Manifest = {
+        format: FORMAT,
+        ...manifest,
+        ...(name === undefined ? {} : { bundle: name, chunks: chunks!.slice(1).map((chunk) => chunk.fileName) })
       }
-      const full: Manifest = { format: FORMAT, ...manifest, ...(name === undefined ? {} : { bundle: name }) }
       writeAtomic(Path.join(dir, `${stem}.json`), JSON.stringify(full))
-      prune(dir, stem, name)
+      prune(dir, stem, name, full.chunks ?? [])
       return { dir, manifest: full }
     } catch (error) {
       failure = error
@@ -170,11 +176,33 @@ export const write = (
   throw failure
 }
 
+/**
+ * Writes a bundle's chunks and its start file: the entry's chunk as `<stem>-<hash>.mjs` (the hash of every chunk's
+ * code and map), the others under their own names; each chunk with a map names it. The bundle's name.
+ */
+const writeChunks = (dir: string, stem: string, chunks: ReadonlyArray<Chunk>): string => {
+  const hash = Crypto.createHash("sha256")
+  for (const chunk of chunks) hash.update(chunk.code).update(JSON.stringify(chunk.map ?? null))
+  const name = `${stem}-${hash.digest("hex").slice(0, 12)}`
+  chunks.forEach((chunk, i) => {
+    const file = i === 0 ? `${name}.mjs` : chunk.fileName
+    let code = chunk.code
+    if (chunk.map !== undefined) {
+      writeAtomic(Path.join(dir, `${file}.map`), JSON.stringify(chunk.map))
+      code += `\n//# sourceMappingURL=${file}.map\n`
+    }
+    writeAtomic(Path.join(dir, file), code)
+  })
+  writeAtomic(startFile(dir, name), starter(name))
+  return name
+}
+
 /** Removes this entry's older bundles (an hour old: a process may still be starting a thread from one). */
-const prune = (dir: string, stem: string, keep: string | undefined): void => {
+const prune = (dir: string, stem: string, keep: string | undefined, chunks: ReadonlyArray<string>): void => {
   const hourAgo = Date.now() - 3_600_000
   for (const file of Fs.readdirSync(dir)) {
     if (!file.startsWith(`${stem}-`) || (keep !== undefined && file.startsWith(keep))) continue
+    if (chunks.some((chunk) => file.startsWith(chunk))) continue
     const path = Path.join(dir, file)
     if ((Fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < hourAgo) Fs.rmSync(path, { force: true })
   }

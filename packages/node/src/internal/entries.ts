@@ -167,7 +167,7 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
         inputs: inputs as Array<Cache.Input>,
         ...(built.unsafe === undefined ? {} : { unsafe: built.unsafe })
       },
-      built.unsafe === undefined ? { code: built.code, map: built.map } : undefined
+      built.unsafe === undefined ? built.chunks : undefined
     )
     memos.set(memoKey, { _tag: "Current", ...written })
     return startOf(written.dir, written.manifest, plain)
