@@ -7,9 +7,10 @@
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Stream } from "effect"
 import * as NodeCluster from "../src/NodeCluster.ts"
-import { Crash, Negative, Square, tasks } from "./fixtures/api.ts"
+import { Crash, Hang, Negative, Square, tasks } from "./fixtures/api.ts"
+import { waitFor, withEvents } from "./support/events.ts"
 
 const Embedded = NodeCluster.layerEmbedded({
   tasks,
@@ -60,5 +61,22 @@ describe("bulk calls on the cluster", () => {
         assert.deepStrictEqual(after, [25, 36])
       }).pipe(Effect.provide(Embedded)),
     { timeout: 60_000 }
+  )
+
+  it.live(
+    "interrupting forEach interrupts its batches on the runner, in their threads",
+    () =>
+      withEvents((events) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(ThreadPool.forEach(Hang, ["a", "b"], { batchSize: 1 }))
+          yield* waitFor(events, "started a")
+          yield* waitFor(events, "started b")
+          yield* Fiber.interrupt(fiber)
+          yield* waitFor(events, "stopped a")
+          yield* waitFor(events, "stopped b")
+          assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
+        })
+      ),
+    30_000
   )
 })

@@ -20,6 +20,7 @@ import {
 import * as ClusterThreadPool from "../src/ClusterThreadPool.ts"
 import * as NodeCluster from "../src/NodeCluster.ts"
 import { Count, Crash, Hang, Negative, Slow, Square, Stamp, Started, Stopped, tasks } from "./fixtures/api.ts"
+import { waitFor, withEvents } from "./support/events.ts"
 
 const Embedded = NodeCluster.layerEmbedded({
   tasks,
@@ -27,29 +28,6 @@ const Embedded = NodeCluster.layerEmbedded({
   minThreads: 1,
   maxThreads: 4
 })
-
-/**
- * Runs `body` over an embedded cluster whose `Hang` runs log, in order, when they start and stop in the runner's
- * threads (`started <id>`, `stopped <id>`: main-thread calls of the tasks).
- */
-const withEvents = <A, E>(body: (events: Array<string>) => Effect.Effect<A, E, ThreadPool.Executor>) =>
-  Effect.suspend(() => {
-    const events: Array<string> = []
-    const log = (what: string) => (id: string) => Effect.sync(() => void events.push(`${what} ${id}`))
-    return body(events).pipe(Effect.provide(NodeCluster.layerEmbedded({
-      tasks,
-      entry: new URL("./fixtures/tasks.ts", import.meta.url),
-      minThreads: 1,
-      maxThreads: 4,
-      mainHandlers: [Task.implement(Started, log("started")), Task.implement(Stopped, log("stopped"))]
-    })))
-  })
-
-/** Waits until `event` is in the log (polled; the test's timeout bounds the wait). */
-const waitFor = (events: ReadonlyArray<string>, event: string) =>
-  Effect.sync(() => events.includes(event)).pipe(
-    Effect.repeat({ until: (seen) => seen, schedule: Schedule.spaced("5 millis") })
-  )
 
 describe("ClusterThreadPool, embedded", () => {
   {
