@@ -11,13 +11,16 @@ import type { AlreadyQuit } from "@effect-threads/core/AlreadyQuit"
 import type { InvalidLimit, ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import { type ThreadEvents, type ThreadHandle, ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as WorkerThreads from "node:worker_threads"
 import * as Entries from "./internal/entries.ts"
+import * as Starting from "./internal/starting.ts"
 import * as Worker from "./internal/worker.ts"
 
 /**
@@ -78,6 +81,15 @@ const bundles = (options: Pick<Options, "bundle" | "workerOptions">): boolean =>
   (process.versions.bun === undefined || options.bundle !== undefined)
 
 /**
+ * How long a thread's bundle may take to be made and loaded before a thread of the entry as it is starts beside it:
+ * half the pool's `startTimeout` (30 seconds by default), so that either has time to start; none when it is infinite.
+ */
+const bundleBudget = (startTimeout: Duration.Input | undefined): number => {
+  const timeout = startTimeout === undefined ? undefined : Option.getOrUndefined(Duration.fromInput(startTimeout))
+  return timeout === undefined ? 15_000 : Duration.toMillis(timeout) / 2
+}
+
+/**
  * The platform part alone: a `ThreadPlatform` over `worker_threads`. Threads are named `<pool name>-<thread id>`.
  *
  * **Details**
@@ -93,7 +105,7 @@ const bundles = (options: Pick<Options, "bundle" | "workerOptions">): boolean =>
  * @since 0.1.0
  */
 export const layerPlatform = (
-  options: Pick<Options, "entry" | "workerOptions" | "name" | "compileCache" | "bundle">
+  options: Pick<Options, "entry" | "workerOptions" | "name" | "compileCache" | "bundle" | "startTimeout">
 ): Layer.Layer<ThreadPlatform> =>
   Layer.effect(ThreadPlatform)(Effect.map(Effect.context<never>(), (context) => {
     const env = threadEnv(options)
@@ -114,22 +126,20 @@ export const layerPlatform = (
         }),
         events
       )
-    // a thread of a bundle that ends before it is ready is replaced by one of the plain entry
-    const spawn = (start: Entries.Start, id: number, events: ThreadEvents): ThreadHandle =>
-      start.bundled
-        ? Worker.withFallback(
-          (first) => attach(start, id, first),
-          (plain) => attach({ entry: options.entry, bundled: false }, id, plain),
-          (exit) => Entries.unusable(config, start, exit.error ?? `exit code ${exit.exitCode}`),
-          events
-        )
-        : attach(start, id, events)
+    const plain: Entries.Start = { entry: options.entry, bundled: false }
+    const budget = bundleBudget(options.startTimeout)
     return ThreadPlatform.of({
       spawn: (id, events) => {
         const start = next()
-        return start instanceof Promise
-          ? Worker.later(start, (ready, later) => spawn(ready, id, later), events)
-          : spawn(start, id, events)
+        if (!(start instanceof Promise) && !start.bundled) return attach(start, id, events)
+        // the bundle (made, or in the making) with the plain entry behind it
+        return Starting.start(start, {
+          attach: (from, candidate) => attach(from, id, candidate),
+          plain,
+          budget,
+          blame: (bundled, why) => Entries.unusable(config, bundled, why),
+          proven: Entries.proven
+        }, events)
       }
     })
   }))

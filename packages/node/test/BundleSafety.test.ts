@@ -35,7 +35,7 @@ describe("Bundled worker entry, safety", () => {
           for (const result of first) assert.notInclude(result.stack, ".cache/effect-threads/")
           assert.strictEqual(first[0].helper, 1)
           assert.lengthOf(warnings, 1)
-          assert.include(warnings[0], "ended before it was ready")
+          assert.include(warnings[0], "could not start where the entry as it is did")
           assert.include(warnings[0], "broken")
           Entries.forget() // another process: the cache says the entry starts as it is
           const again = yield* runOn({ entry: p.entry }, info)

@@ -132,12 +132,20 @@ const writeAtomic = (file: string, content: string): void => {
   }
 }
 
-/** What the thread runs first: source maps on (they are read as the bundle loads), then the bundle. */
+/** What a bundled thread posts once its bundle has loaded (the platform keeps it from the pool). */
+export const LOADED = "effect-threads:bundle-loaded"
+
+/**
+ * What the thread runs first: source maps on (they are read as the bundle loads), then the bundle, then `LOADED`
+ * (a bundle that never loads is told from an entry that is slow to serve).
+ */
 const starter = (bundle: string): string =>
   `import * as Module from "node:module"
+import { parentPort } from "node:worker_threads"
 if (typeof Module.setSourceMapsSupport === "function") Module.setSourceMapsSupport(true, { nodeModules: true })
 else process.setSourceMapsEnabled(true)
 await import(${JSON.stringify(`./${bundle}.mjs`)})
+parentPort?.postMessage(${JSON.stringify(LOADED)})
 `
 
 /** Makes `dir` (private when it is the tmp one); whether it can be used. */

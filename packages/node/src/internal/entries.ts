@@ -18,6 +18,7 @@ import * as Url from "node:url"
 import * as Util from "node:util"
 import * as Bundle from "./bundle.ts"
 import * as Cache from "./bundleCache.ts"
+import * as Verdict from "./verdict.ts"
 
 /** What a thread starts from; `bundled` threads start from the cache's start file. */
 export interface Start {
@@ -37,15 +38,29 @@ export interface Config {
 /** Builds made by this process (read by the tests: a pool that reused a bundle made none). */
 export const counters = { builds: 0 }
 
+/** What a build waits for before it begins (tests: a bundle stuck in the making, as on a file system that hangs). */
+export const testing: { beforeBuild: Promise<void> | undefined } = { beforeBuild: undefined }
+
+/** A bundle in use, with the verdict on it that no longer holds if there is one (its threads try it again). */
+interface Current {
+  readonly dir: string
+  readonly manifest: Cache.Manifest
+  readonly verdict?: Verdict.Verdict | undefined
+}
+
 type Memo =
-  | { readonly _tag: "Current"; readonly dir: string; readonly manifest: Cache.Manifest }
+  | { readonly _tag: "Current" } & Current
   | { readonly _tag: "Building"; readonly start: Promise<Start> }
-  | { readonly _tag: "Plain" }
+  | { readonly _tag: "Plain"; readonly until?: number | undefined }
 
 const memos = new Map<string, Memo>()
 
 /** Forgets what this process learnt (tests: the next pool behaves as a new process would). */
 export const forget = (): void => memos.clear()
+
+/** Settles once every bundle in the making now is made (tests). */
+export const built = (): Promise<unknown> =>
+  Promise.all(Array.from(memos.values(), (memo) => memo._tag === "Building" ? memo.start : undefined))
 
 let bundlerVersion: string | undefined
 /**
@@ -89,18 +104,22 @@ const bundlable = (entry: URL | string): string | undefined => {
 
 /** The start a manifest gives (made once per manifest: the same object on every start). */
 const starts = new WeakMap<Cache.Manifest, Start>()
-/** Where a bundled start came from: its cache directory and manifest. */
-const origins = new WeakMap<Start, { readonly dir: string; readonly manifest: Cache.Manifest }>()
-const startOf = (dir: string, manifest: Cache.Manifest, plain: Start): Start => {
+/** Where a bundled start came from: its cache directory, manifest, and the verdict it is tried again after. */
+const origins = new WeakMap<Start, Current>()
+const startOf = (current: Current, plain: Start): Start => {
+  const { dir, manifest } = current
   if (manifest.bundle === undefined) return plain
   let start = starts.get(manifest)
   if (start === undefined) {
     start = { entry: Url.pathToFileURL(Cache.startFile(dir, manifest.bundle)), bundled: true }
     starts.set(manifest, start)
-    origins.set(start, { dir, manifest })
+    origins.set(start, current)
   }
   return start
 }
+
+/** The manifest's stem (its bundle's name without the content hash). */
+const stemOfBundle = (bundle: string): string => bundle.replace(/-[0-9a-f]{12}$/, "")
 
 /** A value as text, whatever it is (a thread may die of an object without a prototype). */
 const describe = (value: unknown): string => {
@@ -111,31 +130,61 @@ const describe = (value: unknown): string => {
   }
 }
 
-/** The manifests whose bundle failed to start a thread in this process (each warned about once). */
+/** The manifests whose bundle failed to start a thread in this process (each judged once). */
 const failed = new WeakSet<Cache.Manifest>()
 
 /**
- * A thread started from `start`'s bundle ended before it was ready: this process starts the entry as it is from
- * now on, after one warning, and the cache says so (until an input changes) for other processes.
+ * A thread could not start from `start`'s bundle where one of the entry as it is did: the entry starts as it is, in
+ * this process and (through a verdict in the cache) in others, while the verdict holds (see `verdict.ts`). The first
+ * failure in a row warns, once; a bundle whose files went away meanwhile (a cache cleared, pruned by another
+ * process) is not judged: the next start looks at the cache again.
  */
 export const unusable = (config: Config, start: Start, why: unknown): void => {
   const origin = origins.get(start)
   if (origin === undefined || failed.has(origin.manifest)) return
   failed.add(origin.manifest)
   const { dir, manifest } = origin
+  const bundle = manifest.bundle!
+  const gone = ![Cache.startFile(dir, bundle), Path.join(dir, `${bundle}.mjs`), ...(manifest.chunks ?? [])]
+    .every((file) => Fs.existsSync(Path.resolve(dir, file)))
+  const count = (origin.verdict?.count ?? 0) + 1
+  const at = Date.now()
   for (const [key, memo] of memos) {
-    if (memo._tag === "Current" && memo.manifest === manifest) memos.set(key, { _tag: "Plain" })
+    if (memo._tag === "Current" && memo.manifest === manifest) {
+      if (gone) memos.delete(key)
+      else memos.set(key, { _tag: "Plain", until: at + Verdict.holdsFor(count) })
+    }
   }
-  const reason = `a thread started from its bundle ended before it was ready: ${describe(why)}`
-  config.warn(`effect-threads: ${manifest.entry}: ${reason}; its threads start from it as it is`)
+  if (gone) {
+    // what is left of it is stale: without its start file the cache is not current, and the next start bundles
+    try {
+      Fs.rmSync(Cache.startFile(dir, bundle), { force: true })
+    } catch {
+      // a read-only cache: the next start tries it again
+    }
+    return
+  }
+  const reason = `a thread started from its bundle could not start where the entry as it is did: ${describe(why)}`
+  if (count === 1) {
+    config.warn(`effect-threads: ${manifest.entry}: ${reason}; its threads start from it as it is for an hour`)
+  }
   try {
-    Cache.write([dir], manifest.bundle!.replace(/-[0-9a-f]{12}$/, ""), {
-      entry: manifest.entry,
-      inputs: manifest.inputs,
-      unsafe: reason
-    }, undefined)
+    Verdict.write(dir, stemOfBundle(bundle), { bundle, count, at, reason })
   } catch {
     // the cache cannot be written: only this process knows
+  }
+}
+
+/** A thread of `start`'s bundle is ready: a verdict it was tried again after is removed. */
+export const proven = (start: Start): void => {
+  const origin = origins.get(start)
+  if (origin?.verdict === undefined) return
+  const { dir, manifest, verdict } = origin
+  origins.set(start, { dir, manifest })
+  try {
+    Verdict.clear(dir, stemOfBundle(verdict.bundle), verdict.bundle)
+  } catch {
+    // the cache cannot be written: the verdict stays expired
   }
 }
 
@@ -147,6 +196,7 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
   let built: Bundle.Built
   try {
     counters.builds++
+    await testing.beforeBuild
     built = await Bundle.build(file, { file: Path.join(dirs[0]!, `${stem}.mjs`), conditions: config.conditions })
   } catch (error) {
     memos.set(memoKey, { _tag: "Plain" })
@@ -169,8 +219,9 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
       },
       built.unsafe === undefined ? built.chunks : undefined
     )
+    if (written.manifest.bundle !== undefined) Verdict.remove(written.dir, stem) // a new bundle is judged afresh
     memos.set(memoKey, { _tag: "Current", ...written })
-    return startOf(written.dir, written.manifest, plain)
+    return startOf(written, plain)
   } catch (error) {
     memos.set(memoKey, { _tag: "Plain" })
     config.warn(
@@ -208,17 +259,22 @@ export const next = (config: Config): () => Start | Promise<Start> => {
     }
     if (file === undefined) return plain
     const memo = memos.get(memoKey)
-    if (memo?._tag === "Plain") return plain
+    if (memo?._tag === "Plain" && (memo.until === undefined || Date.now() < memo.until)) return plain
     if (memo?._tag === "Building") return memo.start
-    if (memo?._tag === "Current" && Cache.isCurrent(memo.dir, memo.manifest, true)) {
-      return startOf(memo.dir, memo.manifest, plain)
-    }
+    if (memo?._tag === "Current" && Cache.isCurrent(memo.dir, memo.manifest, true)) return startOf(memo, plain)
     const stem = Cache.stemOf(file, key)
     for (const dir of Cache.cacheDirs(file, config.cacheDir)) {
       const manifest = Cache.readManifest(dir, stem)
       if (manifest !== undefined && manifest.entry === file && Cache.isCurrent(dir, manifest)) {
-        memos.set(memoKey, { _tag: "Current", dir, manifest })
-        return startOf(dir, manifest, plain)
+        const verdict = manifest.bundle === undefined ? undefined : Verdict.read(dir, stem, manifest.bundle)
+        const now = Date.now()
+        if (verdict !== undefined && Verdict.holds(verdict, now)) {
+          memos.set(memoKey, { _tag: "Plain", until: verdict.at + Verdict.holdsFor(verdict.count) })
+          return plain
+        }
+        const current: Current = { dir, manifest, verdict }
+        memos.set(memoKey, { _tag: "Current", ...current })
+        return startOf(current, plain)
       }
     }
     const start = make(config, file, key, memoKey, plain)
