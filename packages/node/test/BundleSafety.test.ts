@@ -167,6 +167,35 @@ describe("Bundled worker entry, package names resolved at run time", () => {
   )
 })
 
+describe("Bundled worker entry, a package with imports and exports", () => {
+  it.live(
+    "a computed specifier that cannot name the package's own #imports or name is bundled; one that can starts plain",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "package.json":
+            `{ "type": "module", "name": "my-app", "exports": "./entry.ts", "imports": { "#impl": "./impl.ts" } }\n`,
+          "entry.ts": entrySource.replace(`import(["./lazy", "ts"].join("."))`, "import(`./lazy.${\"ts\"}`)"),
+          "helper.ts":
+            "const name = \"Function\"\nexport const value = typeof (await import(`effect/${name}`)).pipe === \"function\" ? 1 : 0\n",
+          "impl.ts": "export const value = 5\n"
+        })
+        const bundled = yield* runOn({ entry: p.entry }, info)
+        assert.include(bundled.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+        assert.strictEqual(bundled.helper, 1)
+        assert.strictEqual(bundled.dynamic, 42)
+        Fs.writeFileSync(
+          Path.join(p.dir, "helper.ts"),
+          "const rest = \"\"\nexport const { value } = await import(`#impl${rest}`)\n"
+        )
+        const plain = yield* runOn({ entry: p.entry }, info)
+        assert.notInclude(plain.stack, ".cache/effect-threads/")
+        assert.strictEqual(plain.helper, 5)
+      }),
+    suiteOptions
+  )
+})
+
 describe("Bundled worker entry, import.meta.main", () => {
   it.live(
     "is true in the entry, as in a plain worker's entry, and false in the modules it imports",

@@ -137,20 +137,29 @@ const modulePaths = (dir: string): Array<string> => {
 }
 
 /**
- * Whether a package's name (or `#import`) resolves from `file` as from the bundle's directory: the same
- * `node_modules` to look in, and no `imports` or `exports` of `file`'s own package (which the bundle is not in).
+ * Whether a specifier that begins with `prefix` (`undefined`: nothing known) and may be a package's name resolves
+ * from `file` as from the bundle's directory: the same `node_modules` to look in, and nothing of `file`'s own
+ * package (which the bundle is not in) it may name: an `#import` of its `imports`, its own name where it has
+ * `exports`. So `` import(`effect/${name}`) `` is safe in a package with either, `import(name)` is not.
  */
-const resolvesAlike = (file: string, bundleDir: string): boolean => {
+const resolvesAlike = (file: string, bundleDir: string): (prefix: string | undefined) => boolean => {
+  if (modulePaths(Path.dirname(file)).join("\0") !== modulePaths(bundleDir).join("\0")) return () => false
   const { json } = packageTypeOf(Path.dirname(file))
+  let pkg: { readonly imports?: unknown; readonly exports?: unknown; readonly name?: unknown } = {}
   if (json !== undefined && !/[\\/]node_modules[\\/]package\.json$/.test(json)) {
     try {
-      const pkg = JSON.parse(Fs.readFileSync(json, "utf8")) as { imports?: unknown; exports?: unknown }
-      if (pkg.imports !== undefined || pkg.exports !== undefined) return false
+      pkg = JSON.parse(Fs.readFileSync(json, "utf8")) as typeof pkg
     } catch {
       // no readable package.json: no scope
     }
   }
-  return modulePaths(Path.dirname(file)).join("\0") === modulePaths(bundleDir).join("\0")
+  const imports = pkg.imports !== undefined
+  const self = pkg.exports !== undefined && typeof pkg.name === "string" ? pkg.name : undefined
+  return (prefix) => {
+    if (prefix === undefined) return !imports && self === undefined
+    if (imports && ("#".startsWith(prefix) || prefix.startsWith("#"))) return false
+    return self === undefined || !(self.startsWith(prefix) || prefix === self || prefix.startsWith(`${self}/`))
+  }
 }
 
 /** What `rewrite` needs to know of a module. */
@@ -167,7 +176,7 @@ const rewrite = (ast: AstNode, s: MagicStringType, module: Module): string | und
   const url = Url.pathToFileURL(file).href
   const handled = new Set<AstNode>()
   let unsafe: string | undefined
-  let alike: boolean | undefined
+  let alike: ((prefix: string | undefined) => boolean) | undefined
   /**
    * A specifier only known at run time that may be a package's name: unsafe where the bundle resolves otherwise.
    * Judged in the user's modules only: a package's own (rolldown's `import.meta.resolve("#...")` in a worker entry
@@ -175,9 +184,12 @@ const rewrite = (ast: AstNode, s: MagicStringType, module: Module): string | und
    */
   const bare = (source: AstNode | undefined): void => {
     if (/[\\/]node_modules[\\/]/.test(file)) return
-    if (source !== undefined && notBare(prefixOf(source))) return
+    const prefix = source === undefined ? undefined : prefixOf(source)
+    if (notBare(prefix)) return
     alike ??= resolvesAlike(file, module.bundleDir)
-    if (!alike) unsafe ??= `${file} resolves a specifier at run time that ${module.bundleDir} would resolve otherwise`
+    if (!alike(prefix)) {
+      unsafe ??= `${file} resolves a specifier at run time that ${module.bundleDir} would resolve otherwise`
+    }
   }
   const resolveCalls = new Set<AstNode>()
   const visit = (node: AstNode): void => {
