@@ -56,9 +56,11 @@ export interface Options extends ThreadPool.Options {
    * imports behave as in the entry, and `import.meta.main` is true in the entry alone. An entry that cannot be bundled
    * safely (`import.meta` used as a whole, a CommonJS entry, a specifier computed at run time that the cache's
    * directory would resolve otherwise) starts as it is; a bundler failure, or a cache that cannot be written, starts
-   * it as it is after one warning. A thread of a bundle that ends before it is ready is replaced by one of the entry
-   * as it is, which the entry's threads start from after that (one warning; the cache remembers it until an input
-   * changes).
+   * it as it is after one warning. A thread of a bundle that ends before it is ready, or has not loaded it within half
+   * the `startTimeout` (an infinite one: never), gets a thread of the entry as it is (beside it while it runs: the
+   * first one ready is kept). Where that one starts and the bundle did not, the entry's threads start as it is for an
+   * hour (one warning; the cache remembers), then try the bundle again (after a failure again, silently, 4 hours,
+   * then 16, at most a week).
    *
    * @since 0.4.0
    */
