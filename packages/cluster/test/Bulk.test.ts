@@ -1,9 +1,9 @@
 /**
  * The bulk calls (`ThreadPool.forEach`, `ThreadPool.mapStream`) over the cluster's executor: typed as on a pool.
- * `forEach` sends its elements to runners in batches (`RunBatch`, through the executor's `runBatch`): results in
+ * Both send their elements to runners in batches (`RunBatch`, through the executor's `runBatch`): results in
  * order, the first failure fails the call, `mode: "exit"` gives every element's Exit (a task's own failure an
  * instance of its class, a payload that does not fit its `InvalidPayload`, a thread that died its `ThreadCrashed`);
- * `mapStream` runs element by element, in order.
+ * interrupting the call interrupts its batches on the runner.
  */
 import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -21,7 +21,7 @@ const Embedded = NodeCluster.layerEmbedded({
 
 describe("bulk calls on the cluster", () => {
   it.live(
-    "forEach (in batches) and mapStream (element by element) give a pool's results",
+    "forEach and mapStream (in batches) give a pool's results",
     () =>
       Effect.gen(function*() {
         const inputs = Array.from({ length: 100 }, (_, i) => i)

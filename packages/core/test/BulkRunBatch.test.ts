@@ -171,4 +171,37 @@ describe("forEach over an executor's runBatch", () => {
       assert.deepStrictEqual(seen.singles, [0, 2, 4])
       assert.strictEqual(seen.batches.length, 0)
     }))
+
+  it.effect("mapStream: each upstream chunk cut into batches of batchSize, in order; the first failure fails it", () =>
+    Effect.gen(function*() {
+      const seen = fresh()
+      const executor = executorOf(seen)
+      const input = Array.from({ length: 50 }, (_, i) => 2 * i)
+      const results = yield* Stream.fromIterable(input).pipe(
+        ThreadPool.mapStream(EvenOnly, { batchSize: 20 }),
+        Stream.runCollect,
+        Effect.provideService(ThreadPool.Executor, executor)
+      )
+      assert.deepStrictEqual(results, input.map((n) => n * 10))
+      assert.deepStrictEqual(seen.batches.map((b) => b.payloads.length), [20, 20, 10])
+      // an upstream that gives one element a chunk: each goes at once, alone
+      const single = yield* Stream.fromIterable([0, 2, 4]).pipe(
+        Stream.rechunk(1),
+        ThreadPool.mapStream(EvenOnly, { ordered: false }),
+        Stream.runCollect,
+        Effect.provideService(ThreadPool.Executor, executor)
+      )
+      assert.sameMembers(single, [0, 20, 40])
+      assert.deepStrictEqual(seen.batches.slice(3).map((b) => b.payloads), [[0], [2], [4]])
+      const taken: Array<number> = []
+      const failed = yield* Stream.fromIterable([0, 2, 3, 4]).pipe(
+        Stream.rechunk(1),
+        ThreadPool.mapStream(EvenOnly, { concurrency: 1 }),
+        Stream.runForEach((n) => Effect.sync(() => void taken.push(n))),
+        Effect.provideService(ThreadPool.Executor, executor),
+        Effect.flip
+      )
+      assert.deepStrictEqual(failed, new Odd({ n: 3 }))
+      assert.deepStrictEqual(taken, [0, 20])
+    }))
 })

@@ -1,8 +1,8 @@
 /**
  * The bulk calls (`ThreadPool.forEach`, `ThreadPool.mapStream`) on any executor: on a pool made by this package, in
  * batches (`bulk.ts`, `stage.ts`); on another executor (the cluster's, which runs each task on a runner process),
- * `forEach` in batches over its `runBatch` when it has one (without a `key`), else element by element over its
- * `deferToThread`, a bounded number at a time, with the same results, order and failures.
+ * in batches over its `runBatch` when it has one (without a `key`), else element by element over its `deferToThread`,
+ * a bounded number at a time, with the same results, order and failures.
  *
  * @internal
  */
@@ -106,19 +106,58 @@ const inBatches = (
         flat
       )
     }
-    const values = (start: number) =>
-      Effect.flatMap(run(start), (exits): Effect.Effect<Array<unknown>, unknown> => {
-        const out: Array<unknown> = []
-        for (const exit of exits) {
-          if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
-          out.push(exit.value)
-        }
-        return Effect.succeed(out)
-      })
+    const values = (start: number) => Effect.flatMap(run(start), valuesOf)
     return options?.discard === true
       ? Effect.forEach(starts, values, { concurrency, discard: true })
       : Effect.map(Effect.forEach(starts, values, { concurrency }), flat)
   })
+
+/** The elements of a batch as values, or the batch's first failure. */
+const valuesOf = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>): Effect.Effect<Array<unknown>, unknown> => {
+  const out: Array<unknown> = []
+  for (const exit of exits) {
+    if (Exit.isFailure(exit)) return Effect.failCause(exit.cause)
+    out.push(exit.value)
+  }
+  return Effect.succeed(out)
+}
+
+/**
+ * `mapStream` over an executor's `runBatch`: each chunk the upstream gives is cut into batches of `batchSize`, or of
+ * about a `concurrency`th of `bufferSize` (at most `maxBatch`), so a slow upstream's elements go at once, a fast
+ * one's together; `concurrency` batches at a time, in order or as they end. The first failure fails the stream.
+ */
+const streamInBatches = (
+  runBatch: NonNullable<ThreadPool.ExecutorShape["runBatch"]>,
+  task: Task.Any,
+  options: Stage.StageOptions | undefined
+) =>
+<A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<unknown, unknown, R> => {
+  const concurrency = concurrencyOf(options)
+  const lanes = concurrency === "unbounded" ? defaultConcurrency : concurrency
+  const size = options?.batchSize ??
+    Math.min(maxBatch, Math.max(1, Math.floor((options?.bufferSize ?? 16_384) / lanes)))
+  const batchOptions: ThreadPool.BatchRunOptions = {
+    failFast: true,
+    priority: options?.priority,
+    whenBacklogFull: options?.whenBacklogFull
+  }
+  const cut = (chunk: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+    if (chunk.length <= size) return [chunk]
+    const pieces: Array<ReadonlyArray<A>> = []
+    for (let start = 0; start < chunk.length; start += size) pieces.push(chunk.slice(start, start + size))
+    return pieces
+  }
+  return Stream.chunks(self).pipe(
+    Stream.map(cut),
+    Stream.flattenIterable,
+    Stream.mapEffect(
+      (batch) => Effect.flatMap(runBatch(task as Task.Any & Task.NotStream<Task.Any>, batch, batchOptions), valuesOf),
+      { concurrency, unordered: options?.ordered === false }
+    ),
+    Stream.flattenIterable
+  )
+}
 
 /** `mapStream` on `executor`. */
 export const mapStream = (
@@ -131,6 +170,9 @@ export const mapStream = (
   if (invalid !== undefined) return Stream.fail(invalid)
   const section = sections.get(executor)
   if (section !== undefined) return Stage.mapStream(section, task, options)(self)
+  if (executor.runBatch !== undefined && options?.key === undefined) {
+    return streamInBatches(executor.runBatch, task, options)(self)
+  }
   let index = 0
   return Stream.mapEffect(
     self,
