@@ -13,11 +13,19 @@ import * as Batch from "../wire/batch.ts"
 import * as Codec from "../wire/codec.ts"
 import * as Protocol from "../wire/protocol.ts"
 
-/** The clock of the answer's `millis`: `performance.now` where the platform has it (every one this runs on). */
-const clock: () => number = (() => {
-  const performance = (globalThis as { readonly performance?: { readonly now: () => number } }).performance
-  return performance === undefined ? Date.now : () => performance.now()
-})()
+/**
+ * The clock of the answer's `millis`: `performance.now` where the platform has it (every one this runs on), looked
+ * up when a batch first runs: reading `globalThis.performance` makes Node load `perf_hooks`, a few ms of a thread's
+ * start that a thread without batches need not pay.
+ */
+let now: (() => number) | undefined
+const clock = (): number => {
+  if (now === undefined) {
+    const performance = (globalThis as { readonly performance?: { readonly now: () => number } }).performance
+    now = performance === undefined ? Date.now : () => performance.now()
+  }
+  return now()
+}
 
 /**
  * The handler of batch tag `tag`, made from the task's own handler in `byTag` and kept there, or `undefined` if `tag`
