@@ -43,8 +43,8 @@ export interface Options extends ThreadPool.Options {
    */
   readonly compileCache?: boolean | string | undefined
   /**
-   * Threads start from the entry bundled into one file (with rolldown), which loads about as fast as an empty
-   * thread: the entry's module graph (`effect/Schema` alone is about 140 modules) is what a thread's start costs.
+   * Threads start from the entry bundled (with rolldown), which loads in well under half the time of the entry as it
+   * is: the entry's module graph (`effect/Schema` alone is about 140 modules) is what a thread's start costs.
    * Default `true` on Node; on Bun only when set (`true` or `{ cacheDir }`); never on Deno. The bundle is made when
    * the first thread starts and cached, keyed by every file it was made from: later pools and processes reuse it
    * while none of them changed (each start checks their sizes and times). `{ cacheDir }` puts the cache there
@@ -52,7 +52,7 @@ export interface Options extends ThreadPool.Options {
    * `<tmpdir>/effect-threads-<uid>` where that cannot be written). `false` starts the entry as it is.
    *
    * Threads started from a bundle map stack traces to the entry's own source files and lines (source maps, for files
-   * outside `node_modules`, one entry per line); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic
+   * outside `node_modules`); `import.meta.url`, `new URL("./file", import.meta.url)` and dynamic
    * imports behave as in the entry, and `import.meta.main` is true in the entry alone. An entry that cannot be bundled
    * safely (`import.meta` used as a whole, a CommonJS entry, a specifier computed at run time that the cache's
    * directory would resolve otherwise) starts as it is; a bundler failure, or a cache that cannot be written, starts

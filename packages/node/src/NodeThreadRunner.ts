@@ -7,7 +7,7 @@
  *
  * A thread's start is mostly the loading of its entry's module graph (`effect/Schema`'s, which every task module
  * brings, is about 140 modules). `NodeThreadPool` therefore starts its threads from the entry bundled into one file
- * and cached (its `bundle` option), which starts about as fast as an empty thread, with Node's compile cache on
+ * and cached (its `bundle` option), which starts in under twice an empty thread's time, with Node's compile cache on
  * (`compileCache`). Stack traces in the thread name the entry's own files (source maps).
  *
  * @since 0.1.0

@@ -12,7 +12,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { packagesFirst } from "../src/internal/bundle.ts"
 import * as Entries from "../src/internal/entries.ts"
-import { Boom, bundlesIn, Crash, entrySource, info, lineOf, project, runOn, withWarnings } from "./bundleKit.ts"
+import { Boom, bundlesIn, Crash, Deep, entrySource, info, lineOf, project, runOn, withWarnings } from "./bundleKit.ts"
 import { expectDefect, expectFailure, suiteOptions } from "./helpers.ts"
 
 describe("Bundled worker entry", () => {
@@ -95,6 +95,11 @@ describe("Bundled worker entry", () => {
         yield* Effect.exit(runOn({ entry: p.entry }, ThreadPool.deferToThread(Boom, undefined)))
       )
       assert.include(String((boom as Error).stack), `entry.ts:${lineOf("// BOOM")}:`)
+      // inside a statement of many lines: its own line, not the statement's first line
+      const deep = expectDefect(
+        yield* Effect.exit(runOn({ entry: p.entry }, ThreadPool.deferToThread(Deep, undefined)))
+      )
+      assert.include(String((deep as Error).stack), `entry.ts:${lineOf("// DEEP")}:`)
       const crash = expectFailure(
         yield* Effect.exit(runOn({ entry: p.entry }, ThreadPool.deferToThread(Crash, undefined)))
       )

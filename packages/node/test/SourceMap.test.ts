@@ -1,6 +1,6 @@
 /**
- * The bundle's source map cut down to the user's files, one segment per line (`internal/sourceMap.ts`): what Node
- * parses when a bundled thread loads, so it must stay small and still name the user's files and lines.
+ * The bundle's source map cut down to the user's files (`internal/sourceMap.ts`): every segment of the user's code,
+ * none of the packages', so that a frame names the user's file, line and column and a package's code maps to nothing.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { userOnly } from "../src/internal/sourceMap.ts"
@@ -16,17 +16,17 @@ describe("userOnly", () => {
       mappings: "AAAA,UCKE;AACF,IDLA;ACCA"
     }, "/work/app/node_modules/.cache/effect-threads")
     assert.deepStrictEqual(map.sources, ["file:///work/app/src/user.ts"])
-    // line 0: user.ts 0:0; line 1: user.ts 1:0 from column 0; line 2: nothing
-    assert.strictEqual(map.mappings, "AAAA;AACA;A")
+    // line 0: user.ts 0:0, nothing from column 10; line 1: user.ts 1:0 from column 4; line 2: nothing
+    assert.strictEqual(map.mappings, "AAAA,U;IACA;A")
   })
 
-  it("maps each line to its first segment of the user's code, and drops names", () => {
+  it("keeps every segment of the user's code on a line (a statement of many lines printed on one), drops names", () => {
     const map = userOnly(
       { version: 3, sources: ["a.ts", "b.ts"], names: ["f", "g"], mappings: "AAAAA,ECAAC;AAAAD" },
       "/x"
     )
     assert.deepStrictEqual(map.sources, ["file:///x/a.ts", "file:///x/b.ts"])
     assert.deepStrictEqual(map.names, [])
-    assert.strictEqual(map.mappings, "AAAA;ACAA")
+    assert.strictEqual(map.mappings, "AAAA,ECAA;AAAA")
   })
 })

@@ -26,6 +26,8 @@ export const Info = Task.make("Info", {
   })
 })
 export const Boom = Task.make("Boom")
+/** Throws inside a statement of many lines (which the bundler prints on one line). */
+export const Deep = Task.make("Deep")
 export const Crash = Task.make("Crash")
 
 const here = Path.dirname(Url.fileURLToPath(import.meta.url))
@@ -46,6 +48,7 @@ const Info = Task.make("Info", {
   })
 })
 const Boom = Task.make("Boom")
+const Deep = Task.make("Deep")
 const Crash = Task.make("Crash")
 
 const boom = (): never => {
@@ -66,6 +69,11 @@ NodeThreadRunner.serve([
       }
     })),
   Task.implement(Boom, () => Effect.sync(boom)),
+  Task.implement(Deep, () =>
+    Effect.succeed(1).pipe(
+      Effect.map((x) => x + 1),
+      Effect.map((x): number => JSON.parse(\`{bad \${x}\`)) // DEEP
+    )),
   Task.implement(Crash, () =>
     Effect.sync(() => {
       setTimeout(() => {

@@ -74,13 +74,13 @@ const absoluteSource = (source: string, mapDir: string): string =>
 export const isUserSource = (source: string): boolean => !/[\\/]node_modules[\\/]/.test(source)
 
 /**
- * The map with only the user's sources, one segment per generated line: each line that holds the user's code maps,
- * from its first column, to where its first segment of the user's code came from (the line exactly, the column of
- * that first token); a line of packages' code only is marked unmapped where such lines begin, so a position there
- * maps to nothing rather than to the user's line before it. Names are dropped (the bundle keeps them in the code).
+ * The map with only the user's sources: every segment of the user's code kept (its generated column, source, line and
+ * column); where packages' code follows the user's, a segment with no source, so a position there maps to nothing
+ * rather than to the user's code before it. Names are dropped (the bundle keeps them in the code).
  *
- * Line by line because Node parses the whole map as a thread loads (effect's stack probes at load format a stack):
- * full segments made a bundled thread's start about 25 ms slower, one per line about 9 ms.
+ * Every segment, not one a line: the bundler prints a statement of many lines (a `serve([...])` call, a pipe) on one
+ * line, and one segment a line named the statement's first line for all of them. The chunk that names this map holds
+ * the user's modules only, so its map stays small (the packages that run first are a chunk without one).
  */
 export const userOnly = (map: RawSourceMap, mapDir: string): RawSourceMap => {
   // judged on the absolute path: from a cache inside node_modules, a package's relative path need not name it
@@ -98,34 +98,34 @@ export const userOnly = (map: RawSourceMap, mapDir: string): RawSourceMap => {
   let outSource = 0, outLine = 0, outColumn = 0
   let mappedBefore = false
   const lines = map.mappings.split(";").map((text) => {
-    let first: string | undefined
-    let dropped = false
+    const segments: Array<string> = []
+    let generated = 0
+    let outGenerated = 0
     for (const fields of decodeLine(text)) {
+      generated += fields[0]!
       if (fields.length >= 4) {
         source += fields[1]!
         line += fields[2]!
         column += fields[3]!
       }
       if (fields.length < 4 || keep[source] !== true) {
-        dropped = true
+        if (mappedBefore) segments.push(encodeValue(generated - outGenerated))
+        if (mappedBefore) outGenerated = generated
+        mappedBefore = false
         continue
       }
-      if (first !== undefined) continue
       const s = newIndex.get(source)!
-      first = "A" + encodeValue(s - outSource) + encodeValue(line - outLine) + encodeValue(column - outColumn)
+      segments.push(
+        encodeValue(generated - outGenerated) + encodeValue(s - outSource) + encodeValue(line - outLine) +
+          encodeValue(column - outColumn)
+      )
+      outGenerated = generated
       outSource = s
       outLine = line
       outColumn = column
-    }
-    if (first !== undefined) {
       mappedBefore = true
-      return first
     }
-    if (dropped && mappedBefore) {
-      mappedBefore = false
-      return "A"
-    }
-    return ""
+    return segments.join(",")
   })
   return {
     version: 3,
