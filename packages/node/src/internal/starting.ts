@@ -42,116 +42,140 @@ interface Candidate {
   exit: ThreadExit | undefined
 }
 
-/** Starts a thread from `start` (a bundle, made or in the making), with the plain entry behind it. */
-export const start = (start: Start | Promise<Start>, plan: Plan, events: ThreadEvents): ThreadHandle => {
-  const candidates: Array<Candidate> = []
-  let held: Array<readonly [unknown, ReadonlyArray<unknown>]> | undefined = []
-  let winner: Candidate | undefined
-  let terminated = false
-  let reported = false
-  let failure: unknown = undefined
-  let timer: ReturnType<typeof setTimeout> | undefined
+/** One thread made of up to two `Worker`s (see the module's doc). */
+class Race implements ThreadHandle {
+  readonly candidates: Array<Candidate> = []
+  held: Array<readonly [unknown, ReadonlyArray<unknown>]> | undefined = []
+  winner: Candidate | undefined = undefined
+  terminated = false
+  reported = false
+  failure: unknown = undefined
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  readonly plan: Plan
+  readonly events: ThreadEvents
 
-  const report = (exit: ThreadExit): void => {
-    if (reported) return
-    reported = true
-    if (timer !== undefined) clearTimeout(timer)
-    queueMicrotask(() => events.onExit(failure === undefined ? exit : { ...exit, error: exit.error ?? failure }))
-  }
-  const plainOf = (): Candidate | undefined => candidates.find((c) => !c.start.bundled)
-  const bundledOf = (): Candidate | undefined => candidates.find((c) => c.start.bundled)
-
-  /** No `Worker` is left and none was ready: the thread's exit is the plain one's (the entry's own), else the last. */
-  const settle = (last: ThreadExit): void => {
-    if (candidates.some((c) => c.alive)) return
-    const exit = plainOf()?.exit ?? last
-    report(terminated ? { ...exit, terminated: true } : exit)
+  constructor(plan: Plan, events: ThreadEvents) {
+    this.plan = plan
+    this.events = events
   }
 
-  const win = (c: Candidate): void => {
-    winner = c
-    if (timer !== undefined) clearTimeout(timer)
-    for (const other of candidates) {
+  readonly post = (batch: unknown, transfer: ReadonlyArray<unknown>): void => {
+    if (this.held !== undefined) this.held.push([checked(batch, transfer), transfer])
+    else this.winner?.handle?.post(batch, transfer)
+  }
+
+  readonly terminate = (): void => {
+    if (this.terminated) return
+    this.terminated = true
+    this.stopTimer()
+    if (this.winner !== undefined) return this.winner.handle?.terminate()
+    this.held = []
+    const alive = this.candidates.filter((c) => c.alive)
+    for (const c of alive) c.handle?.terminate()
+    if (alive.length === 0) this.report({ terminated: true }) // the bundle still in the making: nothing to wait for
+  }
+
+  /** A plain `Worker` beside the bundled one, after the budget, if that one has not loaded (or is not made yet). */
+  startTimer(): void {
+    if (!Number.isFinite(this.plan.budget)) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      const bundled = this.bundled()
+      if (bundled === undefined || !bundled.loaded) this.launch(this.plan.plain)
+    }, this.plan.budget)
+  }
+
+  stopTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  bundled(): Candidate | undefined {
+    return this.candidates.find((c) => c.start.bundled)
+  }
+
+  report(exit: ThreadExit): void {
+    if (this.reported) return
+    this.reported = true
+    this.stopTimer()
+    const failure = this.failure
+    queueMicrotask(() => this.events.onExit(failure === undefined ? exit : { ...exit, error: exit.error ?? failure }))
+  }
+
+  /** Makes a `Worker`: one of each kind at most, the bundled one first (a bundle made after the plain one: unused). */
+  launch(from: Start): void {
+    if (this.terminated || this.winner !== undefined) return
+    if (this.candidates.some((c) => c.start.bundled === from.bundled || from.bundled)) return
+    const c: Candidate = { start: from, handle: undefined, alive: true, loaded: !from.bundled, exit: undefined }
+    this.candidates.push(c)
+    try {
+      c.handle = this.plan.attach(from, {
+        onBatch: (batch) => {
+          if (batch === LOADED) {
+            c.loaded = true
+            return
+          }
+          if (this.winner === undefined && !this.terminated) this.win(c)
+          if (this.winner === c) this.events.onBatch(batch)
+        },
+        onExit: (exit) => this.exited(c, exit)
+      })
+    } catch (error) {
+      this.exited(c, { error })
+    }
+  }
+
+  /** `c` said it is ready first: it is the thread; the bundle is judged; what waited is posted to it. */
+  win(c: Candidate): void {
+    this.winner = c
+    this.stopTimer()
+    for (const other of this.candidates) {
       if (other === c || !other.alive) continue
       if (!c.start.bundled && !other.loaded) {
-        plan.blame(other.start, `its bundle did not load within ${Math.round(plan.budget)} ms`)
+        this.plan.blame(other.start, `its bundle did not load within ${Math.round(this.plan.budget)} ms`)
       }
       other.handle?.terminate()
     }
-    const bundled = bundledOf()
-    if (c.start.bundled) plan.proven(c.start)
+    const bundled = this.bundled()
+    if (c.start.bundled) this.plan.proven(c.start)
     else if (bundled?.exit !== undefined && bundled.exit.terminated !== true) {
-      plan.blame(bundled.start, bundled.exit.error ?? `exit code ${bundled.exit.exitCode}`)
+      this.plan.blame(bundled.start, bundled.exit.error ?? `exit code ${bundled.exit.exitCode}`)
     }
-    const batches = held ?? []
-    held = undefined
+    const batches = this.held ?? []
+    this.held = undefined
     for (const [batch, transfer] of batches) {
       try {
         c.handle!.post(batch, transfer)
       } catch (error) {
-        failure = error
+        this.failure = error
         c.handle!.terminate()
         return
       }
     }
   }
 
-  const launch = (from: Start): void => {
-    // one of each at most, and the bundled one first (a bundle made after the plain one started waits for later)
-    if (terminated || winner !== undefined || candidates.some((c) => c.start.bundled === from.bundled)) return
-    if (from.bundled && candidates.length > 0) return
-    const c: Candidate = { start: from, handle: undefined, alive: true, loaded: !from.bundled, exit: undefined }
-    candidates.push(c)
-    const onExit = (exit: ThreadExit): void => {
-      c.alive = false
-      c.exit = exit
-      if (winner === c) return report(exit)
-      if (winner !== undefined) return
-      if (c.start.bundled) launch(plan.plain) // none when a plain one runs already, or the pool terminated
-      else for (const other of candidates) other.handle?.terminate() // the entry as it is failed: that is the start's
-      settle(exit)
-    }
-    try {
-      c.handle = plan.attach(from, {
-        onBatch: (batch) => {
-          if (batch === LOADED) {
-            c.loaded = true
-            return
-          }
-          if (winner === undefined && !terminated) win(c)
-          if (winner === c) events.onBatch(batch)
-        },
-        onExit
-      })
-    } catch (error) {
-      onExit({ error })
-    }
+  /**
+   * `c` ended. The thread's, if it was the thread; before any was ready: a bundled one is replaced by a plain one
+   * (unless one runs already), a plain one's end is the start's (the entry as it is failed), once none is left.
+   */
+  exited(c: Candidate, exit: ThreadExit): void {
+    c.alive = false
+    c.exit = exit
+    if (this.winner === c) return this.report(exit)
+    if (this.winner !== undefined) return
+    if (c.start.bundled) this.launch(this.plan.plain)
+    else for (const other of this.candidates) other.handle?.terminate()
+    if (this.candidates.some((other) => other.alive)) return
+    const last = this.candidates.find((other) => !other.start.bundled)?.exit ?? exit
+    this.report(this.terminated ? { ...last, terminated: true } : last)
   }
+}
 
-  if (Number.isFinite(plan.budget)) {
-    timer = setTimeout(() => {
-      timer = undefined
-      const bundled = bundledOf()
-      if (bundled === undefined || !bundled.loaded) launch(plan.plain)
-    }, plan.budget)
-  }
-  if (start instanceof Promise) start.then(launch, () => launch(plan.plain))
-  else launch(start)
-
-  return {
-    post: (batch, transfer) => {
-      if (held !== undefined) held.push([checked(batch, transfer), transfer])
-      else winner?.handle?.post(batch, transfer)
-    },
-    terminate: () => {
-      if (terminated) return
-      terminated = true
-      if (timer !== undefined) clearTimeout(timer)
-      if (winner !== undefined) return winner.handle?.terminate()
-      held = []
-      const alive = candidates.filter((c) => c.alive)
-      for (const c of alive) c.handle?.terminate()
-      if (alive.length === 0) report({ terminated: true }) // the bundle still in the making: nothing to wait for
-    }
-  }
+/** Starts a thread from `start` (a bundle, made or in the making), with the plain entry behind it. */
+export const start = (start: Start | Promise<Start>, plan: Plan, events: ThreadEvents): ThreadHandle => {
+  const race = new Race(plan, events)
+  race.startTimer()
+  if (start instanceof Promise) start.then((ready) => race.launch(ready), () => race.launch(plan.plain))
+  else race.launch(start)
+  return race
 }
