@@ -1,7 +1,8 @@
 /**
  * The example's figures, measured in one run and printed as Markdown tables (the README shows them):
  *
- * 1. What one call costs: a task that does nothing (`Ping`), 1 and 64 in flight, on a local `NodeThreadPool`, on
+ * 1. What one call costs: a task that does nothing (`Ping`), 1 and 64 in flight, and 10,000 of them in one
+ *    `ThreadPool.forEach` (batches: on the cluster, one request a batch), on a local `NodeThreadPool`, on
  *    `NodeCluster.layerEmbedded` (one process, no database) and through the Postgres cluster (three runner
  *    processes). The three are up at once and measured in turn, round after round, so a noisy machine slows all of
  *    them alike; the overhead is the difference of the time per task to the local pool's, in the same round.
@@ -47,19 +48,32 @@ const range = (xs: ReadonlyArray<number>, digits: number): string =>
 
 type Setup = "local pool" | "embedded cluster" | "Postgres cluster"
 const setups: ReadonlyArray<Setup> = ["local pool", "embedded cluster", "Postgres cluster"]
-/** In flight at once, and how many calls are timed at that level. */
-const levels = [{ concurrency: 1, calls: 500 }, { concurrency: 64, calls: 5000 }] as const
+/** How the calls are made (one `deferToThread` each, so many in flight; or one `forEach`), and how many are timed. */
+interface Level {
+  readonly label: string
+  readonly concurrency: number | "forEach"
+  readonly calls: number
+}
+const levels: ReadonlyArray<Level> = [
+  { label: "1 in flight", concurrency: 1, calls: 500 },
+  { label: "64 in flight", concurrency: 64, calls: 5000 },
+  { label: "one forEach", concurrency: "forEach", calls: 10_000 }
+]
 
-/** Microseconds per call: `calls` empty tasks, `concurrency` at a time. */
-const timeCalls = (pool: Context.Context<ThreadPool.Executor>, concurrency: number, calls: number) =>
+/** Microseconds per call: `calls` empty tasks, `concurrency` at a time, or in one `forEach`. */
+const timeCalls = (pool: Context.Context<ThreadPool.Executor>, level: Level) =>
   Effect.gen(function*() {
+    const payloads = Array.from({ length: level.calls }, (_, i) => i)
     const start = performance.now()
-    yield* Effect.forEach(
-      Array.from({ length: calls }, (_, i) => i),
-      (i) => ThreadPool.deferToThread(Ping, i),
-      { concurrency, discard: true }
-    )
-    return ((performance.now() - start) * 1000) / calls
+    if (level.concurrency === "forEach") {
+      yield* ThreadPool.forEach(Ping, payloads, { discard: true })
+    } else {
+      yield* Effect.forEach(payloads, (i) => ThreadPool.deferToThread(Ping, i), {
+        concurrency: level.concurrency,
+        discard: true
+      })
+    }
+    return ((performance.now() - start) * 1000) / level.calls
   }).pipe(Effect.provideContext(pool))
 
 /** The three setups side by side; `µs[setup][level]` holds one time per call per round. */
@@ -81,7 +95,7 @@ const measureCalls = Effect.gen(function*() {
       // a different setup goes first each round
       for (const k of setups.keys()) {
         const setup = setups[(k + round) % setups.length]!
-        const time = yield* timeCalls(pools[setup], level.concurrency, level.calls)
+        const time = yield* timeCalls(pools[setup], level)
         if (round > 0) µs.get(setup)![i]!.push(time)
       }
     }
@@ -92,7 +106,7 @@ const measureCalls = Effect.gen(function*() {
 
 const callsTable = (µs: ReadonlyMap<Setup, ReadonlyArray<ReadonlyArray<number>>>): string => {
   const local = µs.get("local pool")!
-  const header = levels.map((l) => `${l.concurrency} in flight: µs per call | overhead | calls/s`).join(" | ")
+  const header = levels.map((l) => `${l.label}: µs per call | overhead | calls/s`).join(" | ")
   const rows = setups.map((setup) => {
     const cells = levels.map((_, i) => {
       const times = µs.get(setup)![i]!
