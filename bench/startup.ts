@@ -4,10 +4,12 @@
  * Each round spawns, in a rotating order, one thread of each kind below, one at a time, and times it from
  * `new Worker(...)` to its `online` event, its READY and its first answer (`bench/start.ts`); then two threads that
  * time the dynamic imports of a thread's modules one after the other, without and with a warm compile cache.
- * Medians over the rounds; ratios are the median of the per-round ratios to the empty thread.
+ * Medians over the rounds; ratios are the median of the per-round ratios to the empty thread, and to the empty
+ * thread with a warm compile cache (what figure G compares with: the pool's threads have the compile cache on).
  *
- * One more kind: `workers/ours.ts` as the pool starts it (`NodeThreadPool`'s platform: the entry bundled by rolldown
- * into one file, cached; the bundle is made during the warm-up), to show what the module graph itself costs.
+ * One more kind: `workers/ours.ts` as the pool starts it (`NodeThreadPool`'s platform: the entry bundled by rolldown,
+ * the packages' code in a chunk without a source map, cached; the bundle is made during the warm-up), to show what
+ * the module graph itself costs.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
@@ -99,9 +101,18 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
 }
 
 const empty = results[0]!
+const emptyWarm = results[variants.findIndex((v) => v.name.startsWith("empty thread, compile cache warm"))]!
 console.log()
 console.log(table(
-  ["thread (ms since new Worker)", "online", "READY", "1st answer", "load (READY - online)", "answer / empty's"],
+  [
+    "thread (ms since new Worker)",
+    "online",
+    "READY",
+    "1st answer",
+    "load (READY - online)",
+    "answer / empty's",
+    "/ empty's, cache warm (G)"
+  ],
   variants.map((variant, v) => {
     const rs = results[v]!
     return [
@@ -110,7 +121,8 @@ console.log(table(
       fmt(median(rs.map((r) => r.ready))),
       fmt(median(rs.map((r) => r.answer))),
       fmt(median(rs.map((r) => r.ready - r.online))),
-      `${fmt(median(rs.map((r, round) => r.answer / empty[round]!.answer)), 2)}x`
+      `${fmt(median(rs.map((r, round) => r.answer / empty[round]!.answer)), 2)}x`,
+      `${fmt(median(rs.map((r, round) => r.answer / emptyWarm[round]!.answer)), 2)}x`
     ]
   })
 ))
