@@ -266,7 +266,8 @@ const inPackage = /[\\/]node_modules[\\/]/
  */
 export const packagesFirst = (
   entry: string,
-  info: (id: string) => { readonly importedIds: ReadonlyArray<string>; readonly isExternal: boolean } | null
+  // rolldown's module info has no `isExternal` (an external module's is a leaf: no imports)
+  info: (id: string) => { readonly importedIds: ReadonlyArray<string>; readonly isExternal?: boolean } | null
 ): Set<string> => {
   const order: Array<string> = []
   const seen = new Set<string>()
@@ -274,7 +275,7 @@ export const packagesFirst = (
     if (seen.has(id)) return
     seen.add(id)
     const module = info(id)
-    if (module === null || module.isExternal) return
+    if (module === null || module.isExternal === true) return
     for (const imported of module.importedIds) visit(imported)
     order.push(id)
   }
