@@ -156,15 +156,17 @@ const prepare = (dir: string): boolean => {
 
 /**
  * Writes a bundle (or an unsafe verdict) and its manifest into the first of `dirs` that takes them; the directory
- * written, or throws the last error. Files of the same entry older than an hour, not this bundle's, are removed.
+ * written and why the ones before it did not take them, or throws the last error. Files of the same entry older
+ * than an hour, not this bundle's, are removed.
  */
 export const write = (
   dirs: ReadonlyArray<string>,
   stem: string,
   manifest: Omit<Manifest, "format" | "bundle" | "chunks">,
   chunks: ReadonlyArray<Chunk> | undefined
-): { readonly dir: string; readonly manifest: Manifest } => {
+): { readonly dir: string; readonly manifest: Manifest; readonly refused: ReadonlyArray<string> } => {
   let failure: unknown = new Error("no cache directory")
+  const refused: Array<string> = []
   for (const dir of dirs) {
     try {
       if (!prepare(dir)) throw new Error(`${dir} is not private to this user`)
@@ -176,9 +178,10 @@ export const write = (
       }
       writeAtomic(Path.join(dir, `${stem}.json`), JSON.stringify(full))
       prune(dir, stem, name, full.chunks ?? [])
-      return { dir, manifest: full }
+      return { dir, manifest: full, refused }
     } catch (error) {
       failure = error
+      refused.push(`${dir}: ${error instanceof Error ? error.message : String(error)}`)
     }
   }
   throw failure

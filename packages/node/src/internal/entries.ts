@@ -220,6 +220,12 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
       built.unsafe === undefined ? built.chunks : undefined
     )
     if (written.manifest.bundle !== undefined) Verdict.remove(written.dir, stem) // a new bundle is judged afresh
+    if (config.cacheDir !== undefined && written.refused.length > 0) {
+      config.warn(
+        `effect-threads: the bundle cache directory ${dirs[0]} cannot be written (${written.refused[0]}); the bundle ` +
+          `of ${file} is cached in ${written.dir} instead`
+      )
+    }
     memos.set(memoKey, { _tag: "Current", ...written })
     return startOf(written, plain)
   } catch (error) {
