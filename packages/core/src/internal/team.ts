@@ -13,7 +13,9 @@
  * as they finish; after `quit` the backlog drains through the workers that exist, and the coordinator quits once,
  * when the last busy worker has finished. Beyond Twisted: a capacity of tasks per worker (pipelining), the most
  * recently idled worker reused first, `releaseIdle`, backlogged tasks taken out when their caller goes
- * ({@link cancel}), and workers that die ({@link remove}).
+ * ({@link cancel}), workers that die ({@link remove}), and a task sent ahead to a busy worker ({@link placeAhead}: a
+ * bulk call's next batch, which takes the worker's place when its current task finishes; nothing else uses it, so a
+ * team whose shell never calls it is Twisted's).
  *
  * @internal
  */
@@ -48,6 +50,8 @@ export interface Team<W, T> {
   readonly load: Map<W, number>
   /** Busy workers with room left (only when `capacity` is above 1). */
   readonly partial: Array<W>
+  /** Busy workers holding a task sent ahead ({@link placeAhead}), beyond their load. */
+  readonly ahead: Set<W>
   readonly backlog: Backlog.Backlog<T>
   busy: number
   /** Workers still to quit as they finish: the shrink debt. */
@@ -71,6 +75,7 @@ export const make = <W, T>(hooks: Hooks<W, T>, capacity = 1): Team<W, T> => ({
   idleSince: new Map(),
   load: new Map(),
   partial: [],
+  ahead: new Set(),
   backlog: Backlog.make(),
   busy: 0,
   toShrink: 0,
@@ -132,6 +137,20 @@ export const placeOn = <W, T>(self: Team<W, T>, worker: W, task: T): boolean => 
   return true
 }
 
+/**
+ * Beyond Twisted: gives `task` to this `worker` ahead of time, if it is busy with no room and holds no task sent
+ * ahead already; otherwise gives `false`. The worker runs it after what it holds: when one of its tasks finishes
+ * ({@link finish}), this task takes that place, so the worker stays busy with the same load and takes nothing from the
+ * backlog meanwhile.
+ */
+export const placeAhead = <W, T>(self: Team<W, T>, worker: W, task: T): boolean => {
+  const held = self.load.get(worker)
+  if (held === undefined || held < self.capacity || self.ahead.has(worker)) return false
+  self.ahead.add(worker)
+  self.hooks.dispatch(worker, task)
+  return true
+}
+
 /** Gives `task` the most recently idled worker, if there is one. */
 export const placeIdle = <W, T>(self: Team<W, T>, task: T): boolean => {
   const worker = self.idle.pop()
@@ -189,6 +208,8 @@ const recycle = <W, T>(self: Team<W, T>, worker: W): void => {
 
 /** A worker finished one of its tasks: Twisted's completion notice. */
 export const finish = <W, T>(self: Team<W, T>, worker: W): void => {
+  // The task sent ahead takes the finished one's place: the worker's load and room are as they were.
+  if (self.ahead.delete(worker)) return
   const held = (self.load.get(worker) ?? 1) - 1
   if (self.capacity > 1) {
     const at = self.partial.indexOf(worker)
@@ -263,6 +284,7 @@ export const remove = <W, T>(self: Team<W, T>, worker: W): boolean => {
   }
   if (!self.load.has(worker)) return false
   self.load.delete(worker)
+  self.ahead.delete(worker)
   self.busy -= 1
   const inPartial = self.partial.indexOf(worker)
   if (inPartial >= 0) self.partial.splice(inPartial, 1)

@@ -111,14 +111,14 @@ export const transferOf = (self: Batches, payload: unknown, index: number): Read
 
 /**
  * Sends a batch of encoded payloads; `onDone` hears how it ended, once (at once, if it ends at once). The metrics
- * count its elements.
+ * count its elements. Gives the batch's fiber: interrupting it interrupts the batch in its thread.
  */
 export const send = (
   self: Batches,
   payloads: ReadonlyArray<unknown>,
   transfer: ReadonlyArray<unknown> | undefined,
   onDone: (done: Done) => void
-): void => {
+): Fiber.Fiber<unknown, unknown> => {
   const options = self.options
   const request: Batch.Request = [self.stop, payloads]
   const fiber = self.fork(
@@ -140,6 +140,7 @@ export const send = (
     }
     onDone(Exit.failCause(Cause.map(exit.cause, (error) => retag(self, error))))
   })
+  return fiber
 }
 
 /** Whether a batch failed before the pool gave it a ticket (and so did not count it). */

@@ -42,6 +42,8 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
           else Placing.place(self, ticket, 0)
           break
         }
+        // A RECALL that came after it had started: the thread ran it, and no longer counts as recalling it.
+        if (ticket.recalling) thread.recalls--
         thread.completed++
         const exit = Codec.resultToExit(ticket.task, message)
         let release: (() => void) | undefined
@@ -86,7 +88,7 @@ export const receive = (self: Sec, thread: Thread.Thread, batch: Protocol.FromTh
   }
   if (thread.recycling || self.options.recycleAboveHeap !== Infinity) Threads.recycleIfDue(self, thread)
   if (self.room.length > 0) Placing.admit(self)
-  if (self.options.capacity > 1) steal(self)
+  if (self.options.capacity > 1 || self.team.ahead.size > 0) steal(self)
   if (answered !== undefined) Section.settleAll(self, answered, exits!, releases)
   else if (first !== undefined) Section.settleOne(self, first, firstExit!, firstRelease)
 }
@@ -133,9 +135,10 @@ const isMovable = (ticket: PoolTicket): boolean =>
   ticket.onChunk === undefined
 
 /**
- * Work stealing, when tasks are sent ahead: while threads are idle and nothing is backlogged, each idle thread takes
- * back one task that a busy thread holds and has not started (the newest of the thread that holds the most), so no
- * task waits behind a slow one while a thread is free. Decided only here, after a batch, where threads become free.
+ * Work stealing, when tasks are sent ahead (a pipelined pool's, a bulk call's batch): while threads are idle and
+ * nothing is backlogged, each idle thread takes back one task that a busy thread holds and has not started (the newest
+ * of the thread that holds the most), so no task waits behind a slow one while a thread is free. Decided only here,
+ * after a batch, where threads become free.
  */
 const steal = (self: Sec): void => {
   const team = self.team

@@ -13,6 +13,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -52,9 +53,14 @@ export const mapStream =
       })
     )
 
-/** A batch of the stage: its sequence number, and its results once it has ended. */
+/**
+ * A batch of the stage: its fiber, and once it has ended its results (those of its elements before the first that
+ * failed) and that failure, if any.
+ */
 interface Slot {
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
   results: ReadonlyArray<unknown> | undefined
+  failure: Cause.Cause<unknown> | undefined
 }
 
 /** One stage under way. */
@@ -75,6 +81,8 @@ class Stage {
   readonly slots: Array<Slot> = []
   upstreamDone = false
   stopped = false
+  /** Ordered, a batch failed: nothing more is sent; the stream fails once the batches before it have been given. */
+  halted = false
   /** The upstream's pull, waiting for room. */
   waiter: (() => void) | undefined = undefined
   /** The stage's close, waiting for the batches in flight to end. */
@@ -102,7 +110,7 @@ class Stage {
     let at = 0
     const step = (): Effect.Effect<void, unknown> =>
       Effect.suspend(() => {
-        if (this.stopped) return Effect.interrupt
+        if (this.stopped || this.halted) return Effect.interrupt
         for (; at < elements.length && this.held < this.bound; at++) {
           const element = elements[at]
           const encoded = Batches.encode(this.batches, element)
@@ -132,7 +140,7 @@ class Stage {
 
   /** Whether the upstream may give more: under the bound, and no full batch waits for room. */
   hasRoom(): boolean {
-    return this.stopped || (this.held < this.bound && this.pending.length < this.size())
+    return this.stopped || this.halted || (this.held < this.bound && this.pending.length < this.size())
   }
 
   wake(): void {
@@ -146,7 +154,7 @@ class Stage {
   /** Sends batches: a full one while there is room, or what waits while a thread may be idle or the upstream ended. */
   dispatch(): void {
     const threads = this.batches.sizer.threads
-    while (!this.stopped && this.pending.length > 0 && Batches.hasRoom(this.batches)) {
+    while (!this.stopped && !this.halted && this.pending.length > 0 && Batches.hasRoom(this.batches)) {
       const size = this.size()
       if (this.pending.length < size && this.batches.fibers.size >= threads && !this.upstreamDone) return
       const whole = this.pending.length <= size
@@ -159,20 +167,44 @@ class Stage {
         this.transfers = whole ? [] : this.transfers.slice(size)
         for (const transfers of own) if (transfers !== undefined) (transfer ??= []).push(...transfers)
       }
-      const slot: Slot = { results: undefined }
+      const slot: Slot = { fiber: undefined, results: undefined, failure: undefined }
       this.slots.push(slot)
-      Batches.send(this.batches, payloads, transfer, (done) => this.done(slot, done))
+      slot.fiber = Batches.send(this.batches, payloads, transfer, (done) => this.done(slot, done))
     }
   }
 
-  /** A batch ended: its results are given (in order, or at once), or its failure fails the stream. */
+  /**
+   * A batch ended: its results are given (in order, or at once). Its failure fails the stream: at once, unordered;
+   * ordered, once the batches before it have been given (their own failure first, if one fails), the batches after
+   * it interrupted and nothing more sent meanwhile.
+   */
   done(slot: Slot, done: Batches.Done): void {
+    slot.fiber = undefined
     if (this.stopped) return this.settled()
-    if (Exit.isFailure(done)) return this.fail(done.cause)
-    const answer = done.value
+    if (Exit.isFailure(done)) {
+      slot.results = []
+      slot.failure = done.cause
+    } else {
+      const results: Array<unknown> = []
+      slot.results = results
+      slot.failure = this.decode(done.value, results)
+    }
+    if (slot.failure !== undefined && !this.ordered) {
+      this.give()
+      return this.fail(slot.failure)
+    }
+    if (slot.failure !== undefined) this.halt(slot)
+    this.give()
+    if (this.halted) return
+    this.dispatch()
+    this.wake()
+    this.end()
+  }
+
+  /** Decodes an answer's results into `results`, up to its first element that did not succeed: that one's failure. */
+  decode(answer: Batch.Answer, results: Array<unknown>): Cause.Cause<unknown> | undefined {
     const [, kinds, values] = answer
     const decode = Codec.decoder(this.batches.task.success)
-    const results: Array<unknown> = []
     for (let j = 0; j < values.length; j++) {
       // A success, the common case, decoded in place; any other end (or a success that does not decode: an
       // InvalidResult) through the task's codec.
@@ -180,21 +212,23 @@ class Stage {
       const exit = decoded !== undefined && Exit.isSuccess(decoded)
         ? decoded
         : Batch.elementExit(this.batches.task, answer, j)
-      if (Exit.isFailure(exit)) {
-        slot.results = results
-        this.give()
-        return this.fail(exit.cause)
-      }
+      if (Exit.isFailure(exit)) return exit.cause
       results.push(exit.value)
     }
-    slot.results = results
-    this.give()
-    this.dispatch()
-    this.wake()
-    this.end()
+    return undefined
   }
 
-  /** Gives the results that may go: in order, the ended batches at the head; else every ended batch. */
+  /** Ordered, `slot` failed: nothing more is sent, and the batches after it are interrupted (never given). */
+  halt(slot: Slot): void {
+    this.halted = true
+    for (let i = this.slots.indexOf(slot) + 1; i < this.slots.length; i++) this.slots[i]!.fiber?.interruptUnsafe()
+    this.wake()
+  }
+
+  /**
+   * Gives the results that may go: in order, the ended batches at the head, up to a failed one, whose failure then
+   * fails the stream; else every ended batch.
+   */
   give(): void {
     let kept = 0
     for (let i = 0; i < this.slots.length; i++) {
@@ -208,6 +242,10 @@ class Stage {
         continue
       }
       if (slot.results.length > 0) Queue.offerAllUnsafe(this.queue, slot.results)
+      if (this.ordered && slot.failure !== undefined) {
+        this.slots.splice(0, i + 1)
+        return this.fail(slot.failure)
+      }
     }
     this.slots.length = kept
   }
@@ -226,6 +264,8 @@ class Stage {
    */
   upstreamEnded(exit: Exit.Exit<void, unknown>): void {
     this.upstreamDone = true
+    // Halted, the stage interrupted it: the failure it waits to give is the stream's.
+    if (this.halted && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
     if (Exit.isFailure(exit)) return this.fail(exit.cause)
     this.dispatch()
     this.end()
@@ -233,7 +273,10 @@ class Stage {
 
   /** The stream ends once the upstream has and every batch has been given. */
   end(): void {
-    if (!this.stopped && this.upstreamDone && this.pending.length === 0 && this.batches.fibers.size === 0) {
+    if (
+      !this.stopped && !this.halted && this.upstreamDone && this.pending.length === 0 &&
+      this.batches.fibers.size === 0
+    ) {
       this.stopped = true
       Queue.endUnsafe(this.queue)
     }

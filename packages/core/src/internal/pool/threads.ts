@@ -17,6 +17,7 @@ import * as Inbox from "./inbox.ts"
 import * as Placing from "./placing.ts"
 import * as Section from "./section.ts"
 import * as Thread from "./thread.ts"
+import * as Ticket from "./ticket.ts"
 
 type Sec = Section.Section
 type PoolTicket = Section.PoolTicket
@@ -221,6 +222,10 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   thread.onReady = []
   for (const waiter of waiters) waiter(startFailed)
   const held = Array.from(thread.held.values())
+  // A batch sent ahead behind one that has not answered had not started (`placing.ts`): it goes to another thread.
+  const unstarted = held.filter((ticket) =>
+    ticket.behind !== undefined && thread.held.has(ticket.behind.id) && !ticket.cancelling && !self.closing
+  )
   thread.held.clear()
   if (!starting && held.length > 0 && !self.closing) {
     // Died on its own while it held work, or terminated by the pool because a task ignored its interrupt.
@@ -235,6 +240,7 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   const tickets: Array<PoolTicket> = []
   const outcomes: Array<Exit.Exit<unknown, unknown>> = []
   for (const ticket of held) {
+    if (unstarted.includes(ticket)) continue
     for (let rest = ticket.after; rest !== undefined; rest = rest.after) {
       tickets.push(rest)
       outcomes.push(Exit.interrupt())
@@ -245,6 +251,10 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
         ? Exit.interrupt()
         : Exit.fail(starting ? startFailed : crashed(thread, ticket, death))
     )
+  }
+  for (const ticket of unstarted) {
+    Ticket.recalled(ticket)
+    Placing.place(self, ticket, 0)
   }
   // The pool is made whole (a replacement for the backlog and up to the minimum) before the callers resume: a caller
   // that reads the statistics at once sees the replacement.

@@ -60,6 +60,11 @@ export interface Ticket<H> {
   readonly recalling: boolean
   /** Its caller is being interrupted: a ticket given back settles as interrupted instead of going out again. */
   readonly cancelling: boolean
+  /**
+   * The ticket it was sent ahead behind (a bulk call's batch, `placing.ts`), until it is given back: while that one
+   * has not answered, this one has not started.
+   */
+  readonly behind: Ticket<H> | undefined
   /** Tickets of one `callMultipleInThread`: run after this one, on the same thread; never recalled. */
   readonly after: Ticket<H> | undefined
   /** Whether it belongs to a sequence (`after` chain): it stays on its thread. */
@@ -120,6 +125,7 @@ export const make = <H>(init: Init<H>, id: number, madeAt: number): Ticket<H> =>
   whenFull: init.whenFull,
   recalling: false,
   cancelling: false,
+  behind: undefined,
   after: undefined,
   sticky: init.sticky,
   madeAt,
@@ -198,6 +204,12 @@ export const sent = <H>(self: Ticket<H>, thread: H, now: number): void => {
   self.onSent?.(now)
 }
 
+/** It was sent ahead, to run after `ticket` on the same thread. */
+export const sentBehind = <H>(self: Ticket<H>, ticket: Ticket<H>): void => {
+  const writable: Writable<H> = self
+  writable.behind = ticket
+}
+
 /** A streaming ticket gets `n` more elements of credit, to give its thread when it is sent. */
 export const addCredit = <H>(self: Ticket<H>, n: number): void => {
   const ticket: Writable<H> = self
@@ -224,6 +236,7 @@ export const recalled = <H>(self: Ticket<H>): void => {
   ticket.state = WAITING
   ticket.thread = undefined
   ticket.recalling = false
+  ticket.behind = undefined
 }
 
 /** Its caller is being interrupted: given back by its thread, it settles as interrupted instead of going out again. */
@@ -254,6 +267,7 @@ export const settle = <H>(
   ticket.thread = undefined
   ticket.node = undefined
   ticket.list = undefined
+  ticket.behind = undefined
   self.onSettle(exit, release)
   const waiter = self.waiter
   if (waiter !== undefined) {

@@ -27,6 +27,9 @@ const clock = (): number => {
   return now()
 }
 
+/** Whether `task` is a batch's (its handler made by {@link handlerFor}). */
+export const isBatch: (task: Task.Any) => boolean = Batch.isBatchTask
+
 /**
  * The handler of batch tag `tag`, made from the task's own handler in `byTag` and kept there, or `undefined` if `tag`
  * is not a batch's. A batch of a task the thread does not implement (or implements as a stream) answers

@@ -255,6 +255,9 @@ export class Session<R> {
 
   answer(id: number, task: Task.Any, exit: Exit.Exit<unknown, unknown>): void {
     this.post([Protocol.RESULT, id, ...Codec.encodeOutcome(task, exit)])
+    // A batch's answer leaves before the next request starts: the pool knows that a batch sent ahead behind it has not
+    // started while this answer has not come (`pool/placing.ts`), and its caller gets the results without delay.
+    if (Batch.isBatch(task)) this.flush()
   }
 
   post(message: Protocol.FromThread): void {

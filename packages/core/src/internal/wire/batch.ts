@@ -35,6 +35,7 @@ export type Request = readonly [stop: 0 | 1, payloads: ReadonlyArray<unknown>]
 export type Answer = readonly [millis: number, kinds: ReadonlyArray<number> | 0, values: ReadonlyArray<unknown>]
 
 const batches = new WeakMap<Task.Any, Task.Any>()
+const batchTasks = new WeakSet<Task.Any>()
 
 /** The synthetic task whose ticket carries a batch of `task`'s elements; made once per task. */
 export const batchTask = (task: Task.Any): Task.Any => {
@@ -42,9 +43,13 @@ export const batchTask = (task: Task.Any): Task.Any => {
   if (batch === undefined) {
     batch = Task.make(`${PREFIX}${task._tag}`, { payload: Schema.Unknown, success: Schema.Unknown })
     batches.set(task, batch)
+    batchTasks.add(batch)
   }
   return batch
 }
+
+/** Whether `task` is a batch's synthetic task ({@link batchTask}). */
+export const isBatchTask = (task: Task.Any): boolean => batchTasks.has(task)
 
 /**
  * How one element that did not simply succeed ended (its outcome, encoded: `Codec.encodeOutcome`, or
