@@ -51,13 +51,13 @@ describe("Bundled worker entry, a start that does not come", () => {
           Fs.writeFileSync(bundleFile(p.cache), hang)
           Entries.forget()
           const builds = Entries.counters.builds
-          const result = yield* runOn({ entry: p.entry, startTimeout: "12 seconds" }, info)
+          const result = yield* runOn({ entry: p.entry, startTimeout: "8 seconds" }, info)
           assert.notInclude(result.stack, inCache)
           assert.strictEqual(result.helper, 1)
           assert.lengthOf(warnings, 1)
-          assert.include(warnings[0], "did not load within 6000 ms")
+          assert.include(warnings[0], "did not load within 4000 ms")
           Entries.forget() // another process: the entry starts as it is, no bundled thread tried
-          const again = yield* runOn({ entry: p.entry, startTimeout: "12 seconds" }, info)
+          const again = yield* runOn({ entry: p.entry, startTimeout: "8 seconds" }, info)
           assert.notInclude(again.stack, inCache)
           assert.strictEqual(Entries.counters.builds, builds, "no new build")
           assert.lengthOf(warnings, 1)
