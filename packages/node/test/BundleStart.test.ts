@@ -141,6 +141,40 @@ ${entrySource}`
   )
 
   it.live(
+    "in a long-running process the verdict expires too: the next thread after it tries the bundle again",
+    () =>
+      withWarnings((warnings) =>
+        Effect.gen(function*() {
+          const p = yield* project()
+          assert.include((yield* runOn({ entry: p.entry }, info)).stack, inCache)
+          const file = bundleFile(p.cache)
+          const good = Fs.readFileSync(file, "utf8")
+          Fs.writeFileSync(file, "throw new Error('flaky')\n")
+          Entries.forget()
+          assert.notInclude((yield* runOn({ entry: p.entry }, info)).stack, inCache)
+          assert.lengthOf(warnings, 1)
+          Fs.writeFileSync(file, good)
+          assert.notInclude((yield* runOn({ entry: p.entry }, info)).stack, inCache, "held in this process")
+          // two hours go by (the process's clock, as the cache's verdict sees it)
+          const now = Date.now
+          yield* Effect.acquireRelease(
+            Effect.sync(() => {
+              Date.now = () => now() + 2 * 3_600_000
+            }),
+            () =>
+              Effect.sync(() => {
+                Date.now = now
+              })
+          )
+          assert.include((yield* runOn({ entry: p.entry }, info)).stack, inCache, "tried again, and it starts")
+          assert.isUndefined(verdictFile(p.cache))
+          assert.lengthOf(warnings, 1)
+        })
+      ),
+    suiteOptions
+  )
+
+  it.live(
     "a bundle whose files went away while it was current is not blamed: no warning, the next start bundles again",
     () =>
       withWarnings((warnings) =>
