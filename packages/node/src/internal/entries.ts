@@ -6,7 +6,9 @@
  * only the files outside `node_modules`); a changed input makes a new bundle.
  * What one pool learns (the manifest, a bundle in the making) is shared with every pool of the process on the same
  * entry. A bundler failure, or a cache that cannot be written anywhere, makes the process start that entry as it is,
- * after one warning; an entry that uses what a bundle cannot keep (see `bundle.ts`) starts as it is, silently.
+ * after one warning; an entry that uses what a bundle cannot keep (see `bundle.ts`) starts as it is, silently. A
+ * bundle that kept a thread from starting where the entry as it is did (`unusable`, told by `starting.ts`) is judged
+ * in the cache (`verdict.ts`): the entry starts as it is while the verdict holds, here and in other processes.
  *
  * @internal
  */
