@@ -206,6 +206,27 @@ describe("ThreadPool.forEach", () => {
       assert.deepStrictEqual(yield* ThreadPool.forEach(Point, [{ x: 4 }]), [4])
     }).pipe(Effect.provide(poolOf(1))))
 
+  it.effect("plain schemas (a number): a batch parsed at once still gives each element its own outcome", () =>
+    Effect.gen(function*() {
+      // The main thread's encode: the string alone fails, at $, and is not sent; the others run.
+      const sent = yield* ThreadPool.forEach(Square, [1, "2" as unknown as number, 3], { mode: "exit", batchSize: 3 })
+      assert.deepStrictEqual([sent[0], sent[2]], [Exit.succeed(1), Exit.succeed(9)])
+      const invalid = failureOf(sent[1]!) as ThreadError.InvalidPayload
+      assert.instanceOf(invalid, ThreadError.InvalidPayload)
+      assert.strictEqual(invalid.path, "$")
+      // The thread's decode (through a relay): the string alone is InvalidPayload.
+      const relayed = yield* ThreadPool.forEach(TaskCodec.relay(Square), [2, "x", 4], { mode: "exit", batchSize: 3 })
+      assert.deepStrictEqual([relayed[0], relayed[2]], [Exit.succeed(4), Exit.succeed(16)])
+      assert.instanceOf(failureOf(relayed[1]!), ThreadError.InvalidPayload)
+      // The thread's encode and the main thread's decode: the results that are not numbers alone are InvalidResult,
+      // in a batch and in a stream.
+      const lies = yield* ThreadPool.forEach(Lies, [0, 1, 2, 3, 4], { mode: "exit", batchSize: 5 })
+      assert.deepStrictEqual(lies.map(Exit.isSuccess), [true, false, true, false, true])
+      assert.instanceOf(failureOf(lies[3]!), ThreadError.InvalidResult)
+      const streamed = yield* Stream.make(0, 2, 4).pipe(ThreadPool.mapStream(Lies, { batchSize: 3 }), Stream.runCollect)
+      assert.deepStrictEqual(streamed, [0, 2, 4])
+    }).pipe(Effect.provide(poolOf(1))))
+
   it.effect("bad input: a payload that does not match, a task not implemented, a streaming task", () =>
     Effect.gen(function*() {
       const bad = yield* Effect.exit(ThreadPool.forEach(Point, [{ x: 1 }, { x: "2" as unknown as number }]))

@@ -105,6 +105,36 @@ export const encode = (self: Batches, payload: unknown): Exit.Exit<unknown, Thre
     ? Codec.encodePayload(self.task, payload)
     : Codec.encodePayloadChecked(self.task, payload)
 
+/**
+ * Encodes a batch's payloads in one parse (`wire/batch.ts`' `Many`), each one that is not a primitive walked for a
+ * value that cannot be cloned as {@link encode} does; `undefined` if some payload fails either way (the caller then
+ * encodes one by one, for each payload's own outcome).
+ */
+export const encodeAll = (self: Batches, payloads: ReadonlyArray<unknown>): ReadonlyArray<unknown> | undefined => {
+  const encoded = Batch.many(self.task).encodePayloads(payloads)
+  if (Exit.isFailure(encoded)) return undefined
+  const values = encoded.value
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]
+    if (Protocol.isPrimitive(value)) continue
+    try {
+      if (Protocol.findUncloneable(value) !== undefined) return undefined
+    } catch {
+      return undefined
+    }
+  }
+  return values
+}
+
+/**
+ * Decodes the successes of an answer in which every element succeeded, in one parse; `undefined` if one does not
+ * match (the caller then decodes one by one, for each element's own outcome).
+ */
+export const decodeAll = (self: Batches, values: ReadonlyArray<unknown>): ReadonlyArray<unknown> | undefined => {
+  const decoded = Batch.many(self.task).decodeSuccesses(values)
+  return Exit.isSuccess(decoded) ? decoded.value : undefined
+}
+
 /** What element `index`'s payload transfers, if the call transfers anything. */
 export const transferOf = (self: Batches, payload: unknown, index: number): ReadonlyArray<unknown> | undefined =>
   self.options?.transfer?.(payload as never, index)

@@ -97,7 +97,9 @@ class Run {
     this.batches = Batches.make(pool, task, options, !this.exitMode, context)
     this.task = task
     this.input = input
-    this.results = this.discard ? [] : Array.from({ length: input.length })
+    this.results = []
+    // Its places exist from the start (a holey array: filled as batches end, in any order).
+    if (!this.discard) this.results.length = input.length
   }
 
   /** Sends batches while there is room and input; ends the call once nothing is in flight and nothing is left. */
@@ -109,53 +111,93 @@ class Run {
     this.check()
   }
 
-  /** Encodes the next batch's elements and sends it; an element that cannot be encoded is not sent. */
+  /**
+   * Encodes the next batch's elements and sends it: in one parse (the common case), else one by one, an element that
+   * cannot be encoded settled with its `InvalidPayload` and not sent.
+   */
   sendNext(): void {
     const from = this.next
     const end = from + Sizer.next(this.batches.sizer, this.input.length - from)
     this.next = end
-    const payloads: Array<unknown> = []
-    const indices: Array<number> = []
+    const input = this.input
+    const all = Batches.encodeAll(this.batches, from === 0 && end === input.length ? input : input.slice(from, end))
+    let payloads: ReadonlyArray<unknown>
+    let indices: Array<number> | undefined
     let transfer: Array<unknown> | undefined
-    for (let i = from; i < end && !this.stopping; i++) {
-      const payload = this.input[i]
-      const encoded = Batches.encode(this.batches, payload)
-      if (Exit.isFailure(encoded)) {
-        this.settle(i, encoded)
-        continue
+    if (all !== undefined) {
+      payloads = all
+      if (this.batches.options?.transfer !== undefined) {
+        for (let i = from; i < end; i++) {
+          const transfers = Batches.transferOf(this.batches, input[i], i)
+          if (transfers !== undefined) (transfer ??= []).push(...transfers)
+        }
       }
-      payloads.push(encoded.value)
-      indices.push(i)
-      const transfers = Batches.transferOf(this.batches, payload, i)
-      if (transfers !== undefined) (transfer ??= []).push(...transfers)
+    } else {
+      const encodedOnes: Array<unknown> = []
+      indices = []
+      for (let i = from; i < end && !this.stopping; i++) {
+        const payload = input[i]
+        const encoded = Batches.encode(this.batches, payload)
+        if (Exit.isFailure(encoded)) {
+          this.settle(i, encoded)
+          continue
+        }
+        encodedOnes.push(encoded.value)
+        indices.push(i)
+        const transfers = Batches.transferOf(this.batches, payload, i)
+        if (transfers !== undefined) (transfer ??= []).push(...transfers)
+      }
+      payloads = encodedOnes
     }
     if (payloads.length === 0 || this.stopping) return
-    Batches.send(this.batches, payloads, transfer, (done) => this.done(indices, done))
+    const count = payloads.length
+    Batches.send(this.batches, payloads, transfer, (done) => this.done(from, count, indices, done))
   }
 
-  /** A batch ended: each element it ran is settled, in its place. */
-  done(indices: ReadonlyArray<number>, done: Batches.Done): void {
+  /**
+   * A batch of `count` elements ended: each element it ran is settled, in its place (`from` onwards, or at `indices`
+   * when some of its elements were not sent).
+   */
+  done(from: number, count: number, indices: ReadonlyArray<number> | undefined, done: Batches.Done): void {
     if (Exit.isSuccess(done)) {
       const answer = done.value
       const [, kinds, values] = answer
-      const decode = Codec.decoder(this.task.success)
-      for (let j = 0; j < values.length; j++) {
-        // A success, the common case, decoded in place; any other end through the task's codec.
-        if (kinds === 0 || kinds[j] === Protocol.SUCCESS) {
-          const decoded = decode(values[j])
-          if (Exit.isSuccess(decoded)) {
-            if (this.exitMode) this.results[indices[j]!] = decoded
-            else if (!this.discard) this.results[indices[j]!] = decoded.value
-            continue
-          }
-        }
-        this.settle(indices[j]!, Batch.elementExit(this.task, answer, j))
-      }
+      const all = kinds === 0 ? Batches.decodeAll(this.batches, values) : undefined
+      if (all !== undefined) this.store(from, indices, all)
+      else this.settleEach(from, indices, answer)
     } else if (!(this.stopping && Cause.hasInterruptsOnly(done.cause))) {
       const failed = Exit.failCause(done.cause)
-      for (const index of indices) this.settle(index, failed)
+      for (let j = 0; j < count; j++) this.settle(indices === undefined ? from + j : indices[j]!, failed)
     }
     this.pump()
+  }
+
+  /** The results of a batch whose elements all succeeded, decoded, in their places. */
+  store(from: number, indices: ReadonlyArray<number> | undefined, values: ReadonlyArray<unknown>): void {
+    if (this.discard) return
+    const results = this.results
+    for (let j = 0; j < values.length; j++) {
+      const index = indices === undefined ? from + j : indices[j]!
+      results[index] = this.exitMode ? Exit.succeed(values[j]) : values[j]
+    }
+  }
+
+  /** An answer's elements settled one by one: a success decoded in place, any other end through the task's codec. */
+  settleEach(from: number, indices: ReadonlyArray<number> | undefined, answer: Batch.Answer): void {
+    const [, kinds, values] = answer
+    const decode = Codec.decoder(this.task.success)
+    for (let j = 0; j < values.length; j++) {
+      const index = indices === undefined ? from + j : indices[j]!
+      if (kinds === 0 || kinds[j] === Protocol.SUCCESS) {
+        const decoded = decode(values[j])
+        if (Exit.isSuccess(decoded)) {
+          if (this.exitMode) this.results[index] = decoded
+          else if (!this.discard) this.results[index] = decoded.value
+          continue
+        }
+      }
+      this.settle(index, Batch.elementExit(this.task, answer, j))
+    }
   }
 
   /** Element `index` ended with `exit`. */

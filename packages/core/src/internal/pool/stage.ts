@@ -10,7 +10,9 @@
  *
  * @internal
  */
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -37,7 +39,7 @@ export const mapStream =
     Stream.unwrap(
       Effect.gen(function*(): Effect.fn.Return<Stream.Stream<unknown, unknown>, unknown, Scope.Scope | R> {
         if (Task.isStream(task)) return yield* Bulk.streamingTask(task)
-        const queue = yield* Queue.unbounded<unknown, unknown>()
+        const queue = yield* Queue.unbounded<Chunk, unknown>()
         const context = yield* Effect.context<never>()
         const stage = new Stage(Batches.make(pool, task, options, true, context), queue, options)
         yield* Effect.addFinalizer(() => stage.close())
@@ -46,12 +48,18 @@ export const mapStream =
             Effect.onExit((exit) => Effect.sync(() => stage.upstreamEnded(exit)))
           )
         )
-        return Stream.fromQueue(queue).pipe(Stream.mapArray((taken) => {
+        // Each batch's results go out as one chunk of the stream, as they are: no copy per element.
+        return Stream.fromChannel(Channel.fromQueue(queue)).pipe(Stream.mapArray((taken) => {
           stage.taken(taken.length)
           return taken
         }))
       })
     )
+
+/** A chunk of the stage's stream: one batch's results. */
+type Chunk = NonEmptyReadonlyArray<unknown>
+
+const isNonEmpty = (results: ReadonlyArray<unknown>): results is Chunk => results.length > 0
 
 /**
  * A batch of the stage: its fiber, and once it has ended its results (those of its elements before the first that
@@ -66,10 +74,10 @@ interface Slot {
 /** One stage under way. */
 class Stage {
   readonly batches: Batches.Batches
-  readonly queue: Queue.Queue<unknown, unknown>
+  readonly queue: Queue.Queue<Chunk, unknown>
   readonly ordered: boolean
   readonly bound: number
-  /** Encoded payloads waiting to be batched. */
+  /** Payloads waiting to be batched (encoded when their batch goes). */
   pending: Array<unknown> = []
   /** What each of them transfers, in the same places, when the call transfers anything (`transfer`). */
   transfers: Array<ReadonlyArray<unknown> | undefined> | undefined
@@ -88,7 +96,7 @@ class Stage {
   /** The stage's close, waiting for the batches in flight to end. */
   onSettled: (() => void) | undefined = undefined
 
-  constructor(batches: Batches.Batches, queue: Queue.Queue<unknown, unknown>, options: StageOptions | undefined) {
+  constructor(batches: Batches.Batches, queue: Queue.Queue<Chunk, unknown>, options: StageOptions | undefined) {
     this.batches = batches
     this.queue = queue
     this.ordered = options?.ordered ?? true
@@ -111,19 +119,21 @@ class Stage {
     const step = (): Effect.Effect<void, unknown> =>
       Effect.suspend(() => {
         if (this.stopped || this.halted) return Effect.interrupt
-        for (; at < elements.length && this.held < this.bound; at++) {
-          const element = elements[at]
-          const encoded = Batches.encode(this.batches, element)
-          if (Exit.isFailure(encoded)) {
-            this.fail(encoded.cause)
-            return Effect.interrupt
+        const room = Math.min(elements.length - at, this.bound - this.held)
+        if (room > 0) {
+          if (this.transfers !== undefined) {
+            for (let i = at; i < at + room; i++) {
+              this.transfers.push(Batches.transferOf(this.batches, elements[i], this.index + i - at))
+            }
           }
-          this.pending.push(encoded.value)
-          this.transfers?.push(Batches.transferOf(this.batches, element, this.index))
-          this.index++
-          this.held++
+          if (this.pending.length === 0 && at === 0 && room === elements.length) this.pending = elements.slice()
+          else for (let i = at; i < at + room; i++) this.pending.push(elements[i])
+          at += room
+          this.index += room
+          this.held += room
         }
         this.dispatch()
+        if (this.stopped) return Effect.interrupt
         if (at < elements.length) return Effect.flatMap(this.room(), step)
         return this.hasRoom() ? Effect.void : this.room()
       })
@@ -158,8 +168,9 @@ class Stage {
       const size = this.size()
       if (this.pending.length < size && this.batches.fibers.size >= threads && !this.upstreamDone) return
       const whole = this.pending.length <= size
-      const payloads = whole ? this.pending : this.pending.slice(0, size)
+      const payloads = this.encode(whole ? this.pending : this.pending.slice(0, size))
       this.pending = whole ? [] : this.pending.slice(size)
+      if (payloads === undefined) return
       // Each element's transfers go with its own batch: one transferred with another's would be detached here.
       let transfer: Array<unknown> | undefined
       if (this.transfers !== undefined) {
@@ -174,6 +185,25 @@ class Stage {
   }
 
   /**
+   * A batch's payloads encoded: in one parse, else one by one, the first that cannot be encoded failing the stream
+   * (`undefined`: nothing of this batch is sent).
+   */
+  encode(payloads: ReadonlyArray<unknown>): ReadonlyArray<unknown> | undefined {
+    const all = Batches.encodeAll(this.batches, payloads)
+    if (all !== undefined) return all
+    const encoded: Array<unknown> = []
+    for (const payload of payloads) {
+      const one = Batches.encode(this.batches, payload)
+      if (Exit.isFailure(one)) {
+        this.fail(one.cause)
+        return undefined
+      }
+      encoded.push(one.value)
+    }
+    return encoded
+  }
+
+  /**
    * A batch ended: its results are given (in order, or at once). Its failure fails the stream: at once, unordered;
    * ordered, once the batches before it have been given (their own failure first, if one fails), the batches after
    * it interrupted and nothing more sent meanwhile.
@@ -185,9 +215,14 @@ class Stage {
       slot.results = []
       slot.failure = done.cause
     } else {
-      const results: Array<unknown> = []
-      slot.results = results
-      slot.failure = this.decode(done.value, results)
+      const [, kinds, values] = done.value
+      const all = kinds === 0 ? Batches.decodeAll(this.batches, values) : undefined
+      if (all !== undefined) slot.results = all
+      else {
+        const results: Array<unknown> = []
+        slot.results = results
+        slot.failure = this.decode(done.value, results)
+      }
     }
     if (slot.failure !== undefined && !this.ordered) {
       this.give()
@@ -201,7 +236,10 @@ class Stage {
     this.end()
   }
 
-  /** Decodes an answer's results into `results`, up to its first element that did not succeed: that one's failure. */
+  /**
+   * Decodes an answer's results one by one into `results`, up to its first element that did not succeed: that one's
+   * failure.
+   */
   decode(answer: Batch.Answer, results: Array<unknown>): Cause.Cause<unknown> | undefined {
     const [, kinds, values] = answer
     const decode = Codec.decoder(this.batches.task.success)
@@ -241,7 +279,7 @@ class Stage {
         this.slots[kept++] = slot
         continue
       }
-      if (slot.results.length > 0) Queue.offerAllUnsafe(this.queue, slot.results)
+      if (isNonEmpty(slot.results)) Queue.offerUnsafe(this.queue, slot.results)
       if (this.ordered && slot.failure !== undefined) {
         this.slots.splice(0, i + 1)
         return this.fail(slot.failure)

@@ -58,8 +58,12 @@ class Run<R> {
   readonly handler: Task.AnyHandler<R>
   readonly stop: boolean
   readonly payloads: ReadonlyArray<unknown>
+  /** The payloads decoded in one parse, or `undefined` if one does not match (each is decoded alone, as it runs). */
+  readonly decoded: ReadonlyArray<unknown> | undefined
   readonly decode: (input: unknown) => Exit.Exit<unknown, ThreadError.InvalidPayload>
   readonly encodeSuccess: (input: unknown) => Exit.Exit<unknown, unknown>
+  /** The success schema's type test, when encoding is that test and gives the value back (`wire/batch.ts`). */
+  readonly plainSuccess: ((value: unknown) => boolean) | undefined
   readonly started = clock()
   readonly values: Array<unknown> = []
   kinds: Array<number> | 0 = 0
@@ -69,8 +73,11 @@ class Run<R> {
     this.handler = handler
     this.stop = stop === 1
     this.payloads = payloads
+    const decoded = Batch.many(handler.task).decodePayloads(payloads)
+    this.decoded = Exit.isSuccess(decoded) ? decoded.value : undefined
     this.decode = Codec.of(handler.task).decodePayload
     this.encodeSuccess = Codec.encoder(handler.task.success)
+    this.plainSuccess = Batch.plainTest(handler.task.success)
   }
 
   /**
@@ -78,14 +85,20 @@ class Run<R> {
    * Gives the answer, or the effect that ends with it.
    */
   loop(): Effect.Effect<Batch.Answer, never, R> {
+    const all = this.decoded
     while (this.next < this.payloads.length) {
-      const decoded = this.decode(this.payloads[this.next++])
-      if (Exit.isFailure(decoded)) {
-        // As for a single task: INVALID_PAYLOAD, with where and what; the element did not run.
-        if (!this.recordOutcome(Codec.invalidOutcome(decoded))) break
-        continue
+      let payload: unknown
+      if (all !== undefined) payload = all[this.next++]
+      else {
+        const decoded = this.decode(this.payloads[this.next++])
+        if (Exit.isFailure(decoded)) {
+          // As for a single task: INVALID_PAYLOAD, with where and what; the element did not run.
+          if (!this.recordOutcome(Codec.invalidOutcome(decoded))) break
+          continue
+        }
+        payload = decoded.value
       }
-      const effect = this.start(decoded.value)
+      const effect = this.start(payload)
       if (!Exit.isExit(effect)) {
         return Effect.flatMap(Effect.exit(effect), (exit) => this.record(exit) ? this.loop() : this.answer())
       }
@@ -106,7 +119,8 @@ class Run<R> {
   /** Writes an element's outcome; gives whether to go on. */
   record(exit: Exit.Exit<unknown, unknown>): boolean {
     if (Exit.isSuccess(exit)) {
-      const encoded = this.encodeSuccess(exit.value)
+      // A plain success encodes as itself: its own exit, no new one.
+      const encoded = this.plainSuccess?.(exit.value) === true ? exit : this.encodeSuccess(exit.value)
       if (Exit.isSuccess(encoded)) {
         this.values.push(encoded.value)
         if (this.kinds !== 0) this.kinds.push(Protocol.SUCCESS)

@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Task from "../../Task.ts"
 import type * as ThreadError from "../../ThreadError.ts"
@@ -46,6 +46,81 @@ export const batchTask = (task: Task.Any): Task.Any => {
     batchTasks.add(batch)
   }
   return batch
+}
+
+/**
+ * A task's elements parsed as one array with its own schemas: a batch's payloads encoded (main thread) or decoded
+ * (thread), its successes decoded, in one parse each, where a parse per element costs an `Exit` per element. A parse
+ * that fails says only that some element does not match: the caller then parses element by element, for each one's
+ * own outcome, as a single task's.
+ */
+export interface Many {
+  readonly encodePayloads: (payloads: ReadonlyArray<unknown>) => Exit.Exit<ReadonlyArray<unknown>, unknown>
+  readonly decodePayloads: (payloads: ReadonlyArray<unknown>) => Exit.Exit<ReadonlyArray<unknown>, unknown>
+  readonly decodeSuccesses: (values: ReadonlyArray<unknown>) => Exit.Exit<ReadonlyArray<unknown>, unknown>
+}
+
+const manies = new WeakMap<Task.Any, Many>()
+
+/** The array parsers of `task`'s elements ({@link Many}), made once per task. */
+export const many = (task: Task.Any): Many => {
+  let parsers = manies.get(task)
+  if (parsers === undefined) {
+    const payloads = Schema.Array(task.payload)
+    parsers = {
+      encodePayloads: plainOr(task.payload, Codec.encoder(payloads)),
+      decodePayloads: plainOr(task.payload, Codec.decoder(payloads)),
+      decodeSuccesses: plainOr(task.success, Codec.decoder(Schema.Array(task.success)))
+    }
+    manies.set(task, parsers)
+  }
+  return parsers
+}
+
+const isNumber = (value: unknown): boolean => typeof value === "number"
+const isString = (value: unknown): boolean => typeof value === "string"
+const isBoolean = (value: unknown): boolean => typeof value === "boolean"
+const isAnything = (): boolean => true
+
+/**
+ * The type test of a schema whose parse, either way, is that test and gives its input back: `Schema.Number`,
+ * `Schema.String`, `Schema.Boolean`, `Schema.Unknown`, with no check and no transformation (Effect's parser of each is
+ * this very refinement). `undefined` for any other schema.
+ */
+export const plainTest = (schema: Task.AnySchema): ((value: unknown) => boolean) | undefined => {
+  const ast = schema.ast
+  if (ast.checks !== undefined || ast.encoding !== undefined || ast.context !== undefined) return undefined
+  switch (ast._tag) {
+    case "Number":
+      return isNumber
+    case "String":
+      return isString
+    case "Boolean":
+      return isBoolean
+    case "Unknown":
+      return isAnything
+    default:
+      return undefined
+  }
+}
+
+/**
+ * An array parser of `schema`'s values: with a plain schema ({@link plainTest}), the test of each value, the array
+ * itself when all pass (what the parse would give, without the copy and the `Exit` of each step), and the parse
+ * otherwise, for its error; else the parse.
+ */
+const plainOr = (
+  schema: Task.AnySchema,
+  parse: (input: unknown) => Exit.Exit<unknown, unknown>
+): (values: ReadonlyArray<unknown>) => Exit.Exit<ReadonlyArray<unknown>, unknown> => {
+  const test = plainTest(schema)
+  if (test === undefined) return parse as (values: ReadonlyArray<unknown>) => Exit.Exit<ReadonlyArray<unknown>, unknown>
+  return (values) => {
+    for (let i = 0; i < values.length; i++) {
+      if (!test(values[i])) return parse(values) as Exit.Exit<ReadonlyArray<unknown>, unknown>
+    }
+    return Exit.succeed(values)
+  }
 }
 
 /** Whether `task` is a batch's synthetic task ({@link batchTask}). */
