@@ -226,6 +226,30 @@ describe("Bundled worker entry", () => {
     suiteOptions
   )
 
+  it.live(
+    "a chunk of the bundle gone (the start file still there): the next process bundles again, without a warning",
+    () =>
+      withWarnings((warnings) =>
+        Effect.gen(function*() {
+          const p = yield* project()
+          const before = Entries.counters.builds
+          assert.include((yield* runOn({ entry: p.entry }, info)).stack, ".cache/effect-threads/")
+          const [manifest] = Fs.readdirSync(p.cache).filter((file) => file.endsWith(".json"))
+          const { chunks } = JSON.parse(Fs.readFileSync(Path.join(p.cache, manifest!), "utf8")) as {
+            chunks: ReadonlyArray<string>
+          }
+          assert.isAbove(chunks.length, 0)
+          for (const chunk of chunks) Fs.rmSync(Path.join(p.cache, chunk))
+          Entries.forget()
+          const again = yield* runOn({ entry: p.entry }, info)
+          assert.include(again.stack, ".cache/effect-threads/")
+          assert.strictEqual(Entries.counters.builds, before + 2)
+          assert.lengthOf(warnings, 0)
+        })
+      ),
+    suiteOptions
+  )
+
   it.live("pools starting at once on a new entry make one bundle between them", () =>
     Effect.gen(function*() {
       const p = yield* project()
