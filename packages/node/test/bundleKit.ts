@@ -86,6 +86,18 @@ NodeThreadRunner.serve([
 /** The line of `marker` in the entry's source (1-based). */
 export const lineOf = (marker: string): number => entrySource.split("\n").findIndex((line) => line.includes(marker)) + 1
 
+/**
+ * Writes a file of the project with a modification time a minute ago (or `secondsAgo`): a bundle made in the same
+ * millisecond as an input was written counts that input as changed while it was read, and that start uses the entry
+ * as it is (the next one bundles again); a test that expects the bundle writes its inputs this way. A later change
+ * needs a time of its own (a smaller `secondsAgo`), since the cache compares sizes and times.
+ */
+export const writeBefore = (file: string, content: string, secondsAgo = 60): void => {
+  Fs.writeFileSync(file, content)
+  const at = Date.now() / 1000 - secondsAgo
+  Fs.utimesSync(file, at, at)
+}
+
 export interface Project {
   readonly dir: string
   readonly entry: URL
@@ -108,7 +120,7 @@ export const makeProject = (extra: Record<string, string> = {}): Project => {
     "data.txt": "hello",
     ...extra
   }
-  for (const [name, content] of Object.entries(files)) Fs.writeFileSync(Path.join(dir, name), content)
+  for (const [name, content] of Object.entries(files)) writeBefore(Path.join(dir, name), content)
   return {
     dir,
     entry: Url.pathToFileURL(Path.join(dir, "entry.ts")),
