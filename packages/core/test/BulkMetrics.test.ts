@@ -2,16 +2,18 @@
  * The task metrics of the bulk calls, over InProcessThreads: each element counts as a task, as if run alone; an
  * element that did not succeed, or that its thread did not run because an element before it in its batch failed,
  * counts as a failure (as an interrupted task does); a batch that fails before the pool gives it a ticket (the pool
- * has quit, its dynamic limit is not a number of threads) counts nothing, as a single task that fails so.
+ * has quit, its dynamic limit is not a number of threads) counts nothing, as a single task that fails so; one the
+ * pool took and then failed as a whole (abandoned by `stop`) counts every element, a task and a failure.
  */
 import { AlreadyQuit, InProcessThreads, PoolMetrics, Task, ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { failureOf } from "./helpers.ts"
+import { failureOf, until } from "./helpers.ts"
 
 class Odd extends Schema.TaggedError<Odd>()("Odd", { n: Schema.Number }) {}
 
@@ -77,4 +79,24 @@ describe("the bulk calls' task metrics", () => {
       const exits = yield* counted("Counts", ThreadPool.forEach(EvenOnly, [0, 1, 2, 3], { batchSize: 4, mode: "exit" }))
       assert.deepStrictEqual([exits.tasks, exits.failures], [4, 2])
     }).pipe(Effect.provide(ThreadPool.layer({ name: "Counts", maxThreads: 1 }).pipe(Layer.provideMerge(threads)))))
+
+  it.effect("a batch with a ticket that stop abandons counts every element, a task and a failure", () =>
+    Effect.gen(function*() {
+      // A pool not started makes no thread: the batch's ticket waits in the backlog until stop fails it.
+      const pool = yield* ThreadPool.make({ name: "Abandoned", maxThreads: 1 })
+      const before = yield* counters("Abandoned")
+      const call = yield* Effect.forkChild(
+        Effect.exit(
+          ThreadPool.forEach(Square, [1, 2, 3, 4, 5, 6], { batchSize: 6 }).pipe(
+            Effect.provideService(ThreadPool.Executor, pool)
+          )
+        )
+      )
+      yield* until("the batch is backlogged", Effect.map(pool.statistics, (stats) => stats.backloggedWorkCount === 1))
+      yield* pool.stop
+      const exit = yield* Fiber.join(call)
+      assert.instanceOf(failureOf(exit), AlreadyQuit.AlreadyQuit)
+      const after = yield* counters("Abandoned")
+      assert.deepStrictEqual([after.tasks - before.tasks, after.failures - before.failures], [6, 6])
+    }).pipe(Effect.provide(threads)))
 })

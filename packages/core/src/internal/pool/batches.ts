@@ -13,7 +13,6 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as Predicate from "effect/Predicate"
 import type * as Task from "../../Task.ts"
 import * as ThreadError from "../../ThreadError.ts"
 import type * as ThreadPoolOptions from "../../ThreadPoolOptions.ts"
@@ -151,18 +150,22 @@ export const send = (
 ): Fiber.Fiber<unknown, unknown> => {
   const options = self.options
   const request: Batch.Request = [self.stop, payloads]
+  // Whether the pool made the batch's ticket (and so counted it as a task): a batch refused before counts nothing.
+  let ticketed = false
   const fiber = self.fork(
     Calls.deferToThread(self.pool, self.batchTask, request, {
       transfer,
       priority: options?.priority,
       whenBacklogFull: options?.whenBacklogFull,
       key: options?.key
+    }, () => {
+      ticketed = true
     })
   ) as Fiber.Fiber<unknown, unknown>
   self.fibers.add(fiber)
   fiber.addObserver((exit) => {
     self.fibers.delete(fiber)
-    count(self, payloads.length, exit as Done)
+    if (ticketed) count(self, payloads.length, exit as Done)
     if (Exit.isSuccess(exit)) {
       const answer = exit.value as Batch.Answer
       Sizer.observe(self.sizer, answer[2].length, answer[0])
@@ -173,19 +176,13 @@ export const send = (
   return fiber
 }
 
-/** Whether a batch failed before the pool gave it a ticket (and so did not count it). */
-const beforeTicket = (cause: Cause.Cause<unknown>): boolean => {
-  const error = Cause.findErrorOption(cause)
-  return error._tag === "Some" &&
-    (Predicate.isTagged(error.value, "AlreadyQuit") || Predicate.isTagged(error.value, "InvalidLimit"))
-}
-
 /**
- * Counts a batch's elements in the metrics as tasks. The pool counted the batch's ticket as one task (and, if the
- * batch failed as a whole, one failure): its other elements are counted now, its elements that did not succeed as
- * failures, and those the thread did not run (it stopped at a failure) as failures too, as an interrupted task is.
- * A batch that failed before it had a ticket (the pool had quit, a dynamic limit was not a number of threads) counts
- * nothing, as a single task that fails so.
+ * Counts the elements of a batch that had a ticket in the metrics as tasks. The pool counted the batch's ticket as one
+ * task (and, if the batch failed as a whole, one failure): its other elements are counted now, its elements that did
+ * not succeed as failures, and those the thread did not run (it stopped at a failure) as failures too, as an
+ * interrupted task is. A batch that failed before it had a ticket (the pool had quit, a dynamic limit was not a
+ * number of threads) is not counted, as a single task that fails so; one that failed after (abandoned by `stop`,
+ * refused by a full backlog) counts every element.
  */
 const count = (self: Batches, elements: number, done: Done): void => {
   const pending = self.pool.meters.pending
@@ -195,7 +192,6 @@ const count = (self: Batches, elements: number, done: Done): void => {
     pending.failures += elements - values.length
     if (kinds !== 0) { for (const kind of kinds) if (kind !== Protocol.SUCCESS) pending.failures++ }
   } else {
-    if (beforeTicket(done.cause)) return
     pending.tasks += elements - 1
     pending.failures += elements - 1
   }

@@ -68,9 +68,11 @@ const runTicket = (
   trace: Protocol.Trace | undefined,
   holds: boolean,
   onSettle: Settle,
-  onSent?: ((millis: number) => void) | undefined
-): Section.PoolTicket =>
-  Section.ticket(self, {
+  onSent?: ((millis: number) => void) | undefined,
+  made?: (() => void) | undefined
+): Section.PoolTicket => {
+  made?.()
+  return Section.ticket(self, {
     task,
     payload,
     transfer: options?.transfer,
@@ -83,18 +85,21 @@ const runTicket = (
     onSettle,
     onSent
   })
+}
 
 /**
  * Runs a task and gives its outcome: the hot path. With the limit known (`maxThreads`) and tracing off, it is one
- * `Effect.callback`: encode, make the ticket, place it, wait.
+ * `Effect.callback`: encode, make the ticket, place it, wait. `made` is told when the pool makes the task's ticket
+ * (a bulk call's batch counts its elements from then on: `batches.ts`).
  */
 export const deferToThread = <T extends Task.Any>(
   self: Section.Section,
   task: T,
   payload: Task.Payload<T>,
-  options: RunOptions | undefined
+  options: RunOptions | undefined,
+  made?: (() => void) | undefined
 ): Effect.Effect<Task.Success<T>, unknown> => {
-  if (self.options.tracing || self.options.readLimit !== undefined) return general(self, task, payload, options)
+  if (self.options.tracing || self.options.readLimit !== undefined) return general(self, task, payload, options, made)
   return Effect.callback<Task.Success<T>, unknown>((resume) => {
     if (self.quitting) return resume(alreadyQuit)
     if (Task.isStream(task)) return resume(streamingTask(task))
@@ -102,7 +107,7 @@ export const deferToThread = <T extends Task.Any>(
     if (Exit.isFailure(encoded)) return resume(encoded)
     const fiber = Fiber.getCurrent()
     const trace = fiber === undefined ? undefined : traceOf(fiber)
-    const ticket = runTicket(self, task, encoded.value, options, trace, false, resume as Settle)
+    const ticket = runTicket(self, task, encoded.value, options, trace, false, resume as Settle, undefined, made)
     Placing.placeNew(self, ticket, self.maxThreads)
     return cancel(self, ticket)
   })
@@ -113,16 +118,17 @@ const general = <T extends Task.Any>(
   self: Section.Section,
   task: T,
   payload: Task.Payload<T>,
-  options: RunOptions | undefined
+  options: RunOptions | undefined,
+  made: (() => void) | undefined
 ): Effect.Effect<Task.Success<T>, unknown> =>
   Effect.withFiber((fiber) => {
     if (self.quitting) return alreadyQuit
     if (Task.isStream(task)) return streamingTask(task)
     const encoded = Codec.encodePayload(task, payload)
     if (Exit.isFailure(encoded)) return encoded
-    if (self.options.tracing) return traced(self, task, encoded.value, options)
+    if (self.options.tracing) return traced(self, task, encoded.value, options, made)
     const trace = traceOf(fiber)
-    return withLimit(self, (limit) => wait(self, task, encoded.value, options, trace, limit, undefined))
+    return withLimit(self, (limit) => wait(self, task, encoded.value, options, trace, limit, undefined, made))
   }) as Effect.Effect<Task.Success<T>, unknown>
 
 /** Places a ticket and waits for its outcome; an interrupt cancels it. */
@@ -133,11 +139,12 @@ const wait = (
   options: RunOptions | undefined,
   trace: Protocol.Trace | undefined,
   limit: number,
-  onSent: ((millis: number) => void) | undefined
+  onSent: ((millis: number) => void) | undefined,
+  made?: (() => void) | undefined
 ): Effect.Effect<unknown, unknown> =>
   Effect.callback<unknown, unknown>((resume) => {
     if (self.quitting) return resume(alreadyQuit)
-    const ticket = runTicket(self, task, payload, options, trace, false, resume as Settle, onSent)
+    const ticket = runTicket(self, task, payload, options, trace, false, resume as Settle, onSent, made)
     Placing.placeNew(self, ticket, limit)
     return cancel(self, ticket)
   })
@@ -147,7 +154,8 @@ const traced = (
   self: Section.Section,
   task: Task.Any,
   payload: unknown,
-  options: RunOptions | undefined
+  options: RunOptions | undefined,
+  made: (() => void) | undefined
 ): Effect.Effect<unknown, unknown> =>
   Effect.withSpan(
     Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>
@@ -162,10 +170,12 @@ const traced = (
         const trace: Protocol.Trace = [span.traceId, span.spanId, span.sampled]
         return withLimit(self, (limit) =>
           wait(self, task, payload, options, trace, limit, (millis) =>
-            end(BigInt(millis) * 1_000_000n))).pipe(
+            end(BigInt(millis) * 1_000_000n), made)).pipe(
             Effect.onExit(() =>
               Effect.clockWith((clock) =>
-                Effect.sync(() => end(clock.currentTimeNanosUnsafe()))
+                Effect.sync(() =>
+                  end(clock.currentTimeNanosUnsafe())
+                )
               )
             )
           )
