@@ -7,12 +7,13 @@ import { ThreadError, ThreadPool } from "@effect-threads/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { NodeThreadPool } from "../src/index.ts"
 import * as Api from "./fixtures/api.ts"
 import { recordingTracer } from "./fixtures/recording-tracer.ts"
 import { Spans, Traced } from "./fixtures/tracing-api.ts"
-import { entry, onlyFailure } from "./helpers.ts"
+import { entry, GateSlot, makeSignal, onlyFailure, openGates, waitGatesStarted } from "./helpers.ts"
 
 const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
 
@@ -88,6 +89,41 @@ describe("Bulk calls on worker_threads", { timeout: 30_000 }, () => {
         yield* idle
       }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads, maxThreads: 1 })))
   )
+
+  it.live("the next batch waits at the thread, not in the backlog, while the thread runs the one before it", () =>
+    Effect.gen(function*() {
+      const gates = makeSignal()
+      const call = yield* Effect.forkChild(
+        ThreadPool.forEach(Api.Gate, [gates.buffer, gates.buffer, gates.buffer], { batchSize: 1 })
+      )
+      yield* waitGatesStarted(gates, 1)
+      // The first holds the thread; the second was sent ahead to it (two batches in flight, one per place).
+      const stats = yield* ThreadPool.statistics
+      assert.strictEqual(stats.tasksInFlight, 2)
+      assert.strictEqual(stats.backloggedWorkCount, 0)
+      assert.strictEqual(stats.busyWorkerCount, 1)
+      yield* openGates(gates)
+      const threads = yield* Fiber.join(call)
+      assert.strictEqual(new Set(threads).size, 1)
+      assert.strictEqual(gates.get(GateSlot.started), 3)
+      yield* idle
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1 }))))
+
+  it.live("a thread that exits in a batch: the batch sent ahead behind it had not started and runs on its replacement", () =>
+    Effect.gen(function*() {
+      // The one thread is up before the call: the second batch goes ahead to it, behind the first.
+      yield* ThreadPool.forEach(Api.Add, [{ x: 1, y: 1 }])
+      const exits = yield* ThreadPool.forEach(Api.Exit, [3, 3, 3, 3], { mode: "exit", batchSize: 2 })
+      for (const exit of exits) {
+        const error = onlyFailure(exit) as ThreadError.ThreadCrashed
+        assert.instanceOf(error, ThreadError.ThreadCrashed)
+        assert.strictEqual(error.exitCode, 3)
+      }
+      // The first batch ended its thread; the second ran once, on the replacement, and ended it too: two crashes,
+      // not one (the second failed unstarted) nor three (run twice).
+      assert.strictEqual((yield* ThreadPool.statistics).threadsCrashed, 2)
+      yield* idle
+    }).pipe(Effect.provide(NodeThreadPool.layer({ entry, minThreads: 1, maxThreads: 1 }))))
 
   it.live("process.exit in the middle of a batch: its elements fail with ThreadCrashed and the exit code", () =>
     Effect.gen(function*() {
