@@ -333,6 +333,33 @@ const plugin = (
   }
 })
 
+/** The length of the content hash in a bundle's file names (`bundleCache.ts` and `entries.ts` read names back). */
+export const hashLength = 12
+
+/** A chunk as `runsInOrder` reads it (rolldown's output chunk). */
+interface OutputChunkLike {
+  readonly type: string
+  readonly isEntry?: boolean | undefined
+  readonly name?: string | undefined
+  readonly fileName: string
+  readonly imports?: ReadonlyArray<string> | undefined
+  readonly moduleIds?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Whether the chunks run the modules in the order of the entry as it is: the entry's chunk imports no chunk but
+ * the packages' that run first (and rolldown's runtime helpers, which run nothing of the user's).
+ */
+export const runsInOrder = (output: ReadonlyArray<OutputChunkLike>): boolean => {
+  const entry = output.find((chunk) => chunk.type === "chunk" && chunk.isEntry === true)
+  if (entry === undefined) return false
+  return (entry.imports ?? []).every((file) => {
+    const chunk = output.find((other) => other.fileName === file)
+    if (chunk === undefined) return true // an external module: imported where the source imports it
+    return chunk.name === "packages" || (chunk.moduleIds ?? []).every((id) => id.startsWith("\0"))
+  })
+}
+
 /**
  * Bundles `entry` (an absolute path) for a thread: ESM, platform node, in chunks. The packages' modules that run
  * before any of the user's (`packagesFirst`: usually all of them) make a chunk with no source map; the rest, the
@@ -340,7 +367,8 @@ const plugin = (
  * user's code imports dynamically). With source maps on, Node measures the lines of every module that names a map
  * as it loads it, and reads the map the first time a stack trace names that module (effect's modules format stack
  * traces as they load): with the packages' code in a chunk that names none, a thread's start pays neither for it.
- * The modules run in the order they ran in one file: the first chunk is what ran first, and it imports nothing else.
+ * The modules run in the order they ran in one file: the first chunk is what ran first, and it imports nothing else;
+ * where code splitting would move a module ahead of its turn (`runsInOrder`), the bundle is one file.
  *
  * `file` is where the entry's chunk will be written (its name is the bundle's stem; the maps' sources are made
  * absolute from its directory). Rejects when rolldown fails.
@@ -364,18 +392,24 @@ export const build = async (
   })
   try {
     const stem = Path.basename(options.file).replace(/\.mjs$/, "")
-    const { output } = await bundle.generate({
-      dir,
-      entryFileNames: `${stem}.mjs`,
-      chunkFileNames: `${stem}-[hash].chunk.mjs`,
-      format: "esm",
-      sourcemap: "hidden",
-      sourcemapExcludeSources: true,
-      codeSplitting: { groups: [{ name: "packages", test: (id) => state.first.has(id) }] },
-      keepNames: true,
-      // doc comments dropped: a fifth of the bytes a thread reads and compiles (legal and annotation ones kept)
-      comments: { legal: true, annotation: false, jsdoc: false }
-    })
+    const generate = (split: boolean) =>
+      bundle.generate({
+        dir,
+        // every file named by its content: a chunk imports the others by these names (the entry's too)
+        entryFileNames: `${stem}-[hash:${hashLength}].mjs`,
+        chunkFileNames: `${stem}-[hash:${hashLength}].chunk.mjs`,
+        format: "esm",
+        sourcemap: "hidden",
+        sourcemapExcludeSources: true,
+        codeSplitting: split ? { groups: [{ name: "packages", test: (id) => state.first.has(id) }] } : false,
+        keepNames: true,
+        // doc comments dropped: a fifth of the bytes a thread reads and compiles (legal and annotation ones kept)
+        comments: { legal: true, annotation: false, jsdoc: false }
+      })
+    let { output } = await generate(true)
+    // A module shared with a chunk loaded later moves to a chunk of its own that the entry's imports first, ahead
+    // of the user's modules that ran before it: then one file, in the order of a plain entry.
+    if (!runsInOrder(output)) output = (await generate(false)).output
     const chunks: Array<Chunk> = []
     for (const chunk of output) {
       if (chunk.type !== "chunk") continue

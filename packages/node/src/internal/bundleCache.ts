@@ -170,7 +170,7 @@ export const write = (
   for (const dir of dirs) {
     try {
       if (!prepare(dir)) throw new Error(`${dir} is not private to this user`)
-      const name = chunks === undefined ? undefined : writeChunks(dir, stem, chunks)
+      const name = chunks === undefined ? undefined : writeChunks(dir, chunks)
       const full: Manifest = {
         format: FORMAT,
         ...manifest,
@@ -188,15 +188,14 @@ export const write = (
 }
 
 /**
- * Writes a bundle's chunks and its start file: the entry's chunk as `<stem>-<hash>.mjs` (the hash of every chunk's
- * code and map), the others under their own names; each chunk with a map names it. The bundle's name.
+ * Writes a bundle's chunks and its start file, each chunk under the name the bundler gave it (`<stem>-<hash>.mjs`
+ * for the entry's, `<stem>-<hash>.chunk.mjs` for the others: named by their content, which is how they import each
+ * other); each chunk with a map names it. The bundle's name: the entry chunk's, without `.mjs`.
  */
-const writeChunks = (dir: string, stem: string, chunks: ReadonlyArray<Chunk>): string => {
-  const hash = Crypto.createHash("sha256")
-  for (const chunk of chunks) hash.update(chunk.code).update(JSON.stringify(chunk.map ?? null))
-  const name = `${stem}-${hash.digest("hex").slice(0, 12)}`
-  chunks.forEach((chunk, i) => {
-    const file = i === 0 ? `${name}.mjs` : chunk.fileName
+const writeChunks = (dir: string, chunks: ReadonlyArray<Chunk>): string => {
+  const name = chunks[0]!.fileName.replace(/\.mjs$/, "")
+  chunks.forEach((chunk) => {
+    const file = chunk.fileName
     let code = chunk.code
     if (chunk.map !== undefined) {
       writeAtomic(Path.join(dir, `${file}.map`), JSON.stringify(chunk.map))

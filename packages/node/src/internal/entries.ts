@@ -121,7 +121,7 @@ const startOf = (current: Current, plain: Start): Start => {
 }
 
 /** The manifest's stem (its bundle's name without the content hash). */
-const stemOfBundle = (bundle: string): string => bundle.replace(/-[0-9a-f]{12}$/, "")
+const stemOfBundle = (bundle: string): string => bundle.slice(0, -(Bundle.hashLength + 1))
 
 /** A value as text, whatever it is (a thread may die of an object without a prototype). */
 const describe = (value: unknown): string => {

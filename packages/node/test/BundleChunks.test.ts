@@ -1,0 +1,71 @@
+/**
+ * The bundle's chunks on real threads: a chunk that imports another finds it (each named by its content, the
+ * entry's too), and the modules run in the order of the entry as it is, also where a module loaded later shares
+ * modules with the entry's (code splitting would move them ahead: the bundle is then one file).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { runsInOrder } from "../src/internal/bundle.ts"
+import { info, project, runOn, writeBefore } from "./bundleKit.ts"
+import { suiteOptions } from "./helpers.ts"
+
+describe("Bundle chunks", () => {
+  it.live(
+    "a module imported lazily that imports the entry's own module (with side effects) finds it, bundled or not",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "helper.ts": "export const value = [1].length\n;(globalThis as { h?: number }).h = 1\n",
+          "lazy.ts": `import { value as h } from "./helper.ts"\nexport const value = 41 + h\n`
+        })
+        const bundled = yield* runOn({ entry: p.entry }, info)
+        assert.include(bundled.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+        assert.strictEqual(bundled.lazy, 42)
+        const plain = yield* runOn({ entry: p.entry, bundle: false }, info)
+        assert.strictEqual(plain.lazy, 42)
+      }),
+    suiteOptions
+  )
+
+  it.live(
+    "a user module that runs before a package shared with a lazy module still runs first",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "setup.ts": "((globalThis as { order?: Array<string> }).order ??= []).push(\"setup\")\n",
+          // 2 when setup ran before the package, 1 when the package ran first
+          "helper.ts": `import "./setup.ts"\nimport { seen } from "dep"\n` +
+            `export const value = ((globalThis as { order?: Array<string> }).order?.[0] === "setup" ? 1 : 0) + seen\n`,
+          "lazy.ts": `import { seen } from "dep"\nexport const value = 40 + seen\n`
+        })
+        const dep = Path.join(p.dir, "node_modules", "dep")
+        Fs.mkdirSync(dep)
+        writeBefore(Path.join(dep, "package.json"), `{ "name": "dep", "type": "module", "main": "index.js" }\n`)
+        writeBefore(
+          Path.join(dep, "index.js"),
+          `(globalThis.order ??= []).push("dep")\nexport const seen = 1\n`
+        )
+        const plain = yield* runOn({ entry: p.entry, bundle: false }, info)
+        assert.deepStrictEqual([plain.helper, plain.lazy], [2, 41])
+        const bundled = yield* runOn({ entry: p.entry }, info)
+        assert.include(bundled.stack, ".cache/effect-threads/", "the thread ran from the bundle")
+        assert.deepStrictEqual([bundled.helper, bundled.lazy], [2, 41])
+      }),
+    suiteOptions
+  )
+})
+
+describe("runsInOrder", () => {
+  const chunk = (fileName: string, fields: Record<string, unknown> = {}) => ({ type: "chunk", fileName, ...fields })
+  it("the entry's chunk may import the packages' chunk and rolldown's runtime, nothing else", () => {
+    const packages = chunk("p.chunk.mjs", { name: "packages", moduleIds: ["/x/node_modules/effect/a.js"] })
+    const runtime = chunk("r.chunk.mjs", { name: "rolldown-runtime", moduleIds: ["\0rolldown/runtime.js"] })
+    const shared = chunk("s.chunk.mjs", { name: "helper", moduleIds: ["/app/helper.ts"] })
+    const entry = (imports: Array<string>) => chunk("e.mjs", { isEntry: true, imports })
+    assert.isTrue(runsInOrder([entry(["p.chunk.mjs", "r.chunk.mjs", "node:fs"]), packages, runtime]))
+    assert.isFalse(runsInOrder([entry(["p.chunk.mjs", "s.chunk.mjs"]), packages, shared]))
+    assert.isFalse(runsInOrder([packages]))
+  })
+})
