@@ -1,13 +1,17 @@
 /**
  * The bundle's chunks on real threads: a chunk that imports another finds it (each named by its content, the
  * entry's too), and the modules run in the order of the entry as it is, also where a module loaded later shares
- * modules with the entry's (code splitting would move them ahead: the bundle is then one file).
+ * modules with the entry's (code splitting would move them ahead: the bundle is then one file); a newer bundle
+ * leaves the files of one a process still uses.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { NodeThreadPool } from "../src/index.ts"
 import { runsInOrder } from "../src/internal/bundle.ts"
+import * as Entries from "../src/internal/entries.ts"
 import { info, project, runOn, writeBefore } from "./bundleKit.ts"
 import { suiteOptions } from "./helpers.ts"
 
@@ -52,6 +56,28 @@ describe("Bundle chunks", () => {
         const bundled = yield* runOn({ entry: p.entry }, info)
         assert.include(bundled.stack, ".cache/effect-threads/", "the thread ran from the bundle")
         assert.deepStrictEqual([bundled.helper, bundled.lazy], [2, 41])
+      }),
+    suiteOptions
+  )
+
+  it.live(
+    "a thread of an older bundle still loads its lazy chunk after another process made a newer one",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        // a pool whose thread started from the first bundle, and stays
+        const older = yield* Layer.build(NodeThreadPool.layer({ entry: p.entry, minThreads: 1, maxThreads: 1 }))
+        // its files last used two hours ago; then the entry changes, and another process bundles it again
+        const past = Date.now() / 1000 - 2 * 3600
+        for (const file of Fs.readdirSync(p.cache)) Fs.utimesSync(Path.join(p.cache, file), past, past)
+        writeBefore(Path.join(p.dir, "lazy.ts"), "export const value = 43\n", 30)
+        Entries.forget()
+        const newer = yield* runOn({ entry: p.entry }, info)
+        assert.include(newer.stack, ".cache/effect-threads/", "the newer bundle")
+        assert.strictEqual(newer.lazy, 43)
+        // the older thread imports its lazy chunk only now: it is still there
+        const result = yield* info.pipe(Effect.provideContext(older))
+        assert.strictEqual(result.lazy, 42)
       }),
     suiteOptions
   )

@@ -207,13 +207,47 @@ const writeChunks = (dir: string, chunks: ReadonlyArray<Chunk>): string => {
   return name
 }
 
-/** Removes this entry's older bundles (an hour old: a process may still be starting a thread from one). */
+/** How long a bundle's files stay after their last use, once a newer bundle of the entry is written. */
+const keptFor = 24 * 3_600_000
+
+/** How often a process that starts threads from a bundle marks its files used (their modification times). */
+const markEvery = 3_600_000
+
+/** When this process last marked each bundle's files used, by directory and bundle. */
+const marked = new Map<string, number>()
+
+/**
+ * Marks a bundle's files used by this process (their modification times set to now), at most once an hour: a
+ * thread loads a chunk when its code first imports it, maybe long after the thread started, so another process
+ * must not prune the files of a bundle some process still starts threads from. Best effort (a read-only cache).
+ */
+export const inUse = (dir: string, manifest: Manifest): void => {
+  if (manifest.bundle === undefined) return
+  const key = `${dir}\0${manifest.bundle}`
+  const now = Date.now()
+  if (now - (marked.get(key) ?? -Infinity) < markEvery) return
+  marked.set(key, now)
+  const at = now / 1000
+  const files = [startFile(dir, manifest.bundle), `${manifest.bundle}.mjs`, `${manifest.bundle}.mjs.map`]
+  for (const file of [...files, ...(manifest.chunks ?? []).flatMap((chunk) => [chunk, `${chunk}.map`])]) {
+    try {
+      Fs.utimesSync(Path.resolve(dir, file), at, at)
+    } catch {
+      // gone, or not ours to touch: the start checks what it needs
+    }
+  }
+}
+
+/**
+ * Removes this entry's older bundles: the files of other bundles not used for a day (`inUse`; a process may still
+ * start threads from one, and a thread load its chunks late).
+ */
 const prune = (dir: string, stem: string, keep: string | undefined, chunks: ReadonlyArray<string>): void => {
-  const hourAgo = Date.now() - 3_600_000
+  const before = Date.now() - keptFor
   for (const file of Fs.readdirSync(dir)) {
     if (!file.startsWith(`${stem}-`) || (keep !== undefined && file.startsWith(keep))) continue
     if (chunks.some((chunk) => file.startsWith(chunk))) continue
     const path = Path.join(dir, file)
-    if ((Fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < hourAgo) Fs.rmSync(path, { force: true })
+    if ((Fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < before) Fs.rmSync(path, { force: true })
   }
 }

@@ -111,6 +111,7 @@ const origins = new WeakMap<Start, Current>()
 const startOf = (current: Current, plain: Start): Start => {
   const { dir, manifest } = current
   if (manifest.bundle === undefined) return plain
+  Cache.inUse(dir, manifest)
   let start = starts.get(manifest)
   if (start === undefined) {
     start = { entry: Url.pathToFileURL(Cache.startFile(dir, manifest.bundle)), bundled: true }
