@@ -156,8 +156,8 @@ const prepare = (dir: string): boolean => {
 
 /**
  * Writes a bundle (or an unsafe verdict) and its manifest into the first of `dirs` that takes them; the directory
- * written and why the ones before it did not take them, or throws the last error. Files of the same entry older
- * than an hour, not this bundle's, are removed.
+ * written and why the ones before it did not take them, or throws the last error. The files of the entry's other
+ * bundles not used for a day are removed (`prune`).
  */
 export const write = (
   dirs: ReadonlyArray<string>,
