@@ -263,26 +263,26 @@ describe("Bundled worker entry", () => {
 })
 
 describe("packagesFirst", () => {
-  const graph = (imports: Record<string, Array<string>>, external: Array<string> = []) => (id: string) =>
-    id in imports || external.includes(id)
-      ? { importedIds: imports[id] ?? [], isExternal: external.includes(id) }
-      : null
+  // as rolldown gives it: every module, built-ins and external files too, with no `isExternal`
+  const graph = (imports: Record<string, Array<string>>) => (id: string) =>
+    id in imports ? { importedIds: imports[id] ?? [] } : null
 
   it("is the run of packages' modules that evaluate before the first of the user's, in import order", () => {
     const first = packagesFirst(
       "/app/entry.ts",
       graph({
         "/app/entry.ts": ["/app/node_modules/a/index.js", "/app/setup.ts", "/app/node_modules/b/index.js"],
-        "/app/node_modules/a/index.js": ["/app/node_modules/a/dep.js", "node:fs"],
+        "/app/node_modules/a/index.js": ["node:fs", "/app/node_modules/a/dep.js"],
         "/app/node_modules/a/dep.js": [],
+        "node:fs": [],
         "/app/setup.ts": [],
         "/app/node_modules/b/index.js": ["/app/node_modules/a/dep.js"]
-      }, ["node:fs"])
+      })
     )
     assert.deepStrictEqual([...first], ["/app/node_modules/a/dep.js", "/app/node_modules/a/index.js"])
   })
 
-  it("is empty when a user's module evaluates first", () => {
+  it("is empty when a user's module evaluates first, a CommonJS file of the user's too; a built-in first ends nothing", () => {
     const first = packagesFirst(
       "/app/entry.ts",
       graph({
@@ -292,5 +292,11 @@ describe("packagesFirst", () => {
       })
     )
     assert.strictEqual(first.size, 0)
+    const cjs = graph({ "/app/entry.ts": ["/app/setup.cjs", "/app/node_modules/a/index.js"], "/app/setup.cjs": [] })
+    assert.strictEqual(packagesFirst("/app/entry.ts", cjs).size, 0)
+    const builtin = graph({ "/app/entry.ts": ["node:fs", "/app/node_modules/a/index.js"], "node:fs": [] })
+    assert.deepStrictEqual([...packagesFirst("/app/entry.ts", (id) => builtin(id) ?? { importedIds: [] })], [
+      "/app/node_modules/a/index.js"
+    ])
   })
 })

@@ -274,6 +274,9 @@ export const packagesFirst = (
   const visit = (id: string): void => {
     if (seen.has(id)) return
     seen.add(id)
+    // a built-in (`node:fs`) runs nothing of the user's: it neither ends the run nor joins it; an external file
+    // (a CommonJS module, imported where it is) does, as any module at its path
+    if (!Path.isAbsolute(id)) return
     const module = info(id)
     if (module === null || module.isExternal === true) return
     for (const imported of module.importedIds) visit(imported)
