@@ -1,7 +1,7 @@
 /**
  * The conformance suite's bulk calls (`ThreadPool.forEach`, `ThreadPool.mapStream`), run by `suite.ts` on every
  * platform: results in order across the threads, typed failures, every element's `Exit`, a thread that dies in the
- * middle of a batch, a caller interrupted, the pool's scope closing, a stream stage in order with a consumer that
+ * middle of a batch (and the batch sent ahead to it, which runs elsewhere), a caller interrupted, the pool's scope closing, a stream stage in order with a consumer that
  * stops.
  */
 import { Task, ThreadError, ThreadPool } from "@effect-threads/core"
@@ -84,6 +84,18 @@ export const bulkConformance = (harness: Harness): void => {
           assert.notStrictEqual(yield* pool.deferToThread(Api.ThreadToken, undefined), token)
           assert.deepStrictEqual(yield* ThreadPool.forEach(Api.Add, [{ x: 1, y: 1 }]), [2])
           assert.strictEqual((yield* pool.statistics).threadsCrashed, 1)
+        })))
+
+    it.live("a batch sent ahead to a thread that dies before it started runs once, on another thread", () =>
+      withPool(harness, { minThreads: 1, maxThreads: 1 }, (pool) =>
+        Effect.gen(function*() {
+          // The thread is up: the second batch goes ahead to it, behind the first, which ends the thread.
+          yield* pool.deferToThread(Api.ThreadToken, undefined)
+          const exits = yield* ThreadPool.forEach(Api.AsyncThrow, ["a", "b", "c", "d"], { mode: "exit", batchSize: 2 })
+          for (const exit of exits) assert.instanceOf(expectOnlyFailure(exit), ThreadError.ThreadCrashed)
+          // The second batch did not fail with the first thread: it ran on the replacement (and ended it too), once.
+          assert.strictEqual((yield* pool.statistics).threadsCrashed, 2)
+          assert.deepStrictEqual(yield* ThreadPool.forEach(Api.Add, [{ x: 1, y: 1 }]), [2])
         })))
 
     it.live("interrupting forEach interrupts its running elements in their threads; the rest never start", () => {
