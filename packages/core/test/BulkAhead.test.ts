@@ -56,11 +56,14 @@ const sentAhead = (threads: ModelThreads): ReadonlyArray<ReadonlyArray<number> |
   return held.map((requests) => requests[0]!)
 }
 
-/** The thread answers the request it runs: a batch's elements each succeed as themselves, a single task too. */
-const answer = (thread: ModelThread): void => {
+/**
+ * The thread answers the request it runs: a batch's elements each succeed as themselves, having run for `millis` in
+ * all; a single task too.
+ */
+const answer = (thread: ModelThread, millis = 1): void => {
   const request = thread.held.shift()!
   const elements = elementsOf(request)
-  const outcome = Array.isArray(elements) ? [Protocol.SUCCESS, [1, 0, elements]] : [Protocol.SUCCESS, elements]
+  const outcome = Array.isArray(elements) ? [Protocol.SUCCESS, [millis, 0, elements]] : [Protocol.SUCCESS, elements]
   thread.events.onBatch([[Protocol.RESULT, request.id, ...outcome]])
 }
 
@@ -135,6 +138,31 @@ describe("a bulk call's next batch, sent ahead", () => {
       const after = yield* pool.statistics
       assert.strictEqual(after.idleWorkerCount, 2)
       assert.strictEqual(after.tasksInFlight, 0)
+      yield* close
+    }))
+
+  it.effect("a batch measured to run long is not sent ahead: it waits in the backlog for the first free thread", () =>
+    Effect.gen(function*() {
+      const { close, pool, threads } = yield* poolOf(2)
+      const call = yield* Effect.forkChild(
+        ThreadPool.forEach(Echo, Array.from({ length: 12 }, (_, i) => i), { batchSize: 2 }).pipe(on(pool))
+      )
+      yield* rest(threads)
+      // The first batches, not measured yet, go ahead.
+      assert.deepStrictEqual(sentAhead(threads), [[0, 1], [2, 3]])
+      // [0, 1] ran 40 ms (20 an element): its thread goes on with the batch it holds, and the next batch, expected to
+      // run 40 ms, waits in the backlog.
+      const thread = running(threads, 0)
+      answer(thread, 40)
+      yield* rest(threads)
+      assert.strictEqual(thread.held.length, 1)
+      assert.strictEqual((yield* pool.statistics).backloggedWorkCount, 1)
+      while (threads.alive().some((thread) => thread.held.length > 0)) {
+        for (const thread of threads.alive()) if (thread.held.length > 0) answer(thread, 40)
+        yield* rest(threads)
+        for (const thread of threads.alive()) assert.isAtMost(thread.held.length, 1)
+      }
+      assert.deepStrictEqual(yield* Fiber.join(call), Array.from({ length: 12 }, (_, i) => i))
       yield* close
     }))
 

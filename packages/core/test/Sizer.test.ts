@@ -34,4 +34,13 @@ describe("Sizer", () => {
     assert.strictEqual(Sizer.next(sizer, 100), 7)
     assert.strictEqual(Sizer.next(sizer, 3), 3)
   })
+
+  it("a batch may go ahead to a busy thread before anything is measured, then only if expected to run briefly", () => {
+    const sizer = Sizer.make(2, undefined)
+    assert.isTrue(Sizer.isShort(sizer, 1))
+    Sizer.observe(sizer, 1_000, 1) // 1 µs an element
+    assert.isTrue(Sizer.isShort(sizer, Sizer.aheadMillis * 1_000))
+    assert.isFalse(Sizer.isShort(sizer, Sizer.aheadMillis * 1_000 + 1))
+    assert.isFalse(Sizer.isShort(sizer, Sizer.next(sizer, 1_000_000)))
+  })
 })

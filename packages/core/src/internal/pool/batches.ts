@@ -23,6 +23,7 @@ import * as Protocol from "../wire/protocol.ts"
 import * as Calls from "./calls.ts"
 import * as Section from "./section.ts"
 import * as Sizer from "./sizer.ts"
+import * as Ticket from "./ticket.ts"
 
 /** The options every bulk call takes (the public `BulkOptions`, its `transfer` called with any payload). */
 export type Options = ThreadPoolOptions.BulkOptions<never>
@@ -158,8 +159,9 @@ export const send = (
       priority: options?.priority,
       whenBacklogFull: options?.whenBacklogFull,
       key: options?.key
-    }, () => {
+    }, (ticket) => {
       ticketed = true
+      if (Sizer.isShort(self.sizer, payloads.length)) Ticket.goesAhead(ticket)
     })
   ) as Fiber.Fiber<unknown, unknown>
   self.fibers.add(fiber)

@@ -69,10 +69,9 @@ const runTicket = (
   holds: boolean,
   onSettle: Settle,
   onSent?: ((millis: number) => void) | undefined,
-  made?: (() => void) | undefined
+  made?: ((ticket: Section.PoolTicket) => void) | undefined
 ): Section.PoolTicket => {
-  made?.()
-  return Section.ticket(self, {
+  const ticket = Section.ticket(self, {
     task,
     payload,
     transfer: options?.transfer,
@@ -85,19 +84,21 @@ const runTicket = (
     onSettle,
     onSent
   })
+  made?.(ticket)
+  return ticket
 }
 
 /**
  * Runs a task and gives its outcome: the hot path. With the limit known (`maxThreads`) and tracing off, it is one
- * `Effect.callback`: encode, make the ticket, place it, wait. `made` is told when the pool makes the task's ticket
- * (a bulk call's batch counts its elements from then on: `batches.ts`).
+ * `Effect.callback`: encode, make the ticket, place it, wait. `made` is given the task's ticket when the pool makes it,
+ * before it is placed (a bulk call's batch counts its elements from then on, and may be sent ahead: `batches.ts`).
  */
 export const deferToThread = <T extends Task.Any>(
   self: Section.Section,
   task: T,
   payload: Task.Payload<T>,
   options: RunOptions | undefined,
-  made?: (() => void) | undefined
+  made?: ((ticket: Section.PoolTicket) => void) | undefined
 ): Effect.Effect<Task.Success<T>, unknown> => {
   if (self.options.tracing || self.options.readLimit !== undefined) return general(self, task, payload, options, made)
   return Effect.callback<Task.Success<T>, unknown>((resume) => {
@@ -119,7 +120,7 @@ const general = <T extends Task.Any>(
   task: T,
   payload: Task.Payload<T>,
   options: RunOptions | undefined,
-  made: (() => void) | undefined
+  made: ((ticket: Section.PoolTicket) => void) | undefined
 ): Effect.Effect<Task.Success<T>, unknown> =>
   Effect.withFiber((fiber) => {
     if (self.quitting) return alreadyQuit
@@ -140,7 +141,7 @@ const wait = (
   trace: Protocol.Trace | undefined,
   limit: number,
   onSent: ((millis: number) => void) | undefined,
-  made?: (() => void) | undefined
+  made?: ((ticket: Section.PoolTicket) => void) | undefined
 ): Effect.Effect<unknown, unknown> =>
   Effect.callback<unknown, unknown>((resume) => {
     if (self.quitting) return resume(alreadyQuit)
@@ -155,7 +156,7 @@ const traced = (
   task: Task.Any,
   payload: unknown,
   options: RunOptions | undefined,
-  made: (() => void) | undefined
+  made: ((ticket: Section.PoolTicket) => void) | undefined
 ): Effect.Effect<unknown, unknown> =>
   Effect.withSpan(
     Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) =>

@@ -17,7 +17,6 @@ import * as Exit from "effect/Exit"
 import * as ThreadError from "../../ThreadError.ts"
 import * as Backlog from "../backlog.ts"
 import * as Team from "../team.ts"
-import * as Batch from "../wire/batch.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as Meters from "./meters.ts"
 import * as Section from "./section.ts"
@@ -42,7 +41,7 @@ export const place = (self: Sec, ticket: PoolTicket, limit: number): void => {
   if (Team.placeIdle(self.team, ticket)) return
   const created = Threads.create(self, limit)
   if (created === undefined && self.team.partial.length === 0) {
-    if (Batch.isBatchTask(ticket.task) && placeAhead(self, ticket)) return Section.scheduleFlush(self)
+    if (ticket.mayGoAhead && placeAhead(self, ticket)) return Section.scheduleFlush(self)
     if (isFull(self)) return full(self, ticket)
   }
   const node = Team.placeCreated(self.team, ticket, created, ticket.priority)
@@ -51,12 +50,12 @@ export const place = (self: Sec, ticket: PoolTicket, limit: number): void => {
 }
 
 /**
- * A bulk call's batch, when no thread is free and nothing else waits (the backlog, its waiting room and the thread's
- * reserved work are empty): sent ahead to a thread whose last ticket is a batch of the same task and that holds none
- * sent ahead, so the thread starts it the moment it has answered the one before, with no round trip between them (a
- * thread answers a batch before it starts anything else: `runner/session.ts`). It waits there at most one batch (about
- * 10 ms, `sizer.ts`); a thread that becomes free takes it back if it has not started (`inbox.ts`' stealing). Gives
- * whether it went.
+ * A bulk call's short batch (`batches.ts`: expected to run at most `sizer.ts`' `aheadMillis`, or one of the first),
+ * when no thread is free and nothing else waits (the backlog, its waiting room and the thread's reserved work are
+ * empty): sent ahead to a thread whose last ticket is a batch of the same task and that holds none sent ahead, so the
+ * thread starts it the moment it has answered the one before, with no round trip between them (a thread answers a
+ * batch before it starts anything else: `runner/session.ts`). It waits there at most one batch; a thread that becomes
+ * free takes it back if it has not started (`inbox.ts`' stealing). Gives whether it went.
  */
 const placeAhead = (self: Sec, ticket: PoolTicket): boolean => {
   if (self.team.backlog.length > 0 || self.room.length > 0) return false

@@ -13,6 +13,13 @@
 /** How long a batch should run in its thread, in milliseconds. */
 export const targetMillis = 10
 
+/**
+ * The longest a batch may be expected to run to be sent ahead to a busy thread (`placing.ts`): there the round trip it
+ * saves matters beside its run, and a thread that it keeps waiting at the end of a call waits at most this long (a
+ * thread busy with synchronous work cannot give it back before it starts it).
+ */
+export const aheadMillis = targetMillis / 4
+
 /** The most elements in one batch. */
 export const maxBatch = 65_536
 
@@ -45,6 +52,13 @@ export const next = (self: Sizer, remaining: number): number => {
   const share = Math.max(Math.ceil(remaining / (2 * self.threads)), Math.floor(wanted / 16))
   return Math.max(1, Math.min(wanted, share, maxBatch, remaining))
 }
+
+/**
+ * Whether a batch of `elements` may be sent ahead: expected to run at most {@link aheadMillis}, or nothing measured yet
+ * (the first batches, of one element each).
+ */
+export const isShort = (self: Sizer, elements: number): boolean =>
+  self.elements === 0 || elements * (self.millis / self.elements) <= aheadMillis
 
 /** A batch of `elements` answered, having run for `millis` in its thread. */
 export const observe = (self: Sizer, elements: number, millis: number): void => {

@@ -60,6 +60,8 @@ export interface Ticket<H> {
   readonly recalling: boolean
   /** Its caller is being interrupted: a ticket given back settles as interrupted instead of going out again. */
   readonly cancelling: boolean
+  /** It may be sent ahead to a busy thread (a bulk call's short batch, `placing.ts`). */
+  readonly mayGoAhead: boolean
   /**
    * The ticket it was sent ahead behind (a bulk call's batch, `placing.ts`), until it is given back: while that one
    * has not answered, this one has not started.
@@ -125,6 +127,7 @@ export const make = <H>(init: Init<H>, id: number, madeAt: number): Ticket<H> =>
   whenFull: init.whenFull,
   recalling: false,
   cancelling: false,
+  mayGoAhead: false,
   behind: undefined,
   after: undefined,
   sticky: init.sticky,
@@ -202,6 +205,12 @@ export const sent = <H>(self: Ticket<H>, thread: H, now: number): void => {
   ticket.list = undefined
   ticket.sentAt = now
   self.onSent?.(now)
+}
+
+/** It may be sent ahead to a busy thread. */
+export const goesAhead = <H>(self: Ticket<H>): void => {
+  const writable: Writable<H> = self
+  writable.mayGoAhead = true
 }
 
 /** It was sent ahead, to run after `ticket` on the same thread. */
