@@ -18,6 +18,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
+import * as Bundle from "../packages/node/src/internal/bundle.ts"
 import * as Entries from "../packages/node/src/internal/entries.ts"
 import { runChild } from "./lib.ts"
 import { Exit } from "./workers/api.ts"
@@ -265,7 +266,9 @@ export const bundleSize = (): {
   const start = Entries.next({ entry: entries.ours, cacheDir: undefined, conditions: [], warn: () => undefined })()
   if (start instanceof Promise || !start.bundled) throw new Error("the bundle is not current")
   const file = fileURLToPath(start.entry).replace(/\.start\.mjs$/, ".mjs")
-  const manifest = JSON.parse(readFileSync(file.replace(/-[0-9a-f]+\.mjs$/, ".json"), "utf8")) as {
+  // the manifest is the bundle's stem: its name without the content hash
+  const manifestFile = `${file.slice(0, -(".mjs".length + Bundle.hashLength + 1))}.json`
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as {
     inputs: ReadonlyArray<unknown>
     chunks?: ReadonlyArray<string>
   }

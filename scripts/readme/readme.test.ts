@@ -85,31 +85,31 @@ describe("README", () => {
   it("the Node files type-check (strict, the workspace's options)", async () => {
     const { code, stdout, stderr } = await run(tsc, ["-p", "."], path.join(temp, "node"))
     expect(code, stdout + stderr).toBe(0)
-  })
+  }, 60_000)
 
   it("the browser files type-check (DOM)", async () => {
     const { code, stdout, stderr } = await run(tsc, ["-p", "."], path.join(temp, "browser"))
     expect(code, stdout + stderr).toBe(0)
-  })
+  }, 60_000)
 
   it("the Node program runs on real threads and prints what the README says", async () => {
     const { code, stdout, stderr } = await run(process.execPath, ["main.ts"], path.join(temp, "node"))
     expect(code, stdout + stderr).toBe(0)
     expect(stdout).toBe(`${printed}\n`)
     expect(readme).toContain(`\`${printed}\``)
-  })
+  }, 60_000)
 
   it("the bulk program (forEach, mapStream) runs on real threads and prints what the README says", async () => {
     const { code, stdout, stderr } = await run(process.execPath, ["bulk.ts"], path.join(temp, "node"))
     expect(code, stdout + stderr).toBe(0)
     expect(stdout).toBe(`${printedBulk}\n`)
     expect(readme).toContain(`\`${printedBulk}\``)
-  })
+  }, 60_000)
 
   it("the in-process program runs without threads and prints what the README says", async () => {
     const { code, stdout, stderr } = await run(process.execPath, ["in-process.ts"], path.join(temp, "node"))
     expect(code, stdout + stderr).toBe(0)
     expect(stdout).toBe(`${printedInProcess}\n`)
     expect(readme).toContain(`\`${printedInProcess}\``)
-  })
+  }, 60_000)
 })
