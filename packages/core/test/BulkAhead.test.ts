@@ -166,6 +166,29 @@ describe("a bulk call's next batch, sent ahead", () => {
       yield* close
     }))
 
+  it.effect("mapStream: two batches a thread fit in bufferSize, the second sent ahead", () =>
+    Effect.gen(function*() {
+      const { close, pool, threads } = yield* poolOf(2)
+      const stream = yield* Effect.forkChild(
+        Stream.range(0, 63).pipe(ThreadPool.mapStream(Echo, { bufferSize: 16 }), Stream.runCollect, on(pool))
+      )
+      yield* rest(threads)
+      // The first batches (one element each, nothing measured yet) answer in no time: the next ones are a quarter of
+      // the bound, two a thread.
+      assert.deepStrictEqual(sentAhead(threads), [[0], [1]])
+      answer(running(threads, 0), 0)
+      answer(running(threads, 1), 0)
+      yield* rest(threads)
+      for (const thread of threads.alive()) if (thread.held.length > 0) answer(thread, 0)
+      yield* rest(threads)
+      const held = holdings(threads)
+      assert.deepStrictEqual(held.map((requests) => requests.length), [2, 2])
+      for (const requests of held) for (const request of requests) assert.lengthOf(request as Array<number>, 4)
+      yield* answerAll(threads)
+      assert.deepStrictEqual(yield* Fiber.join(stream), Array.from({ length: 64 }, (_, i) => i))
+      yield* close
+    }))
+
   it.effect("an ordinary task keeps its place in the backlog: it runs after the batch sent ahead, before the next", () =>
     Effect.gen(function*() {
       const { close, pool, threads } = yield* poolOf(1)

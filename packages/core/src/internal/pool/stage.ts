@@ -104,10 +104,13 @@ class Stage {
     this.transfers = options?.transfer === undefined ? undefined : []
   }
 
-  /** The size of the next batch: the sizer's, within the bound's share of one thread. */
+  /**
+   * The size of the next batch: the sizer's, within the bound's share of one of two batches a thread (the one it runs
+   * and the one sent ahead to it: both fit in the bound).
+   */
   size(): number {
     const threads = this.batches.sizer.threads
-    return Math.min(Sizer.next(this.batches.sizer, Infinity), Math.max(1, Math.floor(this.bound / threads)))
+    return Math.min(Sizer.next(this.batches.sizer, Infinity), Math.max(1, Math.floor(this.bound / (2 * threads))))
   }
 
   /**
