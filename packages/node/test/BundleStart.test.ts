@@ -7,8 +7,10 @@ import { ThreadStartFailed } from "@effect-threads/core/ThreadError"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as Url from "node:url"
 import * as Entries from "../src/internal/entries.ts"
 import { bundlesIn, entrySource, info, project, runOn, withWarnings } from "./bundleKit.ts"
 import { suiteOptions } from "./helpers.ts"
@@ -38,6 +40,62 @@ const age = (cache: string, ms: number): void => {
   const verdict = JSON.parse(Fs.readFileSync(file, "utf8")) as { at: number }
   Fs.writeFileSync(file, JSON.stringify({ ...verdict, at: verdict.at - ms }))
 }
+
+/** A program run in its own process: a pool of the copied package on the project's entry, one Info task. */
+const copiedProgram = `import * as Task from "@effect-threads/core/Task"
+import * as ThreadPool from "@effect-threads/core/ThreadPool"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as Schema from "effect/Schema"
+import { NodeThreadPool } from "./app/src/index.ts"
+
+const Info = Task.make("Info", {
+  success: Schema.Struct({
+    url: Schema.String, data: Schema.String, lazy: Schema.Number, dynamic: Schema.Number, helper: Schema.Number,
+    stack: Schema.String
+  })
+})
+const warnings: Array<string> = []
+const logger = Logger.make((options) => {
+  if (options.logLevel === "Warn") warnings.push(String(options.message))
+})
+const pool = NodeThreadPool.layer({ entry: new URL("./entry.ts", import.meta.url), minThreads: 1, maxThreads: 1 })
+const once = Effect.scoped(Effect.provide(ThreadPool.deferToThread(Info, undefined), pool))
+const [first, second] = await Effect.runPromise(
+  Effect.all([once, once]).pipe(Effect.provide(Logger.layer([logger])))
+)
+console.log(JSON.stringify({ stack: first.stack, helper: first.helper + second.helper, warnings }))
+`
+
+describe("Bundled worker entry, rolldown not installed", () => {
+  it.live(
+    "a program whose copy of @effect-threads/node cannot find rolldown starts threads from the entry as it is, after " +
+      "one warning",
+    () =>
+      Effect.gen(function*() {
+        // an application that carries @effect-threads/node's code without rolldown (bundled, or pruned): the
+        // package's source copied into the project, which has effect and core in its node_modules, not rolldown
+        const p = yield* project({ "main.ts": copiedProgram })
+        Fs.cpSync(Url.fileURLToPath(new URL("../src", import.meta.url)), Path.join(p.dir, "app", "src"), {
+          recursive: true
+        })
+        const { NODE_PATH: _, ...env } = process.env
+        const out = yield* Effect.promise(() =>
+          new Promise<string>((resolve, reject) =>
+            // no NODE_PATH either (pnpm's scripts set one, where rolldown is found)
+            ChildProcess.execFile(process.execPath, ["main.ts"], { cwd: p.dir, env }, (error, stdout, stderr) =>
+              error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`)))
+          )
+        )
+        const result = JSON.parse(out) as { stack: string; helper: number; warnings: Array<string> }
+        assert.notInclude(result.stack, inCache)
+        assert.strictEqual(result.helper, 2)
+        assert.lengthOf(result.warnings, 1)
+        assert.include(result.warnings[0], "could not bundle")
+      }),
+    suiteOptions
+  )
+})
 
 describe("Bundled worker entry, a start that does not come", () => {
   it.live(

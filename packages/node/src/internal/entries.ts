@@ -104,6 +104,23 @@ const bundler = (): string => {
   return bundlerVersion
 }
 
+let bundlerMissing = false
+/**
+ * The bundler's version, or `undefined` after one warning (once per process) where rolldown cannot be found: an
+ * application bundled with `@effect-threads/node` in it, a deployment pruned of it. Its threads start as they are.
+ */
+const bundlerOrWarn = (config: Config, file: string): string | undefined => {
+  try {
+    return bundler()
+  } catch (error) {
+    if (!bundlerMissing) {
+      bundlerMissing = true
+      config.warn(`effect-threads: could not bundle ${file}, its threads start from it as it is: ${String(error)}`)
+    }
+    return undefined
+  }
+}
+
 /** The entry's path when it is a file a bundle can stand for: an ES module by its extension or package. */
 const bundlable = (entry: URL | string): string | undefined => {
   let file: string
@@ -280,7 +297,11 @@ export const next = (config: Config): () => Start | Promise<Start> => {
   return () => {
     if (file === null) {
       file = bundlable(config.entry)
-      if (file !== undefined) key = Cache.keyOf(file, bundler(), config.conditions)
+      if (file !== undefined) {
+        const version = bundlerOrWarn(config, file)
+        if (version === undefined) file = undefined
+        else key = Cache.keyOf(file, version, config.conditions)
+      }
       memoKey = `${key} ${config.cacheDir ?? ""}`
     }
     if (file === undefined) return plain
