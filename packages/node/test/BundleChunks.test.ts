@@ -8,9 +8,11 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { NodeThreadPool } from "../src/index.ts"
 import { runsInOrder } from "../src/internal/bundle.ts"
+import * as Cache from "../src/internal/bundleCache.ts"
 import * as Entries from "../src/internal/entries.ts"
 import { info, project, runOn, writeBefore } from "./bundleKit.ts"
 import { suiteOptions } from "./helpers.ts"
@@ -93,5 +95,22 @@ describe("runsInOrder", () => {
     assert.isTrue(runsInOrder([entry(["p.chunk.mjs", "r.chunk.mjs", "node:fs"]), packages, runtime]))
     assert.isFalse(runsInOrder([entry(["p.chunk.mjs", "s.chunk.mjs"]), packages, shared]))
     assert.isFalse(runsInOrder([packages]))
+  })
+})
+
+describe("isCurrent", () => {
+  it("an input that cannot be read (a loop of links, a file where a directory was) makes the cache stale, no throw", () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "et-current-"))
+    try {
+      Fs.symlinkSync(Path.join(dir, "b"), Path.join(dir, "a"))
+      Fs.symlinkSync(Path.join(dir, "a"), Path.join(dir, "b"))
+      Fs.writeFileSync(Path.join(dir, "f"), "")
+      const manifest = (path: string): Cache.Manifest => ({ format: 3, entry: path, inputs: [[path, 0, 0]] })
+      assert.isFalse(Cache.isCurrent(dir, manifest(Path.join(dir, "a"))))
+      assert.isFalse(Cache.isCurrent(dir, manifest(Path.join(dir, "f", "x.ts"))))
+      assert.deepStrictEqual(Cache.statInputs([Path.join(dir, "a")]), [undefined])
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

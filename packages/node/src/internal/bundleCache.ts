@@ -52,12 +52,24 @@ export const keyOf = (entry: string, bundler: string, conditions: ReadonlyArray<
 export const stemOf = (entry: string, key: string): string =>
   `${Path.basename(entry).replace(/\.[^.]*$/, "").replace(/[^\w.-]/g, "_")}-${key}`
 
+/**
+ * A file's stat, or `undefined` when there is none to read: not there, or a path that cannot be one (a file where a
+ * directory should be, a loop of links), which some Node versions throw for despite `throwIfNoEntry: false`.
+ */
+const statOf = (path: string, link = false): Fs.Stats | undefined => {
+  try {
+    return (link ? Fs.lstatSync : Fs.statSync)(path, { throwIfNoEntry: false })
+  } catch {
+    return undefined
+  }
+}
+
 /** The nearest `node_modules` above `file`'s directory, with `.cache/effect-threads` in it. */
 const packageCacheDir = (file: string): string | undefined => {
   for (let dir = Path.dirname(file);; dir = Path.dirname(dir)) {
     if (Path.basename(dir) !== "node_modules") {
       const modules = Path.join(dir, "node_modules")
-      if (Fs.statSync(modules, { throwIfNoEntry: false })?.isDirectory() === true) {
+      if (statOf(modules)?.isDirectory() === true) {
         return Path.join(modules, ".cache", "effect-threads")
       }
     }
@@ -79,7 +91,7 @@ export const cacheDirs = (entry: string, option: string | undefined): ReadonlyAr
 /** Whether a shared directory (the tmp one) can be trusted: ours, and nobody else may write in it. */
 const trusted = (dir: string): boolean => {
   if (dir !== tmpCacheDir() || typeof process.getuid !== "function") return true
-  const stat = Fs.lstatSync(dir, { throwIfNoEntry: false })
+  const stat = statOf(dir, true)
   return stat !== undefined && stat.isDirectory() && stat.uid === process.getuid() && (stat.mode & 0o022) === 0
 }
 
@@ -97,7 +109,7 @@ export const readManifest = (dir: string, stem: string): Manifest | undefined =>
 /** Each input's size and modification time now (`undefined` for a file that is gone). */
 export const statInputs = (paths: ReadonlyArray<string>): Array<Input | undefined> =>
   paths.map((path) => {
-    const stat = Fs.statSync(path, { throwIfNoEntry: false })
+    const stat = statOf(path)
     return stat === undefined ? undefined : [path, stat.size, stat.mtimeMs] as const
   })
 
@@ -109,7 +121,7 @@ export const statInputs = (paths: ReadonlyArray<string>): Array<Input | undefine
 export const isCurrent = (dir: string, manifest: Manifest, outsidePackages = false): boolean => {
   for (const [path, size, mtime] of manifest.inputs) {
     if (outsidePackages && /[\\/]node_modules[\\/]/.test(path)) continue
-    const stat = Fs.statSync(path, { throwIfNoEntry: false })
+    const stat = statOf(path)
     if (stat === undefined || stat.size !== size || stat.mtimeMs !== mtime) return false
   }
   if (manifest.bundle === undefined) return true
@@ -248,6 +260,6 @@ const prune = (dir: string, stem: string, keep: string | undefined, chunks: Read
     if (!file.startsWith(`${stem}-`) || (keep !== undefined && file.startsWith(keep))) continue
     if (chunks.some((chunk) => file.startsWith(chunk))) continue
     const path = Path.join(dir, file)
-    if ((Fs.statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < before) Fs.rmSync(path, { force: true })
+    if ((statOf(path)?.mtimeMs ?? Infinity) < before) Fs.rmSync(path, { force: true })
   }
 }
