@@ -10,6 +10,7 @@ import { Task, ThreadError, ThreadPool, ThreadRunner } from "@effect-threads/cor
 import { type RunnerPort, ThreadPlatform } from "@effect-threads/core/ThreadPlatform"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -92,11 +93,16 @@ const answerAll = (threads: ModelThreads) =>
  * A started pool of `size` threads over model threads, all of them ready, and how to close it (the threads' exits
  * delivered as they come), checking that no thread saw a breach of the protocol.
  */
-const poolOf = (size: number) =>
+const poolOf = (size: number, options: Partial<ThreadPool.Options> = {}) =>
   Effect.gen(function*() {
     const threads = new ModelThreads(() => Date.now(), () => {}, () => {})
     const scope = yield* Scope.make()
-    const pool = yield* ThreadPool.make({ minThreads: size, maxThreads: size, logException: () => Effect.void }).pipe(
+    const pool = yield* ThreadPool.make({
+      minThreads: size,
+      maxThreads: size,
+      logException: () => Effect.void,
+      ...options
+    }).pipe(
       Effect.provideService(ThreadPlatform, threads.platform),
       Scope.provide(scope)
     )
@@ -258,6 +264,59 @@ describe("a bulk call's next batch, sent ahead", () => {
       yield* close
     }))
 
+  it.effect("stop while a batch waits ahead, then the thread dies: the call and stop both end", () =>
+    Effect.gen(function*() {
+      const { close, pool, threads } = yield* poolOf(1)
+      const call = yield* Effect.forkChild(
+        ThreadPool.forEach(Echo, [0, 1, 2, 3, 4, 5], { batchSize: 2, mode: "exit" }).pipe(on(pool))
+      )
+      yield* rest(threads)
+      assert.deepStrictEqual(holdings(threads), [[[0, 1], [2, 3]]])
+      const stopping = yield* Effect.forkChild(pool.stop)
+      yield* rest(threads)
+      threads.crash(threads.alive()[0]!)
+      yield* rest(threads)
+      // the batch that ran fails with the thread; what had not started fails as a stopped pool's work does
+      const tags = (yield* Fiber.join(call)).map((exit) =>
+        Exit.isSuccess(exit) ? "ran" : (failureOf(exit) as { readonly _tag: string })._tag
+      )
+      assert.deepStrictEqual(tags, [
+        "ThreadCrashed",
+        "ThreadCrashed",
+        "AlreadyQuit",
+        "AlreadyQuit",
+        "AlreadyQuit",
+        "AlreadyQuit"
+      ])
+      yield* Fiber.join(stopping)
+      const stats = yield* pool.statistics
+      assert.deepStrictEqual([stats.backloggedWorkCount, stats.tasksInFlight], [0, 0])
+      yield* close
+    }))
+
+  it.effect("a thread that retires after its task (recycle) gets nothing sent ahead: no thread runs past it", () =>
+    Effect.gen(function*() {
+      for (const recycle of [{ afterTasks: 1 }, { heapAbove: 1e12 }]) {
+        const { close, pool, threads } = yield* poolOf(1, { recycle })
+        const call = yield* Effect.forkChild(
+          ThreadPool.forEach(Echo, [0, 1, 2, 3, 4, 5], { batchSize: 2 }).pipe(on(pool))
+        )
+        yield* rest(threads)
+        // one batch on the one thread, the others in the backlog
+        assert.deepStrictEqual(holdings(threads), [[[0, 1]]])
+        while (call.pollUnsafe() === undefined) {
+          for (const thread of threads.alive()) if (!thread.ready && !thread.leaving) threads.ready(thread)
+          // never two threads at work with maxThreads 1, nor two batches on one
+          assert.isAtMost(threads.alive().filter((thread) => thread.held.length > 0).length, 1)
+          assert.isTrue(threads.alive().every((thread) => thread.held.length <= 1))
+          for (const thread of threads.alive()) if (thread.held.length > 0) answer(thread)
+          yield* rest(threads)
+        }
+        assert.deepStrictEqual(yield* Fiber.join(call), [0, 1, 2, 3, 4, 5])
+        yield* close
+      }
+    }))
+
   it.effect("a thread that becomes free takes back a batch sent ahead that has not started", () =>
     Effect.gen(function*() {
       const { close, pool, threads } = yield* poolOf(2)
@@ -388,6 +447,41 @@ describe("a bulk call's next batch, sent ahead", () => {
       const exit = yield* Fiber.join(stream)
       assert.deepStrictEqual(taken, [0])
       assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+      yield* close
+    }))
+
+  it.effect("ordered, an upstream that fails after a batch failed replaces neither that failure nor earlier results", () =>
+    Effect.gen(function*() {
+      const { close, pool, threads } = yield* poolOf(2)
+      const taken: Array<number> = []
+      const gate = yield* Deferred.make<void, string>()
+      const stream = yield* Effect.forkChild(
+        Stream.make(0, 1).pipe(
+          Stream.concat(Stream.fromEffect(Deferred.await(gate)).pipe(Stream.as(9))),
+          ThreadPool.mapStream(Echo, { batchSize: 1 }),
+          Stream.runForEach((n) => Effect.sync(() => taken.push(n))),
+          on(pool),
+          Effect.exit
+        )
+      )
+      yield* rest(threads)
+      // [1] dies first, then the upstream fails, then [0] answers
+      const failing = running(threads, 1)
+      const request = failing.held.shift()!
+      const defect = [Protocol.DEFECT, Protocol.encodeDefect(new Error("boom"))]
+      failing.events.onBatch([[Protocol.RESULT, request.id, Protocol.SUCCESS, [1, [Protocol.DEFECT], [
+        defect.slice(1)
+      ]]]])
+      yield* rest(threads)
+      yield* Deferred.fail(gate, "upstream")
+      yield* rest(threads)
+      while (stream.pollUnsafe() === undefined) {
+        for (const thread of threads.alive()) if (thread.held.length > 0) answer(thread)
+        yield* rest(threads)
+      }
+      const exit = yield* Fiber.join(stream)
+      assert.deepStrictEqual(taken, [0])
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause) && !Cause.hasFails(exit.cause))
       yield* close
     }))
 

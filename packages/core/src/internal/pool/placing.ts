@@ -59,8 +59,13 @@ export const place = (self: Sec, ticket: PoolTicket, limit: number): void => {
  */
 const placeAhead = (self: Sec, ticket: PoolTicket): boolean => {
   if (self.team.backlog.length > 0 || self.room.length > 0) return false
+  // A thread recycled past a heap size is told so with an answer, after it may have started what was sent ahead: a
+  // pool that recycles by heap sends nothing ahead (a retired thread never runs one batch more).
+  if (self.options.recycleAboveHeap !== Infinity) return false
   for (const thread of self.threads) {
     if (thread.state !== Thread.READY || !thread.inTeam || thread.reserved.length > 0) continue
+    // nor to a thread that retires once what it holds has run (`recycle.afterTasks`)
+    if (thread.completed + thread.held.size >= self.options.recycleAfterTasks) continue
     let last: PoolTicket | undefined
     for (const held of thread.held.values()) last = held
     if (last === undefined || last.task !== ticket.task || last.recalling) continue

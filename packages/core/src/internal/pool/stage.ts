@@ -305,8 +305,9 @@ class Stage {
    */
   upstreamEnded(exit: Exit.Exit<void, unknown>): void {
     this.upstreamDone = true
-    // Halted, the stage interrupted it: the failure it waits to give is the stream's.
-    if (this.halted && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return
+    // Halted (a batch failed), the failure it waits to give is the stream's: it came first, and an upstream that
+    // fails after it (or ends interrupted by the stage) replaces neither it nor the results due before it.
+    if (this.halted && Exit.isFailure(exit)) return
     if (Exit.isFailure(exit)) return this.fail(exit.cause)
     this.dispatch()
     this.end()

@@ -208,6 +208,15 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   // pinned to it), and before the team hears of it: removing the last busy thread of a team that quit ends `stop`,
   // whose abandon runs at once and must find that work in the backlog (it is on no thread's list any more).
   Placing.unbind(self, thread)
+  // A batch sent ahead behind one that has not answered had not started (`placing.ts`): it goes to another thread,
+  // placed before the team hears of this one for the same reason (in the backlog of a pool that quit, `stop`'s
+  // abandon finds it; placed after it, it waited there forever).
+  for (const ticket of thread.held.values()) {
+    if (ticket.behind === undefined || !thread.held.has(ticket.behind.id) || ticket.cancelling || self.closing) continue
+    thread.held.delete(ticket.id)
+    Ticket.recalled(ticket)
+    Placing.place(self, ticket, 0)
+  }
   const left = thread.inTeam
   if (left) {
     thread.inTeam = false
@@ -222,10 +231,6 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   thread.onReady = []
   for (const waiter of waiters) waiter(startFailed)
   const held = Array.from(thread.held.values())
-  // A batch sent ahead behind one that has not answered had not started (`placing.ts`): it goes to another thread.
-  const unstarted = held.filter((ticket) =>
-    ticket.behind !== undefined && thread.held.has(ticket.behind.id) && !ticket.cancelling && !self.closing
-  )
   thread.held.clear()
   if (!starting && held.length > 0 && !self.closing) {
     // Died on its own while it held work, or terminated by the pool because a task ignored its interrupt.
@@ -240,7 +245,6 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
   const tickets: Array<PoolTicket> = []
   const outcomes: Array<Exit.Exit<unknown, unknown>> = []
   for (const ticket of held) {
-    if (unstarted.includes(ticket)) continue
     for (let rest = ticket.after; rest !== undefined; rest = rest.after) {
       tickets.push(rest)
       outcomes.push(Exit.interrupt())
@@ -251,10 +255,6 @@ export const exited = (self: Sec, thread: Thread.Thread, exit: ThreadPlatform.Th
         ? Exit.interrupt()
         : Exit.fail(starting ? startFailed : crashed(thread, ticket, death))
     )
-  }
-  for (const ticket of unstarted) {
-    Ticket.recalled(ticket)
-    Placing.place(self, ticket, 0)
   }
   // The pool is made whole (a replacement for the backlog and up to the minimum) before the callers resume: a caller
   // that reads the statistics at once sees the replacement.
