@@ -1,8 +1,9 @@
 /**
  * Where a ticket goes, in the pool's section: an idle thread, a new thread, a thread with room, a bulk call's batch
  * ahead to a busy thread, the backlog at its priority, or the waiting room of a full backlog; work pinned to a thread
- * (a key's next task, a broadcast); and the team's `dispatch`, which puts a ticket into a thread's outbox. This module writes the places where tickets wait
- * (the waiting room, the keys' lanes); the tickets themselves change only through `ticket.ts`'s transitions.
+ * (a key's next task, a broadcast); and the team's `dispatch`, which puts a ticket into a thread's outbox. This module
+ * writes the places where tickets wait (the waiting room, the keys' lanes); the tickets themselves change only through
+ * `ticket.ts`'s transitions.
  *
  * Keys: tasks given a key run on one thread, in submission order, one at a time, so that per-key state can live in
  * that thread; different keys still spread over the pool. A key's first task is placed like any other; the thread
