@@ -68,6 +68,13 @@ const answer = (thread: ModelThread, millis = 1): void => {
   thread.events.onBatch([[Protocol.RESULT, request.id, ...outcome]])
 }
 
+/** The thread answers the one-element batch it runs: its element died (a defect, "boom"). */
+const dies = (thread: ModelThread): void => {
+  const request = thread.held.shift()!
+  const defect = [Protocol.DEFECT, Protocol.encodeDefect(new Error("boom"))]
+  thread.events.onBatch([[Protocol.RESULT, request.id, Protocol.SUCCESS, [1, [Protocol.DEFECT], [defect.slice(1)]]]])
+}
+
 /** Lets the pool and the test's threads settle: what threads said is delivered, turn by turn, until nothing moves. */
 const rest = (threads: ModelThreads) =>
   Effect.gen(function*() {
@@ -421,11 +428,7 @@ describe("a bulk call's next batch, sent ahead", () => {
       assert.deepStrictEqual(sentAhead(threads), [[0], [1]])
       // [1] dies first: nothing is given yet, nothing fails yet, and the batches after it are interrupted.
       const failing = running(threads, 1)
-      const request = failing.held.shift()!
-      const defect = [Protocol.DEFECT, Protocol.encodeDefect(new Error("boom"))]
-      failing.events.onBatch([[Protocol.RESULT, request.id, Protocol.SUCCESS, [1, [Protocol.DEFECT], [
-        defect.slice(1)
-      ]]]])
+      dies(failing)
       yield* rest(threads)
       assert.isUndefined(stream.pollUnsafe())
       assert.deepStrictEqual(taken, [])
@@ -467,11 +470,7 @@ describe("a bulk call's next batch, sent ahead", () => {
       yield* rest(threads)
       // [1] dies first, then the upstream fails, then [0] answers
       const failing = running(threads, 1)
-      const request = failing.held.shift()!
-      const defect = [Protocol.DEFECT, Protocol.encodeDefect(new Error("boom"))]
-      failing.events.onBatch([[Protocol.RESULT, request.id, Protocol.SUCCESS, [1, [Protocol.DEFECT], [
-        defect.slice(1)
-      ]]]])
+      dies(failing)
       yield* rest(threads)
       yield* Deferred.fail(gate, "upstream")
       yield* rest(threads)
