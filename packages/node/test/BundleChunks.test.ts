@@ -14,7 +14,7 @@ import { NodeThreadPool } from "../src/index.ts"
 import { runsInOrder } from "../src/internal/bundle.ts"
 import * as Cache from "../src/internal/bundleCache.ts"
 import * as Entries from "../src/internal/entries.ts"
-import { info, project, runOn, writeBefore } from "./bundleKit.ts"
+import { info, project, runOn, withWarnings, writeBefore } from "./bundleKit.ts"
 import { suiteOptions } from "./helpers.ts"
 
 describe("Bundle chunks", () => {
@@ -113,4 +113,36 @@ describe("isCurrent", () => {
       Fs.rmSync(dir, { recursive: true, force: true })
     }
   })
+})
+
+describe("a cacheDir where no directory can be made", () => {
+  it.live(
+    "under /proc: the tmp cache after one warning, at once (Node 20 to 24's recursive mkdir spun there)",
+    () =>
+      withWarnings((warnings) =>
+        Effect.gen(function*() {
+          const p = yield* project()
+          const tmp = Path.join(p.dir, "tmp")
+          Fs.mkdirSync(tmp)
+          const saved = process.env.TMPDIR
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              if (saved === undefined) delete process.env.TMPDIR
+              else process.env.TMPDIR = saved
+            })
+          )
+          process.env.TMPDIR = tmp
+          const blocked = `/proc/effect-threads-test-${process.pid}/cache`
+          const result = yield* runOn({ entry: p.entry, bundle: { cacheDir: blocked } }, info)
+          assert.strictEqual(result.lazy, 42)
+          // the cache went to the tmp one (the kit's entry computes an import, so from a cache outside its project
+          // it is judged unsafe to bundle: that verdict is what is written there)
+          const [fallback] = Fs.readdirSync(tmp)
+          assert.isTrue(Fs.readdirSync(Path.join(tmp, fallback!)).some((file) => file.endsWith(".json")))
+          assert.lengthOf(warnings, 1)
+          assert.include(warnings[0], `${blocked} cannot be written`)
+        })
+      ),
+    suiteOptions
+  )
 })

@@ -162,7 +162,13 @@ parentPort?.postMessage(${JSON.stringify(LOADED)})
 
 /** Makes `dir` (private when it is the tmp one); whether it can be used. */
 const prepare = (dir: string): boolean => {
-  Fs.mkdirSync(dir, { recursive: true, ...(dir === tmpCacheDir() ? { mode: 0o700 } : {}) })
+  // Each missing directory made in turn, from the nearest that is there: Node 20 to 24's `recursive: true` spins
+  // forever where a directory cannot be made (under /proc), where one `mkdir` fails at once.
+  const missing: Array<string> = []
+  for (let d = dir; statOf(d) === undefined && Path.dirname(d) !== d; d = Path.dirname(d)) missing.push(d)
+  for (const d of missing.reverse()) {
+    Fs.mkdirSync(d, d === tmpCacheDir() ? { mode: 0o700 } : {})
+  }
   return trusted(dir)
 }
 
