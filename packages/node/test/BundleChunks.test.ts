@@ -146,3 +146,30 @@ describe("a cacheDir where no directory can be made", () => {
     suiteOptions
   )
 })
+
+describe("where the bundle lives", () => {
+  it.live(
+    "the project's cache cannot be made: the bundle is judged for the tmp one it goes to (a package name computed at run time)",
+    () =>
+      Effect.gen(function*() {
+        const p = yield* project({
+          "lazy.ts": `export const value = (await import(["effect", "Function"].join("/"))).identity(42)\n`
+        })
+        Fs.writeFileSync(Path.join(p.dir, "node_modules", ".cache"), "") // a file: no cache in the project
+        const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "et-tmp-")) // outside the project: no node_modules
+        const saved = process.env.TMPDIR
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (saved === undefined) delete process.env.TMPDIR
+            else process.env.TMPDIR = saved
+            Fs.rmSync(tmp, { recursive: true, force: true })
+          })
+        )
+        process.env.TMPDIR = tmp
+        // from the tmp cache, "effect/Function" would not resolve: the entry starts as it is, and the import works
+        const result = yield* runOn({ entry: p.entry }, info)
+        assert.strictEqual(result.lazy, 42)
+      }),
+    suiteOptions
+  )
+})

@@ -173,8 +173,29 @@ const prepare = (dir: string): boolean => {
 }
 
 /**
+ * The first of `dirs` this process can write a bundle into (made if missing; the tmp one private), and why the ones
+ * before it cannot; `undefined` when none can. Chosen before a bundle is made: what is safe to bundle depends on where
+ * the bundle lives (a package name resolved at run time resolves from there).
+ */
+export const writable = (
+  dirs: ReadonlyArray<string>
+): { readonly dir: string | undefined; readonly refused: ReadonlyArray<string> } => {
+  const refused: Array<string> = []
+  for (const dir of dirs) {
+    try {
+      if (!prepare(dir)) throw new Error(`${dir} is not private to this user`)
+      Fs.accessSync(dir, Fs.constants.W_OK)
+      return { dir, refused }
+    } catch (error) {
+      refused.push(`${dir}: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  return { dir: undefined, refused }
+}
+
+/**
  * Writes a bundle (or an unsafe verdict) and its manifest into the first of `dirs` that takes them; the directory
- * written and why the ones before it did not take them, or throws the last error. The files of the entry's other
+ * written, or throws the last error. The files of the entry's other
  * bundles not used for a day are removed (`prune`).
  */
 export const write = (
@@ -182,9 +203,8 @@ export const write = (
   stem: string,
   manifest: Omit<Manifest, "format" | "bundle" | "chunks">,
   chunks: ReadonlyArray<Chunk> | undefined
-): { readonly dir: string; readonly manifest: Manifest; readonly refused: ReadonlyArray<string> } => {
+): { readonly dir: string; readonly manifest: Manifest } => {
   let failure: unknown = new Error("no cache directory")
-  const refused: Array<string> = []
   for (const dir of dirs) {
     try {
       if (!prepare(dir)) throw new Error(`${dir} is not private to this user`)
@@ -196,10 +216,9 @@ export const write = (
       }
       writeAtomic(Path.join(dir, `${stem}.json`), JSON.stringify(full))
       prune(dir, stem, name, full.chunks ?? [])
-      return { dir, manifest: full, refused }
+      return { dir, manifest: full }
     } catch (error) {
       failure = error
-      refused.push(`${dir}: ${error instanceof Error ? error.message : String(error)}`)
     }
   }
   throw failure

@@ -229,12 +229,22 @@ export const proven = (start: Start): void => {
 const make = async (config: Config, file: string, key: string, memoKey: string, plain: Start): Promise<Start> => {
   const stem = Cache.stemOf(file, key)
   const dirs = Cache.cacheDirs(file, config.cacheDir)
+  // the directory first: the bundle is judged (and its map made) for where it will live
+  const { dir, refused } = Cache.writable(dirs)
+  if (dir === undefined) {
+    memos.set(memoKey, { _tag: "Plain" })
+    config.warn(
+      `effect-threads: could not write the bundle of ${file} to ${dirs.join(" or ")}, its threads start from it as ` +
+        `it is: ${refused.join("; ")}`
+    )
+    return plain
+  }
   const began = Date.now()
   let built: Bundle.Built
   try {
     counters.builds++
     await testing.beforeBuild
-    built = await Bundle.build(file, { file: Path.join(dirs[0]!, `${stem}.mjs`), conditions: config.conditions })
+    built = await Bundle.build(file, { file: Path.join(dir, `${stem}.mjs`), conditions: config.conditions })
   } catch (error) {
     memos.set(memoKey, { _tag: "Plain" })
     config.warn(`effect-threads: could not bundle ${file}, its threads start from it as it is: ${String(error)}`)
@@ -247,7 +257,7 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
   }
   try {
     const written = Cache.write(
-      dirs,
+      [dir],
       stem,
       {
         entry: file,
@@ -257,9 +267,9 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
       built.unsafe === undefined ? built.chunks : undefined
     )
     if (written.manifest.bundle !== undefined) Verdict.remove(written.dir, stem) // a new bundle is judged afresh
-    if (config.cacheDir !== undefined && written.refused.length > 0) {
+    if (config.cacheDir !== undefined && refused.length > 0) {
       config.warn(
-        `effect-threads: the bundle cache directory ${dirs[0]} cannot be written (${written.refused[0]}); the bundle ` +
+        `effect-threads: the bundle cache directory ${dirs[0]} cannot be written (${refused[0]}); the bundle ` +
           `of ${file} is cached in ${written.dir} instead`
       )
     }
@@ -268,8 +278,8 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
   } catch (error) {
     memos.set(memoKey, { _tag: "Plain" })
     config.warn(
-      `effect-threads: could not write the bundle of ${file} to ${dirs.join(" or ")}, its threads start from it as ` +
-        `it is: ${String(error)}`
+      `effect-threads: could not write the bundle of ${file} to ${dir}, its threads start from it as it is: ` +
+        String(error)
     )
     return plain
   }
