@@ -10,9 +10,21 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { packagesFirst } from "../src/internal/bundle.ts"
+import { packagesFirst } from "../src/internal/chunks.ts"
 import * as Entries from "../src/internal/entries.ts"
-import { Boom, bundlesIn, Crash, Deep, entrySource, info, lineOf, project, runOn, withWarnings } from "./bundleKit.ts"
+import {
+  Boom,
+  bundlesIn,
+  Crash,
+  Deep,
+  entrySource,
+  info,
+  lineOf,
+  project,
+  runOn,
+  tmpdirAt,
+  withWarnings
+} from "./bundleKit.ts"
 import { expectDefect, expectFailure, suiteOptions } from "./helpers.ts"
 
 describe("Bundled worker entry", () => {
@@ -150,14 +162,7 @@ describe("Bundled worker entry", () => {
           const blocked = Path.join(p.dir, "data.txt", "cache") // under a file: mkdir fails, even for root
           const tmp = Path.join(p.dir, "tmp")
           Fs.mkdirSync(tmp)
-          const saved = process.env.TMPDIR
-          yield* Effect.addFinalizer(() =>
-            Effect.sync(() => {
-              if (saved === undefined) delete process.env.TMPDIR
-              else process.env.TMPDIR = saved
-            })
-          )
-          process.env.TMPDIR = tmp
+          yield* tmpdirAt(tmp)
           const toTmp = yield* runOn({ entry: p.entry, bundle: { cacheDir: blocked } }, info)
           assert.include(toTmp.stack, "/tmp/effect-threads-")
           assert.lengthOf(bundlesIn(Path.join(tmp, Fs.readdirSync(tmp)[0]!)), 1)

@@ -11,10 +11,10 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { NodeThreadPool } from "../src/index.ts"
-import { runsInOrder } from "../src/internal/bundle.ts"
 import * as Cache from "../src/internal/bundleCache.ts"
+import { runsInOrder } from "../src/internal/chunks.ts"
 import * as Entries from "../src/internal/entries.ts"
-import { info, project, runOn, withWarnings, writeBefore } from "./bundleKit.ts"
+import { info, project, runOn, tmpdirAt, withWarnings, writeBefore } from "./bundleKit.ts"
 import { suiteOptions } from "./helpers.ts"
 
 describe("Bundle chunks", () => {
@@ -124,14 +124,7 @@ describe("a cacheDir where no directory can be made", () => {
           const p = yield* project()
           const tmp = Path.join(p.dir, "tmp")
           Fs.mkdirSync(tmp)
-          const saved = process.env.TMPDIR
-          yield* Effect.addFinalizer(() =>
-            Effect.sync(() => {
-              if (saved === undefined) delete process.env.TMPDIR
-              else process.env.TMPDIR = saved
-            })
-          )
-          process.env.TMPDIR = tmp
+          yield* tmpdirAt(tmp)
           const blocked = `/proc/effect-threads-test-${process.pid}/cache`
           const result = yield* runOn({ entry: p.entry, bundle: { cacheDir: blocked } }, info)
           assert.strictEqual(result.lazy, 42)
@@ -157,15 +150,8 @@ describe("where the bundle lives", () => {
         })
         Fs.writeFileSync(Path.join(p.dir, "node_modules", ".cache"), "") // a file: no cache in the project
         const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "et-tmp-")) // outside the project: no node_modules
-        const saved = process.env.TMPDIR
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            if (saved === undefined) delete process.env.TMPDIR
-            else process.env.TMPDIR = saved
-            Fs.rmSync(tmp, { recursive: true, force: true })
-          })
-        )
-        process.env.TMPDIR = tmp
+        yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(tmp, { recursive: true, force: true })))
+        yield* tmpdirAt(tmp)
         // from the tmp cache, "effect/Function" would not resolve: the entry starts as it is, and the import works
         const result = yield* runOn({ entry: p.entry }, info)
         assert.strictEqual(result.lazy, 42)

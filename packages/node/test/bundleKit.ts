@@ -135,6 +135,21 @@ const removeProject = (project: Project): Effect.Effect<void> =>
 export const project = (extra?: Record<string, string>): Effect.Effect<Project, never, Scope.Scope> =>
   Effect.acquireRelease(Effect.sync(() => makeProject(extra)), removeProject)
 
+/** Points `os.tmpdir()` (so the tmp bundle cache) at `dir` until the scope closes, then back. */
+export const tmpdirAt = (dir: string): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const saved = process.env.TMPDIR
+      process.env.TMPDIR = dir
+      return saved
+    }),
+    (saved) =>
+      Effect.sync(() => {
+        if (saved === undefined) delete process.env.TMPDIR
+        else process.env.TMPDIR = saved
+      })
+  ).pipe(Effect.asVoid)
+
 /** Runs `task` on a fresh one-thread pool on `entry`. */
 export const runOn = <A, E>(
   options: Omit<NodeThreadPool.Options, "minThreads" | "maxThreads">,

@@ -91,7 +91,7 @@ let bundlerVersion: string | undefined
 const bundler = (): string => {
   if (bundlerVersion === undefined) {
     const makers = Crypto.createHash("sha256")
-    for (const name of ["bundle", "bundleCache", "entries", "sourceMap"]) {
+    for (const name of ["bundle", "bundleCache", "chunks", "entries", "sourceMap"]) {
       const url = import.meta.url.replace(/entries(\.[cm]?[jt]s)$/, `${name}$1`)
       try {
         makers.update(Fs.readFileSync(Url.fileURLToPath(url)))
