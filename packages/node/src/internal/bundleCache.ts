@@ -194,34 +194,24 @@ export const writable = (
 }
 
 /**
- * Writes a bundle (or an unsafe verdict) and its manifest into the first of `dirs` that takes them; the directory
- * written, or throws the last error. The files of the entry's other
- * bundles not used for a day are removed (`prune`).
+ * Writes a bundle (or an unsafe verdict) and its manifest into `dir` (one `writable` chose), or throws. The files of
+ * the entry's other bundles not used for a day are removed (`prune`).
  */
 export const write = (
-  dirs: ReadonlyArray<string>,
+  dir: string,
   stem: string,
   manifest: Omit<Manifest, "format" | "bundle" | "chunks">,
   chunks: ReadonlyArray<Chunk> | undefined
 ): { readonly dir: string; readonly manifest: Manifest } => {
-  let failure: unknown = new Error("no cache directory")
-  for (const dir of dirs) {
-    try {
-      if (!prepare(dir)) throw new Error(`${dir} is not private to this user`)
-      const name = chunks === undefined ? undefined : writeChunks(dir, chunks)
-      const full: Manifest = {
-        format: FORMAT,
-        ...manifest,
-        ...(name === undefined ? {} : { bundle: name, chunks: chunks!.slice(1).map((chunk) => chunk.fileName) })
-      }
-      writeAtomic(Path.join(dir, `${stem}.json`), JSON.stringify(full))
-      prune(dir, stem, name, full.chunks ?? [])
-      return { dir, manifest: full }
-    } catch (error) {
-      failure = error
-    }
+  const name = chunks === undefined ? undefined : writeChunks(dir, chunks)
+  const full: Manifest = {
+    format: FORMAT,
+    ...manifest,
+    ...(name === undefined ? {} : { bundle: name, chunks: chunks!.slice(1).map((chunk) => chunk.fileName) })
   }
-  throw failure
+  writeAtomic(Path.join(dir, `${stem}.json`), JSON.stringify(full))
+  prune(dir, stem, name, full.chunks ?? [])
+  return { dir, manifest: full }
 }
 
 /**

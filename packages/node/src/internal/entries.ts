@@ -257,7 +257,7 @@ const make = async (config: Config, file: string, key: string, memoKey: string, 
   }
   try {
     const written = Cache.write(
-      [dir],
+      dir,
       stem,
       {
         entry: file,

@@ -83,34 +83,55 @@ const inBatches = (
   Effect.suspend(() => {
     const input = Array.isArray(payloads) ? payloads as ReadonlyArray<unknown> : Array.from(payloads)
     const concurrency = concurrencyOf(options)
-    const lanes = concurrency === "unbounded" ? defaultConcurrency : concurrency
-    const size = options?.batchSize ?? Math.min(maxBatch, Math.max(1, Math.ceil(input.length / (2 * lanes))))
-    const starts: Array<number> = []
-    for (let start = 0; start < input.length; start += size) starts.push(start)
+    const batches = cut(
+      input,
+      options?.batchSize ?? Math.min(maxBatch, Math.max(1, Math.ceil(input.length / (2 * lanesOf(concurrency)))))
+    )
     const exitMode = options?.mode === "exit"
-    const batchOptions: ThreadPool.BatchRunOptions = {
-      failFast: !exitMode,
-      priority: options?.priority,
-      whenBacklogFull: options?.whenBacklogFull
-    }
-    const run = (start: number) =>
-      runBatch(task as Task.Any & Task.NotStream<Task.Any>, input.slice(start, start + size), batchOptions)
-    const flat = <A>(batches: ReadonlyArray<ReadonlyArray<A>>): Array<A> => batches.flat() as Array<A>
+    const run = batchRunner(runBatch, task, options, !exitMode)
+    const flat = <A>(results: ReadonlyArray<ReadonlyArray<A>>): Array<A> => results.flat() as Array<A>
     if (exitMode) {
       return Effect.map(
-        Effect.forEach(starts, (start) =>
-          Effect.matchCause(run(start), {
-            onFailure: (cause) => input.slice(start, start + size).map(() => Exit.failCause(cause)),
+        Effect.forEach(batches, (batch) =>
+          Effect.matchCause(run(batch), {
+            onFailure: (cause) => batch.map(() => Exit.failCause(cause)),
             onSuccess: (exits) => exits
           }), { concurrency }),
         flat
       )
     }
-    const values = (start: number) => Effect.flatMap(run(start), valuesOf)
+    const values = (batch: ReadonlyArray<unknown>) => Effect.flatMap(run(batch), valuesOf)
     return options?.discard === true
-      ? Effect.forEach(starts, values, { concurrency, discard: true })
-      : Effect.map(Effect.forEach(starts, values, { concurrency }), flat)
+      ? Effect.forEach(batches, values, { concurrency, discard: true })
+      : Effect.map(Effect.forEach(batches, values, { concurrency }), flat)
   })
+
+/** Batches in flight at once, as a number (`"unbounded"` counts as the default, for sizing batches only). */
+const lanesOf = (concurrency: number | "unbounded"): number =>
+  concurrency === "unbounded" ? defaultConcurrency : concurrency
+
+/** `elements` cut into batches of at most `size`, in order (itself when it fits in one). */
+const cut = <A>(elements: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  if (elements.length <= size) return elements.length === 0 ? [] : [elements]
+  const batches: Array<ReadonlyArray<A>> = []
+  for (let start = 0; start < elements.length; start += size) batches.push(elements.slice(start, start + size))
+  return batches
+}
+
+/** Runs one batch over `runBatch` with the call's run options. */
+const batchRunner = (
+  runBatch: NonNullable<ThreadPool.ExecutorShape["runBatch"]>,
+  task: Task.Any,
+  options: Batches.Options | undefined,
+  failFast: boolean
+) => {
+  const batchOptions: ThreadPool.BatchRunOptions = {
+    failFast,
+    priority: options?.priority,
+    whenBacklogFull: options?.whenBacklogFull
+  }
+  return (batch: ReadonlyArray<unknown>) => runBatch(task as Task.Any & Task.NotStream<Task.Any>, batch, batchOptions)
+}
 
 /** The elements of a batch as values, or the batch's first failure. */
 const valuesOf = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>): Effect.Effect<Array<unknown>, unknown> => {
@@ -134,27 +155,16 @@ const streamInBatches = (
 ) =>
 <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<unknown, unknown, R> => {
   const concurrency = concurrencyOf(options)
-  const lanes = concurrency === "unbounded" ? defaultConcurrency : concurrency
   const size = options?.batchSize ??
-    Math.min(maxBatch, Math.max(1, Math.floor((options?.bufferSize ?? 16_384) / lanes)))
-  const batchOptions: ThreadPool.BatchRunOptions = {
-    failFast: true,
-    priority: options?.priority,
-    whenBacklogFull: options?.whenBacklogFull
-  }
-  const cut = (chunk: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
-    if (chunk.length <= size) return [chunk]
-    const pieces: Array<ReadonlyArray<A>> = []
-    for (let start = 0; start < chunk.length; start += size) pieces.push(chunk.slice(start, start + size))
-    return pieces
-  }
+    Math.min(maxBatch, Math.max(1, Math.floor((options?.bufferSize ?? Stage.defaultBufferSize) / lanesOf(concurrency))))
+  const run = batchRunner(runBatch, task, options, true)
   return Stream.chunks(self).pipe(
-    Stream.map(cut),
+    Stream.map((chunk) => cut(chunk, size)),
     Stream.flattenIterable,
-    Stream.mapEffect(
-      (batch) => Effect.flatMap(runBatch(task as Task.Any & Task.NotStream<Task.Any>, batch, batchOptions), valuesOf),
-      { concurrency, unordered: options?.ordered === false }
-    ),
+    Stream.mapEffect((batch) => Effect.flatMap(run(batch), valuesOf), {
+      concurrency,
+      unordered: options?.ordered === false
+    }),
     Stream.flattenIterable
   )
 }

@@ -32,6 +32,9 @@ import * as Sizer from "./sizer.ts"
 /** Options of `mapStream` (the public `MapStreamOptions`, its `transfer` called with any payload). */
 export type StageOptions = ThreadPoolOptions.MapStreamOptions<never>
 
+/** How many elements may be between the upstream and the consumer, unless `bufferSize` says otherwise. */
+export const defaultBufferSize = 16_384
+
 /** The stage: `stream.pipe(mapStream(pool, task, options))`. */
 export const mapStream =
   (pool: Section.Section, task: Task.Any, options: StageOptions | undefined) =>
@@ -100,7 +103,7 @@ class Stage {
     this.batches = batches
     this.queue = queue
     this.ordered = options?.ordered ?? true
-    this.bound = options?.bufferSize ?? 16_384
+    this.bound = options?.bufferSize ?? defaultBufferSize
     this.transfers = options?.transfer === undefined ? undefined : []
   }
 
